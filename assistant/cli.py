@@ -1,0 +1,210 @@
+"""Command line: ``assistant`` (TUI), ``repl``, ``demo``, ``replay``, ``eval``, ``export``, ``mtpb``.
+
+Argument parsing lives here; each command's work lives in its own module, imported only when
+that command runs, so ``assistant --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+
+from . import __version__
+
+DESCRIPTION = """\
+A terminal programming assistant. Type a task one natural-language turn at a time; a local
+model (GGUF via llama-cpp-python, or an OpenAI-compatible server) writes a short program for
+each turn, which runs in a Jupyter kernel so state carries over like a notebook. Failing code
+is refined with the error as feedback (every attempt shown). MTPB can be replayed and scored.
+
+Models (--model): reference | scripted:FILE.json | PATH.gguf | hf:REPO/FILE.gguf |
+openai:http://HOST:PORT/v1#MODEL. Settings also come from the config file (TOML) and
+ASSISTANT_* environment variables; see README.md.
+"""
+
+EPILOG = """\
+examples:
+  assistant demo                         watch a built-in problem solved turn by turn
+  assistant --model ~/models/coder.gguf  interactive session (full-screen)
+  assistant repl --model openai:http://127.0.0.1:8080/v1
+  assistant replay 3                     step through MTPB problem 3 with reference code
+  assistant eval --model reference       grade the reference solutions on all of MTPB
+  assistant eval --model m.gguf -n 10 -k 1 5 10 --jobs 2 --out results.jsonl
+"""
+
+
+def _model_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model and sampling")
+    g.add_argument("--model", "-m", help="model spec (see above); default from config")
+    g.add_argument(
+        "--chat",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="use the model's chat template (instruct models)",
+    )
+    g.add_argument("--n-ctx", type=int, dest="n_ctx", help="context size in tokens")
+    g.add_argument(
+        "--gpu-layers",
+        type=int,
+        dest="n_gpu_layers",
+        help="layers to offload to the GPU (-1 all, 0 none; default all if the build has GPU)",
+    )
+    g.add_argument("--threads", type=int, help="CPU threads for decoding")
+    g.add_argument("--temperature", type=float)
+    g.add_argument("--top-p", type=float, dest="top_p")
+    g.add_argument("--max-tokens", type=int, dest="max_tokens", help="new tokens per turn")
+    g.add_argument("--seed", type=int)
+    g.add_argument("--candidates", type=int, help="candidates sampled and ranked per attempt")
+    g.add_argument(
+        "--attempts", type=int, help="attempts per turn: first try + refinements (default 3)"
+    )
+    g.add_argument("--timeout", type=float, help="seconds per cell before interrupt/restart")
+    g.add_argument("--kernel", help="Jupyter kernelspec to run code in (default: this Python)")
+    g.add_argument("--workdir", help="working folder of the kernel (default: a scratch folder)")
+    g.add_argument("--sandbox", choices=["none", "bwrap"], help="run the kernel under bubblewrap")
+    g.add_argument("--config", help="config file (default: the user config dir's config.toml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="assistant",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _model_flags(p)
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="last",
+        metavar="SESSION",
+        help="resume a saved session (the last one, or by id/path)",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("tui", help="full-screen interactive session (the default)")
+    _model_flags(s)
+    s.add_argument("--resume", nargs="?", const="last", metavar="SESSION")
+
+    s = sub.add_parser("repl", help="line-mode interactive session (prompt-toolkit)")
+    _model_flags(s)
+    s.add_argument("--resume", nargs="?", const="last", metavar="SESSION")
+
+    s = sub.add_parser("demo", help="teaching demo: a built-in problem solved turn by turn")
+    _model_flags(s)
+    s.add_argument("--problem", default=None, help="MTPB problem id to play (default: built-in)")
+    s.add_argument("--fast", action="store_true", help="no pacing (for scripts and tests)")
+    s.add_argument("--plain", action="store_true", help="print to stdout instead of the TUI")
+
+    s = sub.add_parser("replay", help="step through one MTPB problem turn by turn")
+    _model_flags(s)
+    s.add_argument("problem", help="problem id (1-115)")
+    s.add_argument("--mtpb", help="path to mtpb.jsonl (default: cached download or ../shared)")
+    s.add_argument("--case", type=int, default=0, help="test case 0-4 (default 0)")
+    s.add_argument("--all-cases", action="store_true", help="grade all 5 test cases")
+    s.add_argument("--step", action="store_true", help="wait for Enter between turns")
+
+    s = sub.add_parser("eval", help="score a model on MTPB (headless, resumable)")
+    _model_flags(s)
+    s.add_argument("--mtpb", help="path to mtpb.jsonl (default: cached download or ../shared)")
+    s.add_argument("-n", "--samples", type=int, default=1, help="samples per problem and case")
+    s.add_argument("-k", type=int, nargs="+", default=[1], help="k values for pass@k")
+    s.add_argument("--jobs", "-j", type=int, default=2, help="programs graded in parallel")
+    s.add_argument("--out", help="results JSONL (appended; a rerun skips what is done)")
+    s.add_argument("--problems", help="ids to run, e.g. '1-10,42' (default all)")
+    s.add_argument(
+        "--mode",
+        choices=["multi", "single", "both"],
+        default="multi",
+        help="multi-turn prompts, the single-turn control, or both",
+    )
+    s.add_argument(
+        "--upstream",
+        action="store_true",
+        help="grade like the upstream harness (dict/None outputs cannot pass)",
+    )
+    s.add_argument(
+        "--refine",
+        type=int,
+        default=None,
+        help="attempts per turn with refinement on errors (default 1: none)",
+    )
+    s.add_argument(
+        "--similarity",
+        action="store_true",
+        help="also compute CodeBLEU syntax/data-flow match vs reference solutions",
+    )
+    s.add_argument(
+        "--export-training",
+        metavar="FILE",
+        help="write CYCLE triples and ranked candidate lists as JSONL",
+    )
+    s.add_argument("--report", metavar="FILE", help="write the summary as JSON too")
+
+    s = sub.add_parser("export", help="export a saved session as .ipynb, .py or training JSONL")
+    s.add_argument("session", nargs="?", default="last", help="session id or path (default last)")
+    s.add_argument("--to", dest="out", required=False, help="output file (.ipynb, .py or .jsonl)")
+    s.add_argument("--format", choices=["ipynb", "py", "training"], default=None)
+
+    s = sub.add_parser("sessions", help="list saved sessions")
+
+    s = sub.add_parser("mtpb", help="MTPB data: download, check, list problems")
+    msub = s.add_subparsers(dest="mtpb_command", metavar="ACTION", required=True)
+    d = msub.add_parser("download", help="download mtpb.jsonl from its public URL")
+    d.add_argument("--url", help="source URL (default: the CodeGen repository)")
+    d.add_argument("--to", help="destination (default: the user cache dir)")
+    c = msub.add_parser("check", help="validate an mtpb.jsonl file")
+    c.add_argument("path", nargs="?")
+    ls = msub.add_parser("list", help="list problems")
+    ls.add_argument("--mtpb")
+
+    s = sub.add_parser("info", help="show settings, paths, model backend and GPU support")
+    _model_flags(s)
+    return p
+
+
+# command name -> "module:function"; each function takes (args, settings) and returns an exit code
+HANDLERS: dict[str, str] = {
+    "tui": "assistant.tui.app:main",
+    "repl": "assistant.repl:main",
+    "demo": "assistant.demo:main",
+    "replay": "assistant.mtpb.commands:replay",
+    "eval": "assistant.mtpb.commands:evaluate",
+    "mtpb": "assistant.mtpb.commands:data",
+    "export": "assistant.export:main",
+    "sessions": "assistant.export:list_sessions",
+    "info": "assistant.info:main",
+}
+
+
+def _handler(command: str) -> Callable[..., int]:
+    mod, _, fn = HANDLERS[command].partition(":")
+    return getattr(import_module(mod), fn)  # type: ignore[no-any-return,unused-ignore]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .config import ConfigError, load
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "tui"
+    overrides = {k: v for k, v in vars(args).items() if v is not None}
+    try:
+        from pathlib import Path
+
+        settings = load(Path(args.config) if getattr(args, "config", None) else None, overrides)
+    except ConfigError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return int(_handler(command)(args, settings) or 0)
+    except KeyboardInterrupt:
+        print("\nassistant: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

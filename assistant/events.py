@@ -1,0 +1,114 @@
+"""Typed events the engine emits while it works on a turn.
+
+The TUI, the REPL and headless ``eval`` all consume these; none of them reaches into the
+engine. Every event names the turn (index in the session), the attempt (0 = first try,
+1.. = refinements) and the candidate (0.. when several are sampled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .execution.result import ExecResult
+from .models.base import GenStats
+
+
+@dataclass(frozen=True)
+class Event:
+    turn: int
+
+
+@dataclass(frozen=True)
+class TurnStarted(Event):
+    text: str
+
+
+@dataclass(frozen=True)
+class AttemptStarted(Event):
+    attempt: int
+    max_attempts: int
+    reason: str = "first"  # "first" | "refine" | "resample" (after a copy)
+    feedback: str = ""  # what this attempt was told (empty for the first)
+
+
+@dataclass(frozen=True)
+class TokenChunk(Event):
+    attempt: int
+    candidate: int
+    text: str
+
+
+@dataclass(frozen=True)
+class CodeReady(Event):
+    attempt: int
+    candidate: int
+    code: str  # after truncation
+    raw: str = ""  # what the model produced
+    stats: GenStats | None = None
+    mean_logprob: float = float("-inf")
+
+
+@dataclass(frozen=True)
+class CopyRejected(Event):
+    attempt: int
+    candidate: int
+    code: str
+    copies_attempt: int  # the earlier attempt it is the same as
+
+
+@dataclass(frozen=True)
+class ExecutionStarted(Event):
+    attempt: int
+    candidate: int
+
+
+@dataclass(frozen=True)
+class ExecutionFinished(Event):
+    attempt: int
+    candidate: int
+    result: ExecResult
+
+
+@dataclass(frozen=True)
+class CheckFinished(Event):
+    attempt: int
+    candidate: int
+    passed: bool
+    feedback: str = ""  # why it failed (error, expected vs actual)
+    tests_passed: int = 0
+    tests_total: int = 0
+
+
+@dataclass(frozen=True)
+class CandidatesRanked(Event):
+    attempt: int
+    order: list[int] = field(default_factory=list)  # candidate indices, best first
+    scores: list[Any] = field(default_factory=list)  # ranker scores in the same order
+
+
+@dataclass(frozen=True)
+class StateRestored(Event):
+    replayed: list[int] = field(default_factory=list)  # committed turns replayed
+    reason: str = ""  # "retry" | "kernel died" | "kernel restarted" | "resume"
+    failed: list[int] = field(default_factory=list)  # replayed turns that no longer pass
+
+
+@dataclass(frozen=True)
+class TurnCommitted(Event):
+    attempt: int
+    candidate: int
+    code: str
+
+
+@dataclass(frozen=True)
+class TurnFailed(Event):
+    reason: str
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """Anything else worth showing: warnings, backend info, cancelled generation."""
+
+    level: str  # "info" | "warning" | "error"
+    message: str

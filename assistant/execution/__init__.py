@@ -1,0 +1,15 @@
+"""Running code: Jupyter kernels (one per session) and a pre-warmed pool for grading."""
+
+from .kernel import Kernel, KernelConfig
+from .result import ExecError, ExecResult, KernelDied, KernelError, KernelStartError, Printed
+
+__all__ = [
+    "ExecError",
+    "ExecResult",
+    "Kernel",
+    "KernelConfig",
+    "KernelDied",
+    "KernelError",
+    "KernelStartError",
+    "Printed",
+]

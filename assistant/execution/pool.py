@@ -1,0 +1,130 @@
+"""A pool of pre-warmed kernels for running many independent programs in parallel.
+
+Each program gets a clean namespace: after a clean run the kernel is reset in place (fast:
+imported modules stay loaded); after a timeout, a death, or ``recycle_after`` programs, it is
+replaced by a fresh process started in the background, so one bad program never affects the
+next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .kernel import Kernel, KernelConfig
+from .result import ExecResult
+
+_RESET = "get_ipython().reset(new_session=False, aggressive=False)\n__assistant__.begin_cell()"
+
+
+@dataclass
+class Cell:
+    code: str
+    final: bool = False
+    timeout: float | None = None
+
+
+class KernelPool:
+    def __init__(
+        self, size: int = 2, config: KernelConfig | None = None, recycle_after: int = 50
+    ) -> None:
+        self.size = max(1, size)
+        self.config = config or KernelConfig()
+        self.recycle_after = recycle_after
+        self._idle: asyncio.Queue[Kernel] = asyncio.Queue()
+        self._uses: dict[int, int] = {}
+        self._all: set[Kernel] = set()
+        self._pending: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    async def start(self) -> KernelPool:
+        kernels = await asyncio.gather(*(self._new_kernel() for _ in range(self.size)))
+        for k in kernels:
+            self._idle.put_nowait(k)
+        return self
+
+    async def _new_kernel(self) -> Kernel:
+        cfg = replace(self.config)
+        k = await Kernel(cfg).start()
+        self._all.add(k)
+        self._uses[id(k)] = 0
+        return k
+
+    async def __aenter__(self) -> KernelPool:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @contextlib.asynccontextmanager
+    async def kernel(self) -> AsyncIterator[Kernel]:
+        """A clean kernel for one program; it goes back to the pool (or is replaced) after."""
+        k = await self._idle.get()
+        healthy = True
+        try:
+            yield k
+        except BaseException:
+            healthy = False
+            raise
+        finally:
+            self._uses[id(k)] = self._uses.get(id(k), 0) + 1
+            self._give_back(k, healthy)
+
+    def _give_back(self, k: Kernel, healthy: bool) -> None:
+        if self._closed:
+            self._spawn(self._discard(k))
+            return
+        if healthy and self._uses[id(k)] < self.recycle_after and k.restarts == 0:
+            self._spawn(self._reset(k))
+        else:
+            self._spawn(self._replace(k))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _reset(self, k: Kernel) -> None:
+        try:
+            res = await k._run_raw(_RESET, silent=True, timeout=10)
+            ok = res.ok and await k.is_alive()
+        except Exception:
+            ok = False
+        if ok:
+            self._idle.put_nowait(k)
+        else:
+            await self._replace(k)
+
+    async def _replace(self, k: Kernel) -> None:
+        await self._discard(k)
+        if not self._closed:
+            self._idle.put_nowait(await self._new_kernel())
+
+    async def _discard(self, k: Kernel) -> None:
+        self._all.discard(k)
+        self._uses.pop(id(k), None)
+        with contextlib.suppress(Exception):
+            await k.shutdown()
+
+    async def run_program(
+        self, cells: Sequence[Cell], *, stop_on_error: bool = True
+    ) -> list[ExecResult]:
+        """Run cells in order in one clean kernel; stop at the first failure by default."""
+        results: list[ExecResult] = []
+        async with self.kernel() as k:
+            for cell in cells:
+                res = await k.execute(cell.code, final=cell.final, timeout=cell.timeout)
+                results.append(res)
+                if stop_on_error and not res.ok:
+                    break
+        return results
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await asyncio.gather(*(k.shutdown() for k in list(self._all)), return_exceptions=True)
+        self._all.clear()

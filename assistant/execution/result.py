@@ -1,0 +1,113 @@
+"""Typed results of executing one cell in a kernel."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["ok", "error", "timeout", "died", "interrupted"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+class KernelError(Exception):
+    """Base class for failures of the kernel itself (not of the code it runs)."""
+
+
+class KernelStartError(KernelError):
+    """The kernel could not be started (bad kernelspec, missing ipykernel, ...)."""
+
+
+class KernelDied(KernelError):
+    """The kernel process exited while it was running code or being waited on."""
+
+
+@dataclass
+class ExecError:
+    """An exception raised by the executed code."""
+
+    ename: str
+    evalue: str
+    traceback: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"{self.ename}: {self.evalue}" if self.evalue else self.ename
+
+    def short_traceback(self, max_lines: int = 12) -> str:
+        """The most relevant traceback lines (the end of it), without ANSI noise."""
+        lines: list[str] = []
+        for frame in self.traceback:
+            lines.extend(strip_ansi(frame).splitlines())
+        lines = [ln for ln in lines if ln.strip() and not set(ln.strip()) <= {"-"}]
+        return "\n".join(lines[-max_lines:])
+
+
+@dataclass
+class Printed:
+    """One argument of a ``print`` call captured in the kernel."""
+
+    type: str
+    value: Any  # JSON-safe copy when ``json`` is true, else None
+    json: bool
+    repr: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Printed:
+        return cls(type=d["type"], value=d.get("value"), json=bool(d.get("json")), repr=d["repr"])
+
+
+@dataclass
+class ExecResult:
+    """Everything a cell produced. ``status`` says how it ended."""
+
+    status: Status
+    stdout: str = ""
+    stderr: str = ""
+    display: list[str] = field(default_factory=list)  # text/plain of execute_result/display_data
+    error: ExecError | None = None
+    printed: list[Printed] | None = None  # arguments of the last print call in the cell
+    print_count: int = 0
+    duration: float = 0.0
+    truncated_bytes: int = 0  # output dropped because it went over the cap
+    restarted: bool = False  # the kernel was restarted: all state is gone
+    message: str = ""  # a plain explanation for timeout/died/interrupted
+    expressions: dict[str, Any] = field(default_factory=dict, repr=False)  # user_expressions
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def last_printed(self) -> Printed | None:
+        """The first argument of the cell's last print call (what MTPB grades)."""
+        return self.printed[0] if self.printed else None
+
+    def feedback(self) -> str:
+        """A compact description of what went wrong, for refinement prompts and the UI."""
+        if self.status == "ok":
+            return ""
+        if self.error is not None:
+            tb = self.error.short_traceback()
+            return tb if tb else self.error.summary()
+        return self.message or self.status
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("expressions", None)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ExecResult:
+        d = dict(d)
+        err = d.pop("error", None)
+        printed = d.pop("printed", None)
+        return cls(
+            **d,
+            error=ExecError(**err) if err else None,
+            printed=[Printed.from_dict(p) for p in printed] if printed is not None else None,
+        )

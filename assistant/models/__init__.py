@@ -1,0 +1,50 @@
+"""Model backends behind one protocol (see base.py) and the ``--model`` spec parser.
+
+Spec grammar (CLI ``--model``, config ``model``):
+
+* ``reference``                MTPB reference solutions (scripted, no model file)
+* ``scripted:PATH``            canned completions from a JSON script
+* ``PATH.gguf`` / ``llama:PATH``   a local GGUF through llama-cpp-python
+* ``hf:REPO/FILE.gguf``        a GGUF from the Hugging Face hub (downloaded once, cached)
+* ``openai:BASE_URL[#MODEL]``  an OpenAI-compatible server (llama.cpp server, vLLM, Ollama)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Cancelled, Completion, GenStats, Model, ModelError, Request
+
+__all__ = ["Cancelled", "Completion", "GenStats", "Model", "ModelError", "Request", "load_model"]
+
+
+def load_model(spec: str, **options: Any) -> Model:
+    """Build a backend from a spec string; ``options`` are backend settings (n_ctx, ...)."""
+    spec = spec.strip()
+    if spec == "reference":
+        from ..mtpb.reference import ReferenceModel
+
+        return ReferenceModel()
+    if spec.startswith("scripted:"):
+        from .scripted import ScriptedModel
+
+        return ScriptedModel.from_file(spec.split(":", 1)[1])
+    if spec.startswith("openai:"):
+        from .openai_compat import OpenAIModel
+
+        rest = spec.split(":", 1)[1]
+        url, _, model = rest.partition("#")
+        return OpenAIModel(base_url=url, model=model or None, **options)
+    if spec.startswith("hf:"):
+        from .llama import LlamaModel
+
+        return LlamaModel.from_hub(spec.split(":", 1)[1], **options)
+    if spec.startswith("llama:") or spec.endswith(".gguf"):
+        from .llama import LlamaModel
+
+        path = spec.split(":", 1)[1] if spec.startswith("llama:") else spec
+        return LlamaModel(path, **options)
+    raise ModelError(
+        f"unknown model spec {spec!r}: use 'reference', 'scripted:FILE.json', 'PATH.gguf', "
+        "'hf:REPO/FILE.gguf' or 'openai:http://HOST:PORT/v1#MODEL'"
+    )

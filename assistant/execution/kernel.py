@@ -8,24 +8,24 @@ optional handler. Kernel processes are tracked so none outlives the app (see ``r
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import queue
 import shutil
-import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import reaper
-from .result import ExecError, ExecResult, KernelDied, KernelStartError, Printed, strip_ansi
+from .launch import OWN_KERNEL, boot_code, spec_manager
+from .output import Collector, read_limits, read_prints
+from .result import ExecError, ExecResult, KernelDied, KernelStartError, strip_ansi
 
 FINAL_MARKER = "#%%assistant:final"
 StdinHandler = Callable[[str, bool], Awaitable[str]]
-OWN_KERNEL = "assistant-python"
 
 
 @dataclass
@@ -42,57 +42,16 @@ class KernelConfig:
     limits: dict[str, Any] = field(default_factory=dict)  # see kernels/limits.py
     sandbox: str = "none"  # "none" | "bwrap"
 
-
-def _kernel_argv() -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "ipykernel_launcher",
-        "-f",
-        "{connection_file}",
-        "--HistoryManager.enabled=False",
-    ]
+    def kernel_limits(self) -> dict[str, Any]:
+        """Arguments for kernels/limits.py: the output cap is enforced in the kernel too."""
+        return {"output_bytes": self.output_limit, **self.limits}
 
 
-def _spec_manager(config: KernelConfig) -> Any:
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-
-    class OwnSpecManager(KernelSpecManager):
-        """The app's own interpreter as a kernelspec, whatever the user has installed."""
-
-        def get_kernel_spec(self, kernel_name: str, *args: Any, **kwargs: Any) -> Any:
-            if kernel_name == OWN_KERNEL:
-                argv = _kernel_argv()
-                if config.sandbox == "bwrap":
-                    from .sandbox import bwrap_argv
-
-                    argv = bwrap_argv(argv, config)
-                return KernelSpec(argv=argv, display_name="assistant", language="python")
-            return super().get_kernel_spec(kernel_name, *args, **kwargs)
-
-    return OwnSpecManager()
-
-
-def _boot_code(limits: dict[str, Any]) -> str:
-    from ..resources import kernel_file
-
-    path = str(kernel_file("assistant_kernel.py"))
-    limits_path = kernel_file("limits.py")
-    lines = [
-        "def __asst_boot(path, name):",
-        "    import sys, types",
-        "    mod = types.ModuleType(name); mod.__file__ = path",
-        "    exec(compile(open(path, encoding='utf-8').read(), path, 'exec'), mod.__dict__)",
-        "    sys.modules[name] = mod",
-        "    return mod",
-        f"__asst_boot({path!r}, 'assistant_kernel').install()",
-    ]
-    if limits_path.exists():
-        lines.append(
-            f"__asst_boot({str(limits_path)!r}, 'assistant_limits').apply(**{json.dumps(limits)})"
-        )
-    lines.append("del __asst_boot")
-    return "\n".join(lines)
+# The last print's arguments; through limits.py when present, which keeps huge values home.
+_FETCH = (
+    "(lambda m: m.fetch_bounded(__assistant__) if m else __assistant__.fetch())"
+    "(__import__('sys').modules.get('assistant_limits'))"
+)
 
 
 class Kernel:
@@ -107,6 +66,10 @@ class Kernel:
         self._lock = asyncio.Lock()
         self.start_time = 0.0
         self.restarts = 0
+        # Set by any timeout/death/restart: the pool replaces such a kernel, never reuses it.
+        self.tainted = False
+        # Inherited by every process the kernel starts, so the reaper finds even daemons.
+        self.tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> Kernel:
@@ -124,21 +87,25 @@ class Kernel:
         name = self.config.kernel_name or OWN_KERNEL
         self.km = AsyncKernelManager(
             kernel_name=name,
-            kernel_spec_manager=_spec_manager(self.config),
+            kernel_spec_manager=spec_manager(self.config),
             transport="ipc",
             ip=str(self._tmp / "k"),
             connection_file=str(self._tmp / "kernel.json"),
         )
-        env = {**os.environ, **self.config.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        env.pop("JPY_PARENT_PID", None)
         try:
-            await self.km.start_kernel(cwd=str(self.workdir), env=env)
+            await self.km.start_kernel(cwd=str(self.workdir), env=self._env())
             await self._connect()
         except Exception as exc:
             await self._force_stop()
             raise KernelStartError(f"could not start kernel '{name}': {exc}") from exc
         self.start_time = time.perf_counter() - t0
         return self
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, **self.config.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        env.pop("JPY_PARENT_PID", None)
+        env[reaper.TAG_VAR] = self.tag
+        return env
 
     async def _connect(self) -> None:
         self.kc = self.km.client()
@@ -149,8 +116,8 @@ class Kernel:
             raise KernelStartError(str(exc)) from exc
         pid = self.pid
         if pid:
-            reaper.register(pid)
-        boot = await self._run_raw(_boot_code(self.config.limits), silent=True, timeout=30)
+            reaper.register(pid, self.tag)
+        boot = await self._run_raw(boot_code(self.config.kernel_limits()), silent=True, timeout=30)
         if boot.status != "ok":
             raise KernelStartError(f"kernel setup failed: {boot.feedback() or boot.stderr}")
 
@@ -168,16 +135,19 @@ class Kernel:
         old = self.pid
         if self.kc is not None:
             self.kc.stop_channels()
+        # Kill the old tree first (children that hold pipes, daemons): the new kernel gets the
+        # same tag, so this must happen before it starts.
+        reaper.kill_tree(old, self.tag)
         try:
             await self.km.restart_kernel(now=True)
         except Exception:
             # A kernel that died badly can leave the manager confused: start afresh.
             await self.km.shutdown_kernel(now=True)
-            env = {**os.environ, **self.config.env}
-            await self.km.start_kernel(cwd=str(self.workdir), env=env)
+            await self.km.start_kernel(cwd=str(self.workdir), env=self._env())
         if old:
             reaper.unregister(old)
         self.restarts += 1
+        self.tainted = True
         await self._connect()
 
     async def interrupt(self) -> None:
@@ -194,8 +164,8 @@ class Kernel:
         except Exception:
             await self._force_stop()
         finally:
+            reaper.kill_tree(pid, self.tag)
             if pid:
-                reaper.kill_group(pid)
                 reaper.unregister(pid)
             if self._tmp is not None:
                 shutil.rmtree(self._tmp, ignore_errors=True)
@@ -203,8 +173,8 @@ class Kernel:
 
     async def _force_stop(self) -> None:
         pid = self.pid
+        reaper.kill_tree(pid, self.tag)
         if pid:
-            reaper.kill_group(pid)
             reaper.unregister(pid)
         if self.kc is not None:
             self.kc.stop_channels()
@@ -250,7 +220,8 @@ class Kernel:
         timeout = self.config.timeout if timeout is None else timeout
         exprs = dict(user_expressions or {})
         if capture:
-            exprs["__asst_print"] = "__assistant__.fetch()"
+            exprs["__asst_print"] = _FETCH
+            exprs["__asst_limits"] = "__import__('sys').modules['assistant_limits'].info()"
         t0 = time.perf_counter()
         msg_id = kc.execute(
             code,
@@ -259,7 +230,9 @@ class Kernel:
             user_expressions=exprs,
             allow_stdin=stdin is not None,
         )
-        out = _Collector(self.config.output_limit)
+        # The kernel caps output itself and adds its own marker; the client cap (with room for
+        # that marker) is the backstop for kernels without kernels/limits.py.
+        out = Collector(self.config.output_limit + 200)
         deadline = t0 + timeout
         status: str | None = None
         message = ""
@@ -271,7 +244,7 @@ class Kernel:
                 next_alive_check = now + 1.0
                 if not await self.is_alive():
                     status = "died"
-                    message = "the kernel died while running this cell (process exited)"
+                    message = f"the kernel died while running this cell ({self._exit_cause()})"
                     break
             if now >= deadline and interrupted_at is None:
                 interrupted_at = now
@@ -320,10 +293,37 @@ class Kernel:
         if status == "died" or (status == "timeout" and not reply):
             await self.restart()
             result.restarted = True
+            message += "; the kernel was restarted (all state lost)" if status == "died" else ""
+            result.message = message
+        if status != "ok" and status != "error":
+            self.tainted = True
         result.expressions = dict(reply.get("user_expressions") or {})
         if capture:
-            _read_prints(result)
+            read_prints(result)
+            read_limits(result)
+        if result.error is not None and result.error.ename == "SystemExit":
+            code = result.error.evalue or "None"
+            result.message = (
+                f"the code called sys.exit({code}) (or exit()/quit()): the cell stopped there; "
+                "the kernel keeps running with its state"
+            )
         return result
+
+    def _exit_cause(self) -> str:
+        import signal
+
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        code = proc.poll() if proc is not None else None
+        if code is None:
+            return "process exited"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            hint = {"SIGSEGV": "a crash in C code", "SIGKILL": "killed, maybe out of memory"}
+            return f"killed by {name}" + (f": {hint[name]}" if name in hint else "")
+        return f"process exited with code {code}"
 
     async def _shell_reply(self, kc: Any, msg_id: str) -> dict[str, Any]:
         deadline = time.perf_counter() + 10.0
@@ -353,75 +353,3 @@ class Kernel:
         async with self._lock:
             res = await self._run_raw("", silent=True, user_expressions=expressions, timeout=10)
         return res.expressions
-
-
-class _Collector:
-    """Accumulates iopub output for one cell, dropping what goes over the byte cap."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self.dropped = 0
-        self._out: list[str] = []
-        self._err: list[str] = []
-        self.display: list[str] = []
-        self.error: ExecError | None = None
-
-    def _keep(self, text: str) -> str:
-        room = self.limit - self.used
-        if len(text) <= room:
-            self.used += len(text)
-            return text
-        kept = text[: max(room, 0)]
-        self.used += len(kept)
-        self.dropped += len(text) - len(kept)
-        return kept
-
-    def handle(self, msg: dict[str, Any]) -> bool:
-        """Take one iopub message; True when the cell is finished (status idle)."""
-        kind = msg["header"]["msg_type"]
-        content = msg["content"]
-        if kind == "status":
-            return bool(content.get("execution_state") == "idle")
-        if kind == "stream":
-            text = self._keep(content.get("text", ""))
-            (self._out if content.get("name") == "stdout" else self._err).append(text)
-        elif kind in ("execute_result", "display_data"):
-            text = content.get("data", {}).get("text/plain")
-            if text is not None:
-                self.display.append(self._keep(text))
-        elif kind == "error":
-            self.error = ExecError(
-                content.get("ename", "Error"),
-                content.get("evalue", ""),
-                [strip_ansi(t) for t in content.get("traceback", [])],
-            )
-        elif kind == "clear_output":
-            self._out.clear()
-        return False
-
-    def _marker(self) -> str:
-        return f"\n[... truncated {self.dropped} bytes of output ...]\n" if self.dropped else ""
-
-    def stdout(self) -> str:
-        return "".join(self._out) + self._marker()
-
-    def stderr(self) -> str:
-        return "".join(self._err)
-
-
-def _read_prints(result: ExecResult) -> None:
-    cap = result.expressions.pop("__asst_print", None)
-    if not cap or cap.get("status") != "ok":
-        return
-    import ast
-
-    try:
-        text = ast.literal_eval(cap["data"]["text/plain"])
-        payload = json.loads(text)
-    except (ValueError, SyntaxError, KeyError):
-        return
-    result.print_count = int(payload.get("count", 0))
-    last = payload.get("last")
-    if last is not None:
-        result.printed = [Printed.from_dict(d) for d in last]

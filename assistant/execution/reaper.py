@@ -4,6 +4,11 @@ Kernels run in their own process session, so Ctrl-C never reaches them and a cra
 leaves them running. Every kernel pid is recorded in the state folder with the pid of the app
 that owns it; at exit the app kills the process groups it started, and at start it kills the
 groups of owners that are gone.
+
+A process group is not enough: generated code may start children that call ``setsid`` (or
+double-fork into daemons). Every kernel therefore gets a tag in its environment
+(``ASSISTANT_KERNEL_TAG``), inherited by everything it starts; ``kill_tree`` kills the group and
+every process whose environment carries the tag, even after the kernel itself has died.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from pathlib import Path
 
 from .. import paths
 
-_mine: set[int] = set()
+TAG_VAR = "ASSISTANT_KERNEL_TAG"
+_mine: dict[int, str] = {}
 _reaped = False
 
 
@@ -46,16 +52,53 @@ def kill_group(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def register(pid: int) -> None:
-    _mine.add(pid)
+def tagged(tag: str) -> list[int]:
+    """Pids of the processes whose environment carries ``tag`` (same user or root only)."""
+    needle = f"{TAG_VAR}={tag}".encode()
+    found: list[int] = []
+    me = os.getpid()
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                env = f.read()
+        except OSError:
+            continue
+        if needle in env.split(b"\0"):
+            found.append(int(name))
+    return found
+
+
+def kill_tree(pid: int | None, tag: str | None) -> int:
+    """Kill a kernel, its process group and every process started under its tag."""
+    if pid:
+        kill_group(pid)
+    killed = 0
+    if tag:
+        # Two rounds: a process forking while we kill may add a child after the first scan.
+        for _ in range(2):
+            pids = tagged(tag)
+            for p in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(p, signal.SIGKILL)
+                    killed += 1
+            if not pids:
+                break
+    return killed
+
+
+def register(pid: int, tag: str | None = None) -> None:
+    _mine[pid] = tag or ""
     with contextlib.suppress(OSError):
         d = _dir()
         d.mkdir(parents=True, exist_ok=True)
-        (d / f"{pid}.json").write_text(json.dumps({"pid": pid, "owner": os.getpid()}))
+        rec = {"pid": pid, "owner": os.getpid(), "tag": tag}
+        (d / f"{pid}.json").write_text(json.dumps(rec))
 
 
 def unregister(pid: int) -> None:
-    _mine.discard(pid)
+    _mine.pop(pid, None)
     with contextlib.suppress(OSError):
         (_dir() / f"{pid}.json").unlink()
 
@@ -73,13 +116,16 @@ def reap_stale() -> int:
     for f in d.glob("*.json"):
         try:
             rec = json.loads(f.read_text())
-            pid, owner = int(rec["pid"]), int(rec["owner"])
+            pid, owner, tag = int(rec["pid"]), int(rec["owner"]), rec.get("tag")
         except (OSError, ValueError, KeyError):
             with contextlib.suppress(OSError):
                 f.unlink()
             continue
         if owner != os.getpid() and not _alive(owner):
-            if _alive(pid):
+            # The pid may have been reused by now: only trust the group when the tag matches.
+            if tag:
+                killed += kill_tree(None, tag)
+            elif _alive(pid):
                 kill_group(pid)
                 killed += 1
             with contextlib.suppress(OSError):
@@ -89,6 +135,6 @@ def reap_stale() -> int:
 
 @atexit.register
 def _kill_mine() -> None:
-    for pid in list(_mine):
-        kill_group(pid)
+    for pid, tag in list(_mine.items()):
+        kill_tree(pid, tag)
         unregister(pid)

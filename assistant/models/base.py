@@ -43,6 +43,7 @@ class Request:
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
     logprobs: bool = True
+    grammar: str | None = None  # GBNF constraining the output (llama.cpp backends)
     meta: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,0 +1,247 @@
+"""What the TUI and the REPL share: model + kernel + engine lifecycle, commands, autosave.
+
+UI-free and async: the front end awaits these coroutines on its own event loop (the kernel
+client is asyncio) and gets engine events through ``on_event``, possibly from a model thread,
+so the callback must be thread-safe (Textual's ``post_message`` is).
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import autosave, events
+from .commands import Command, help_text
+from .config import Settings
+from .models import Model, load_model
+from .session import Session
+
+OnEvent = Callable[[events.Event], None]
+
+# A user expression evaluated in the kernel after each turn: JSON [[name, type, repr], ...].
+# reprlib keeps huge objects cheap; modules and IPython's own names are noise in the panel.
+VARIABLES_EXPR = (
+    "__import__('json').dumps(sorted([k, type(v).__name__, __import__('reprlib').repr(v)]"
+    " for k, v in list(globals().items()) if not k.startswith('_')"
+    " and k not in ('In', 'Out', 'get_ipython', 'exit', 'quit', 'open')"
+    " and type(v).__name__ != 'module'))"
+)
+
+# Events after which the session has changed in a way worth keeping on disk.
+_SAVE_ON = (
+    events.AttemptStarted,
+    events.ExecutionFinished,
+    events.CheckFinished,
+    events.TurnCommitted,
+    events.TurnFailed,
+    events.StateRestored,
+)
+
+
+@dataclass
+class Pending:
+    """Checks typed with /test and /expect, attached to the next turn."""
+
+    tests: list[str] = field(default_factory=list)
+    expect: Any = None
+    has_expect: bool = False
+
+    def clear(self) -> None:
+        self.tests.clear()
+        self.expect, self.has_expect = None, False
+
+
+def literal(text: str) -> Any:
+    """A Python literal if it parses as one, else the text itself (``/expect hello``)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def default_model_spec(settings: Settings) -> str:
+    return settings.model or "reference"
+
+
+class Controller:
+    def __init__(
+        self,
+        settings: Settings,
+        on_event: OnEvent,
+        *,
+        model: Model | None = None,
+        session: Session | None = None,
+        session_path: Path | None = None,
+        autosave_enabled: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.on_event = on_event
+        self.model = model
+        self.session = session or Session()
+        self.session_path = session_path
+        self.autosave = settings.autosave if autosave_enabled is None else autosave_enabled
+        self.kernel: Any = None
+        self.engine: Any = None
+        self.pending = Pending()
+        self.save_error: str | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        from .execution import Kernel
+
+        if self.model is None:
+            self.model = await asyncio.to_thread(load_model, default_model_spec(self.settings))
+        self.session.model = self.session.model or getattr(self.model, "name", "")
+        self.kernel = Kernel(self.settings.kernel_config())
+        await self.kernel.start()
+        self._build_engine()
+
+    def _build_engine(self) -> None:
+        from .engine import Engine
+
+        assert self.model is not None, "start() loads the model first"
+        self.engine = Engine(self.model, self.kernel, self.settings, self.session, self._event)
+
+    async def close(self) -> None:
+        self.save()
+        if self.kernel is not None:
+            await self.kernel.shutdown()
+            self.kernel = None
+        if self.model is not None:
+            self.model.close()
+
+    def describe_model(self) -> dict[str, Any]:
+        if self.model is None:
+            return {}
+        try:
+            return dict(self.model.describe())
+        except Exception as exc:  # a backend failing to describe itself must not kill the UI
+            return {"backend": "?", "warnings": [f"describe() failed: {exc}"]}
+
+    # -- events and saving ----------------------------------------------------------------
+    def _event(self, event: events.Event) -> None:
+        if isinstance(event, _SAVE_ON):
+            self.save()
+        self.on_event(event)
+
+    def save(self) -> Path | None:
+        if not self.autosave or not self.session.turns:
+            return None
+        try:
+            if self.session_path is None:
+                self.session_path = autosave.session_path(self.session)
+            return self.session.save(self.session_path)
+        except OSError as exc:  # a full disk should be reported, not crash the session
+            self.save_error = f"could not save the session: {exc}"
+            return None
+
+    # -- turns ----------------------------------------------------------------------------
+    async def run_turn(self, text: str, **kwargs: Any) -> Any:
+        if self.pending.tests:
+            kwargs.setdefault("tests", list(self.pending.tests))
+        if self.pending.has_expect:
+            kwargs.setdefault("expect", self.pending.expect)
+        self.pending.clear()
+        try:
+            return await self.engine.run_turn(text, **kwargs)
+        finally:
+            self.save()
+
+    def cancel(self) -> None:
+        if self.engine is not None:
+            self.engine.cancel()
+
+    async def interrupt(self) -> None:
+        if self.kernel is not None:
+            await self.kernel.interrupt()
+
+    async def resume(self) -> None:
+        """Rebuild the kernel state of a loaded session by replaying its committed turns."""
+        if self.session.committed_turns():
+            await self.engine.restore("resume")
+
+    async def variables(self) -> list[tuple[str, str, str]]:
+        if self.kernel is None:
+            return []
+        try:
+            found = await self.kernel.evaluate({"vars": VARIABLES_EXPR})
+            data = found.get("vars", {})
+            if data.get("status") != "ok":
+                return []
+            text = ast.literal_eval(data["data"]["text/plain"])
+            return [(str(r[0]), str(r[1]), str(r[2])) for r in json.loads(text)]
+        except Exception:  # the panel is informative only: never break a turn over it
+            return []
+
+    # -- commands -------------------------------------------------------------------------
+    async def command(self, cmd: Command) -> str:
+        """Run a command the front ends share; returns what to tell the user."""
+        name, arg = cmd.name, cmd.arg
+        if name == "help":
+            return help_text()
+        if name == "test":
+            self.pending.tests.append(arg)
+            return f"test for the next turn: {arg} ({len(self.pending.tests)} pending)"
+        if name == "expect":
+            self.pending.expect, self.pending.has_expect = literal(arg), True
+            return f"the next turn must print {self.pending.expect!r}"
+        if name == "retry":
+            if not self.session.turns:
+                return "nothing to retry yet"
+            await self.engine.retry()
+            return "retried the last turn"
+        if name == "undo":
+            if not self.session.turns:
+                return "nothing to undo"
+            await self.engine.undo()
+            self.save()
+            return f"undone; {len(self.session.turns)} turn(s) left"
+        if name == "reset":
+            return await self.reset()
+        if name == "model":
+            return await self.switch_model(arg)
+        if name == "save":
+            self.autosave = True
+            path = self.save()
+            return f"saved to {path}" if path else "nothing to save yet"
+        if name == "export":
+            return self.export(arg)
+        return f"/{name} is not available here"
+
+    async def edit(self, turn_index: int, code: str) -> Any:
+        result = await self.engine.edit(turn_index, code)
+        self.save()
+        return result
+
+    async def reset(self) -> str:
+        self.save()
+        self.session = Session(model=getattr(self.model, "name", ""))
+        self.session_path = None
+        self.pending.clear()
+        if self.kernel is not None:
+            await self.kernel.restart()
+        self._build_engine()
+        return "new session: fresh kernel, empty transcript"
+
+    async def switch_model(self, spec: str) -> str:
+        new = await asyncio.to_thread(load_model, spec)
+        old, self.model = self.model, new
+        if old is not None:
+            old.close()
+        self.session.model = new.name
+        self._build_engine()
+        return f"model: {new.name}"
+
+    def export(self, target: str) -> str:
+        from .export import export_session
+
+        if not self.session.committed_turns():
+            return "nothing to export: no committed turns yet"
+        out = Path(target).expanduser() if target else Path(f"{self.session.id}.ipynb")
+        path = export_session(self.session, out)
+        return f"exported to {path}"

@@ -1,0 +1,70 @@
+"""How a kernel process is launched: the kernelspec for the app's own Python (optionally inside
+bubblewrap) and the boot code that installs the capture hooks and limits in the kernel."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .kernel import KernelConfig
+
+OWN_KERNEL = "assistant-python"
+
+
+def _kernel_argv() -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        "{connection_file}",
+        "--HistoryManager.enabled=False",
+    ]
+
+
+def spec_manager(config: KernelConfig) -> Any:
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    class OwnSpecManager(KernelSpecManager):
+        """The app's own interpreter as a kernelspec, whatever the user has installed."""
+
+        def get_kernel_spec(self, kernel_name: str, *args: Any, **kwargs: Any) -> Any:
+            if kernel_name == OWN_KERNEL:
+                argv = _kernel_argv()
+                if config.sandbox == "bwrap":
+                    from .sandbox import bwrap_argv
+
+                    argv = bwrap_argv(argv, config)
+                # In the sandbox the kernel runs in its own session, out of reach of the
+                # signal jupyter_client sends to the launcher's group: interrupt by message.
+                mode = "message" if config.sandbox == "bwrap" else "signal"
+                return KernelSpec(
+                    argv=argv, display_name="assistant", language="python", interrupt_mode=mode
+                )
+            return super().get_kernel_spec(kernel_name, *args, **kwargs)
+
+    return OwnSpecManager()
+
+
+def boot_code(limits: dict[str, Any]) -> str:
+    from ..resources import kernel_file
+
+    path = str(kernel_file("assistant_kernel.py"))
+    limits_path = kernel_file("limits.py")
+    lines = [
+        "def __asst_boot(path, name):",
+        "    import sys, types",
+        "    mod = types.ModuleType(name); mod.__file__ = path",
+        "    exec(compile(open(path, encoding='utf-8').read(), path, 'exec'), mod.__dict__)",
+        "    sys.modules[name] = mod",
+        "    return mod",
+        f"__asst_boot({path!r}, 'assistant_kernel').install()",
+    ]
+    if limits_path.exists():
+        lines.append(
+            f"__asst_boot({str(limits_path)!r}, 'assistant_limits').apply(**{json.dumps(limits)})"
+        )
+    lines.append("del __asst_boot")
+    return "\n".join(lines)

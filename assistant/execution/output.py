@@ -1,0 +1,94 @@
+"""Output of one cell: iopub messages collected under a byte cap, and the captured prints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .result import ExecError, ExecResult, Printed, strip_ansi
+
+
+class Collector:
+    """Accumulates iopub output for one cell, dropping what goes over the byte cap."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.dropped = 0
+        self._out: list[str] = []
+        self._err: list[str] = []
+        self.display: list[str] = []
+        self.error: ExecError | None = None
+
+    def _keep(self, text: str) -> str:
+        room = self.limit - self.used
+        if len(text) <= room:
+            self.used += len(text)
+            return text
+        kept = text[: max(room, 0)]
+        self.used += len(kept)
+        self.dropped += len(text) - len(kept)
+        return kept
+
+    def handle(self, msg: dict[str, Any]) -> bool:
+        """Take one iopub message; True when the cell is finished (status idle)."""
+        kind = msg["header"]["msg_type"]
+        content = msg["content"]
+        if kind == "status":
+            return bool(content.get("execution_state") == "idle")
+        if kind == "stream":
+            text = self._keep(content.get("text", ""))
+            (self._out if content.get("name") == "stdout" else self._err).append(text)
+        elif kind in ("execute_result", "display_data"):
+            text = content.get("data", {}).get("text/plain")
+            if text is not None:
+                self.display.append(self._keep(text))
+        elif kind == "error":
+            self.error = ExecError(
+                content.get("ename", "Error"),
+                content.get("evalue", ""),
+                [strip_ansi(t) for t in content.get("traceback", [])],
+            )
+        elif kind == "clear_output":
+            self._out.clear()
+        return False
+
+    def _marker(self) -> str:
+        return f"\n[... truncated {self.dropped} bytes of output ...]\n" if self.dropped else ""
+
+    def stdout(self) -> str:
+        return "".join(self._out) + self._marker()
+
+    def stderr(self) -> str:
+        return "".join(self._err)
+
+
+def read_prints(result: ExecResult) -> None:
+    cap = result.expressions.pop("__asst_print", None)
+    if not cap or cap.get("status") != "ok":
+        return
+    import ast
+
+    try:
+        text = ast.literal_eval(cap["data"]["text/plain"])
+        payload = json.loads(text)
+    except (ValueError, SyntaxError, KeyError):
+        return
+    result.print_count = int(payload.get("count", 0))
+    last = payload.get("last")
+    if last is not None:
+        result.printed = [Printed.from_dict(d) for d in last]
+
+
+def read_limits(result: ExecResult) -> None:
+    """Add what the kernel itself dropped (kernels/limits.py) to the result's count."""
+    cap = result.expressions.pop("__asst_limits", None)
+    if not cap or cap.get("status") != "ok":
+        return
+    import ast
+
+    try:
+        info = json.loads(ast.literal_eval(cap["data"]["text/plain"]))
+    except (ValueError, SyntaxError, KeyError):
+        return
+    result.truncated_bytes += int(info.get("dropped", 0))

@@ -1,0 +1,382 @@
+"""Local GGUF models through llama-cpp-python.
+
+Generation drives ``Llama.generate`` token by token instead of ``create_completion``: that path
+detokenizes the whole completion again for every token (slow, and very slow on partial UTF-8)
+and has no way to stop between tokens. Here text is decoded incrementally, stop sequences are
+held back until certain (StopFilter), cancellation is checked between tokens and between
+prompt batches, and log-probs come from a logits processor (``logits_all`` would allocate
+n_ctx x n_vocab floats).
+
+Prompts are passed as token lists built from a token-level history (TokenHistory), so an
+append-only multi-turn prompt evaluates only its new tokens.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .base import Cancelled, Completion, GenStats, ModelError, OnText, Request, SamplingMixin
+from .llama_setup import GPU_HINT, LoadLog, check_gguf, gpu_backend, import_llama_cpp
+from .stop_filter import StopFilter
+from .token_history import TokenHistory
+
+log = logging.getLogger(__name__)
+
+# Words in a model's name that mean it was tuned to follow chat-formatted instructions.
+_CHAT_HINTS = ("instruct", "chat", "-it", "_it")
+
+
+class _LogprobRecorder:
+    """Logits processor keeping the log-softmax of the step's logits (it changes nothing)."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.np = np
+        self.last: Any = None
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        m = scores.max()
+        self.last = scores - (m + self.np.log(self.np.exp(scores - m).sum()))
+        return scores
+
+
+class LlamaModel(SamplingMixin):
+    """A GGUF model in this process. Blocking calls; one generation at a time (locked)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        n_ctx: int | None = 4096,
+        n_gpu_layers: int | None = None,
+        n_threads: int | None = None,
+        threads: int | None = None,
+        seed: int | None = None,
+        chat: bool | None = None,
+        n_batch: int | None = 512,
+        top_k: int = 40,
+        min_p: float = 0.05,
+        repeat_penalty: float = 1.0,
+        logits_processor: list[Any] | None = None,
+        name: str | None = None,
+        verbose: bool = False,
+        **llama_kwargs: Any,
+    ) -> None:
+        self.path = check_gguf(path)
+        llama_cpp = self._lc = import_llama_cpp()
+        self.gpu_build = gpu_backend(llama_cpp)
+        self.warning: str | None = None
+        if n_gpu_layers is None:
+            n_gpu_layers = -1 if self.gpu_build else 0
+        elif n_gpu_layers != 0 and not self.gpu_build:
+            self.warning = (
+                f"GPU offload asked for (n_gpu_layers={n_gpu_layers}) but this "
+                f"llama-cpp-python build is CPU-only, so the model runs on the CPU; rebuild it "
+                f"with GPU support: {GPU_HINT}"
+            )
+            log.warning(self.warning)
+        self.n_gpu_layers = n_gpu_layers
+        self.seed = seed
+        self.sampling = {"top_k": top_k, "min_p": min_p, "repeat_penalty": repeat_penalty}
+        self.extra_processors = list(logits_processor or [])
+        kwargs = {k: v for k, v in llama_kwargs.items() if v is not None}
+        n_threads = n_threads if n_threads is not None else threads
+        for key, value in (("n_threads", n_threads), ("n_ctx", n_ctx), ("n_batch", n_batch)):
+            if value is not None:
+                kwargs[key] = value
+        with LoadLog(llama_cpp) as load_log:
+            try:
+                self._llm = llama_cpp.Llama(
+                    model_path=str(self.path),
+                    n_gpu_layers=n_gpu_layers,
+                    seed=llama_cpp.LLAMA_DEFAULT_SEED if seed is None else seed,
+                    logits_all=False,
+                    verbose=verbose,
+                    **kwargs,
+                )
+            except (ValueError, RuntimeError, OSError) as exc:
+                detail = "; ".join(line for line in load_log.lines if line) or str(exc)
+                raise ModelError(
+                    f"llama.cpp could not load {self.path}: {detail}. The file may be truncated "
+                    "or corrupt (download it again) or use a format newer than this "
+                    f"llama-cpp-python {llama_cpp.__version__} knows (upgrade it: "
+                    "pip install -U llama-cpp-python)"
+                ) from None
+        llm = self._llm
+        self._vocab = llm._model.vocab
+        self._recurrent = bool(
+            getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False)
+        )
+        self.n_layer = int(llama_cpp.llama_model_n_layer(llm.model))
+        meta = llm.metadata
+        self.name = name or meta.get("general.name") or self.path.stem
+        self.template = meta.get("tokenizer.chat_template")
+        if chat and not self.template:
+            raise ModelError(
+                f"{self.path.name} has no chat template (tokenizer.chat_template), so chat mode "
+                "cannot format messages; run without --chat (raw completion)"
+            )
+        if chat is None:
+            label = " ".join(str(meta.get(k, "")) for k in ("general.name", "general.finetune"))
+            label = f"{label} {self.path.name}".lower()
+            chat = bool(self.template) and any(h in label for h in _CHAT_HINTS)
+        self.chat = chat
+        self._formatter: Any = None
+        self._history = TokenHistory()
+        self._history_special = False
+        self._pieces: dict[tuple[int, bool], bytes] = {}
+        self._piece_buf = ctypes.create_string_buffer(256)
+        self._grammars: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_hub(
+        cls,
+        spec: str,
+        *,
+        revision: str | None = None,
+        cache_dir: str | Path | None = None,
+        endpoint: str | None = None,
+        token: str | None = None,
+        **options: Any,
+    ) -> LlamaModel:
+        """``OWNER/REPO/FILE.gguf`` from the Hugging Face hub (cached after the first time)."""
+        from .hub import download_gguf
+
+        path = download_gguf(
+            spec, revision=revision, cache_dir=cache_dir, endpoint=endpoint, token=token
+        )
+        return cls(path, **options)
+
+    @property
+    def llama(self) -> Any:
+        """The underlying ``llama_cpp.Llama`` (benchmarks and tests)."""
+        return self._llm
+
+    def describe(self) -> dict[str, Any]:
+        ngl = self.n_gpu_layers
+        total = self.n_layer + 1  # llama.cpp counts the output layer too
+        offloaded = 0 if not self.gpu_build else (total if ngl < 0 else min(ngl, total))
+        info: dict[str, Any] = {
+            "backend": "llama",
+            "model": str(self.path),
+            "name": self.name,
+            "device": self.gpu_build if offloaded else "CPU",
+            "build": self.gpu_build or "CPU",
+            "gpu_layers": offloaded,
+            "layers": total,
+            "n_ctx": self._llm.n_ctx(),
+            "threads": self._llm.context_params.n_threads,
+            "chat": self.chat,
+            "llama_cpp_version": self._lc.__version__,
+        }
+        if self.warning:
+            info["warning"] = self.warning
+        return info
+
+    def close(self) -> None:
+        llm, self._llm = getattr(self, "_llm", None), None
+        if llm is not None:
+            llm.close()
+
+    def reset_cache(self) -> None:
+        """Forget the KV cache and token history: the next prompt is evaluated in full."""
+        with self._lock:
+            self._llm.reset()
+            self._history.clear()
+
+    # -- prompt -------------------------------------------------------------------------
+
+    def _piece(self, token: int, special: bool) -> bytes:
+        key = (token, special)
+        piece = self._pieces.get(key)
+        if piece is None:
+            buf = self._piece_buf
+            n = self._lc.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
+            if n < 0:  # longer than the buffer: -n is the size needed
+                buf = ctypes.create_string_buffer(-n)
+                n = self._lc.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
+            piece = self._pieces[key] = buf.raw[:n]
+        return piece
+
+    def _prompt_text(self, request: Request) -> tuple[str, bool]:
+        """(text, special): chat-template output may contain special tokens; user text not."""
+        if request.messages and self.chat:
+            if self._formatter is None:
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+                llm = self._llm
+
+                def tok_text(t: int) -> str:
+                    return str(llm._model.token_get_text(t)) if t != -1 else ""
+
+                self._formatter = Jinja2ChatFormatter(
+                    self.template, tok_text(llm.token_eos()), tok_text(llm.token_bos())
+                )
+            try:
+                return self._formatter(messages=request.messages).prompt, True
+            except Exception as exc:  # jinja errors and the template's raise_exception
+                raise ModelError(
+                    f"the model's chat template failed on these messages: {exc}"
+                ) from None
+        if request.prompt or not request.messages:
+            return request.prompt, False
+        # Base models have no roles: give them the plain transcript.
+        return "\n\n".join(m.get("content", "") for m in request.messages), False
+
+    def _prompt_tokens(self, text: str, special: bool) -> list[int]:
+        hist, llm = self._history, self._llm
+        if special != self._history_special:
+            hist.clear()
+            self._history_special = special
+        data = text.encode("utf-8")
+        n_keep, b_keep = hist.reusable(data)
+        if n_keep:
+            rest = data[b_keep:]
+            toks = llm.tokenize(rest, add_bos=False, special=special) if rest else []
+            pieces = [self._piece(t, special) for t in toks]
+            if b"".join(pieces) == rest:
+                hist.truncate(n_keep, b_keep)
+                hist.extend(toks, pieces)
+                return list(hist.tokens)
+        # chat templates write the BOS text themselves (as llama-cpp-python assumes)
+        toks = llm.tokenize(data, add_bos=not special, special=special)
+        hist.clear()
+        pieces = [self._piece(t, special) for t in toks]
+        if b"".join(pieces) == data:
+            hist.extend(toks, pieces)
+        else:
+            hist.extend_opaque(toks, data)
+        return toks
+
+    def _prefill(self, tokens: list[int], cancel: threading.Event | None) -> int:
+        """Evaluate all but the last prompt token, reusing the cached prefix; returns its size.
+
+        Done here rather than inside ``Llama.generate`` so that cancellation works between
+        batches of a long prompt. The last token is left for ``generate`` to evaluate (it needs
+        fresh logits), which then finds everything else cached.
+        """
+        import numpy as np
+
+        llm = self._llm
+        if self._recurrent:  # the cache cannot be trimmed: generate() re-evaluates anyway
+            return 0
+        m = min(llm.n_tokens, len(tokens) - 1)
+        diff = np.flatnonzero(llm.input_ids[:m] != np.asarray(tokens[:m], dtype=np.intc))
+        keep = int(diff[0]) if len(diff) else max(m, 0)
+        if keep < llm.n_tokens:
+            if keep > 0 and llm._ctx.kv_cache_seq_rm(-1, keep, -1):
+                llm.n_tokens = keep
+            else:
+                llm.reset()
+                keep = 0
+        for start in range(keep, len(tokens) - 1, llm.n_batch):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("generation cancelled")
+            llm.eval(tokens[start : min(start + llm.n_batch, len(tokens) - 1)])
+        return keep
+
+    def _grammar(self, text: str) -> Any:
+        grammar = self._grammars.get(text)
+        if grammar is None:
+            lc = self._lc
+            # An invalid grammar would reach the sampler chain as a NULL sampler and crash.
+            probe = lc.llama_sampler_init_grammar(self._vocab, text.encode(), b"root")
+            if not probe:
+                raise ModelError(f"invalid GBNF grammar (llama.cpp rejected it): {text[:200]!r}")
+            lc.llama_sampler_free(probe)
+            grammar = self._grammars[text] = lc.LlamaGrammar.from_string(text, verbose=False)
+        return grammar
+
+    # -- generation ---------------------------------------------------------------------
+
+    def generate(
+        self,
+        request: Request,
+        on_text: OnText | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Completion:
+        with self._lock:
+            if self._llm is None:
+                raise ModelError("the model was closed")
+            return self._generate(request, on_text, cancel)
+
+    def _generate(
+        self, request: Request, on_text: OnText | None, cancel: threading.Event | None
+    ) -> Completion:
+        t0 = time.perf_counter()
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("generation cancelled")
+        llm, lc = self._llm, self._lc
+        text, special = self._prompt_text(request)
+        tokens = self._prompt_tokens(text, special)
+        n_prompt, n_ctx = len(tokens), llm.n_ctx()
+        if not tokens:
+            raise ModelError("empty prompt")
+        if n_prompt >= n_ctx:
+            raise ModelError(
+                f"the prompt is {n_prompt} tokens but the context holds {n_ctx}: raise n_ctx "
+                "(--n-ctx) or start a new session"
+            )
+        room = n_ctx - n_prompt
+        max_tokens = min(request.max_tokens, room) if request.max_tokens > 0 else room
+        reused = self._prefill(tokens, cancel)
+
+        recorder = _LogprobRecorder() if request.logprobs else None
+        processors = self.extra_processors + ([recorder] if recorder else [])
+        seed = request.seed if request.seed is not None else self.seed
+        llm.set_seed(lc.LLAMA_DEFAULT_SEED if seed is None else seed & 0xFFFFFFFF)
+        stops = StopFilter(request.stop, on_text)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        is_eog, vocab, piece = lc.llama_token_is_eog, self._vocab, self._piece
+        generated: list[int] = []
+        logprobs: list[float] = []
+        first = 0.0
+        finish = "length"
+        gen = llm.generate(
+            tokens,
+            temp=request.temperature,
+            top_p=request.top_p,
+            logits_processor=processors or None,
+            grammar=self._grammar(request.grammar) if request.grammar else None,
+            **self.sampling,
+        )
+        try:
+            for tok in gen:
+                if not first:
+                    first = time.perf_counter() - t0
+                if is_eog(vocab, tok):
+                    finish = "stop"
+                    break
+                generated.append(tok)
+                if recorder is not None:
+                    logprobs.append(float(recorder.last[tok]))
+                if stops.feed(decoder.decode(piece(tok, False))):
+                    finish = "stop"
+                    break
+                if len(generated) >= max_tokens:
+                    break
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("generation cancelled")
+        finally:
+            gen.close()
+            self._history.extend(generated, [piece(t, special) for t in generated])
+        if not stops.stopped:
+            stops.feed(decoder.decode(b"", final=True))
+        out = stops.finish()
+        stats = GenStats(
+            prompt_tokens=n_prompt,
+            prompt_evaluated=n_prompt - reused,
+            prompt_reused=reused,
+            completion_tokens=len(generated),
+            time_to_first_token=first,
+            total_time=time.perf_counter() - t0,
+        )
+        return Completion(text=out, token_logprobs=logprobs, finish_reason=finish, stats=stats)

@@ -1,0 +1,66 @@
+"""Streaming text through a callback while honouring stop sequences.
+
+A stop sequence may arrive split over several tokens, so text that could still turn out to be
+the start of one is held back until it is clearly not; the caller never sees text it would
+have to take back, and the joined chunks always equal the final text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+class StopFilter:
+    def __init__(self, stops: list[str], on_text: Callable[[str], None] | None = None) -> None:
+        self.stops = [s for s in stops if s]
+        self.on_text = on_text
+        self.stopped = False  # a stop sequence ended the text
+        self._parts: list[str] = []
+        # Held-back text; a stop sequence can only start here, never in text already emitted.
+        self._pending = ""
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts) + ("" if self.stopped else self._pending)
+
+    def feed(self, chunk: str) -> bool:
+        """Add text; returns True once a stop sequence has been seen (then ignore the rest)."""
+        if self.stopped or not chunk:
+            return self.stopped
+        pending = self._pending + chunk
+        if not self.stops:
+            self._pending = ""
+            self._emit(pending)
+            return False
+        cut = -1
+        for s in self.stops:
+            i = pending.find(s)
+            if i != -1 and (cut == -1 or i < cut):
+                cut = i
+        if cut != -1:
+            self.stopped = True
+            self._pending = ""
+            self._emit(pending[:cut])
+            return True
+        hold = 0
+        for s in self.stops:
+            for k in range(min(len(s) - 1, len(pending)), hold, -1):
+                if pending.endswith(s[:k]):
+                    hold = k
+                    break
+        self._pending = pending[len(pending) - hold :]
+        self._emit(pending[: len(pending) - hold])
+        return False
+
+    def finish(self) -> str:
+        """Release held-back text (the stream ended without a stop) and return the full text."""
+        if not self.stopped and self._pending:
+            pending, self._pending = self._pending, ""
+            self._emit(pending)
+        return self.text
+
+    def _emit(self, text: str) -> None:
+        if text:
+            self._parts.append(text)
+            if self.on_text is not None:
+                self.on_text(text)

@@ -1,0 +1,126 @@
+"""One MTPB job driven by a real model through ``assistant.engine.Engine``.
+
+Per (problem, case, sample): a fresh Session on a clean pool kernel, ``run_turn`` per turn with
+meta ``{"problem", "case", "sample", "mode", "inputs"}``, ``final=True`` only on the last turn
+(a last bare expression is printed, as upstream rewrites the program's last line). A turn that
+still fails after its attempts ends the program: upstream runs the whole program in one exec,
+so nothing after an exception would run.
+
+Refinement here only ever sees execution errors: the expected output is never shown to the
+model, so pass@k stays comparable with published numbers.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ..execution.result import ExecResult
+from .grading import grade_program
+
+
+class _SerialModel:
+    """A model shared by parallel jobs: one generation at a time (llama.cpp is not reentrant)."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._lock = threading.Lock()
+        self.name = getattr(model, "name", "model")
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._model.generate(*args, **kwargs)
+
+    def sample(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._model.sample(*args, **kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._model.describe())
+
+    def close(self) -> None:
+        self._model.close()
+
+
+_serial: dict[int, _SerialModel] = {}
+
+
+def serial(model: Any) -> _SerialModel:
+    key = id(model)
+    if key not in _serial:
+        _serial[key] = _SerialModel(model)
+    return _serial[key]
+
+
+def _chosen(turn: Any) -> Any:
+    """The candidate whose code the turn ended with (committed, else the last attempt's best)."""
+    for attempt in reversed(turn.attempts):
+        for cand in attempt.candidates:
+            if turn.code is not None and cand.code == turn.code and cand.passed:
+                return cand
+    return turn.attempts[-1].best if turn.attempts else None
+
+
+async def run_with_engine(
+    job: Any, kernel: Any, model: Any, settings: Any, opts: Any
+) -> tuple[list[str], list[ExecResult], dict[str, Any]]:
+    try:
+        from ..engine import Engine
+    except ImportError as exc:  # pragma: no cover - the engine ships with the app
+        raise RuntimeError(f"model runs need assistant.engine ({exc})") from exc
+    from ..session import Session
+
+    prob = job.problem
+    prompts = prob.filled_prompts(job.case)
+    if job.mode == "single":
+        prompts = ["\n".join(prompts)]  # the paper's single-turn control: one prompt, one program
+    style = "chat" if getattr(settings, "chat", None) else "completion"
+    session = Session(model=opts.model_spec, meta={"mtpb": {"problem": prob.id, "case": job.case}})
+    engine = Engine(serial(model), kernel, settings, session, None, style)  # type: ignore[arg-type]
+    meta = {
+        "problem": prob.id,
+        "case": job.case,
+        "sample": job.sample,
+        "mode": job.mode,
+        "inputs": prob.inputs[job.case],
+    }
+    cells: list[str] = []
+    results: list[ExecResult] = []
+    stats: dict[str, Any] = {"attempts": [], "copies_rejected": 0, "turn_status": []}
+    turns = []
+    for t, text in enumerate(prompts):
+        turn = await engine.run_turn(
+            text, final=t == len(prompts) - 1, attempts=opts.refine or 1, meta=meta
+        )
+        turns.append(turn)
+        stats["attempts"].append(len(turn.attempts))
+        stats["copies_rejected"] += sum(a.copies_rejected for a in turn.attempts)
+        stats["turn_status"].append(turn.status)
+        cand = _chosen(turn)
+        cells.append(cand.code if cand is not None else "")
+        if cand is None or cand.result is None:
+            results.append(ExecResult(status="error", message="no code was run for this turn"))
+            break
+        results.append(cand.result)
+        if turn.status != "passed":
+            break
+    stats["ranked"] = _ranked_flags(turns, results, prob.outputs[job.case])
+    return cells, results, {"engine": stats}
+
+
+def _ranked_flags(turns: list[Any], results: list[ExecResult], expected: Any) -> list[bool]:
+    """Pass flags of the last turn's first-attempt candidates in rank order (ranked pass@k)."""
+    if not turns or not turns[-1].attempts or len(turns) != len(results):
+        return []
+    cands = turns[-1].attempts[0].candidates
+    if len(cands) < 2:
+        return []
+    ordered = sorted(cands, key=lambda c: (c.rank is None, c.rank if c.rank is not None else 0))
+    before = results[:-1]
+    flags = []
+    for c in ordered:
+        if c.result is None:
+            flags.append(False)
+            continue
+        flags.append(grade_program([*before, c.result], expected).passed)
+    return flags

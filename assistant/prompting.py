@@ -1,0 +1,165 @@
+"""Prompt assembly: MTPB-style multi-turn and single-turn prompts, chat variants, refinement.
+
+Completion style follows the CodeGen MTPB sampler exactly::
+
+    # Import libraries.\\n\\nimport numpy as np\\n\\n      <- prefix (prompts/mtpb_prefix.txt)
+    # {turn 1}\\n{code 1}\\n                               <- each past turn
+    # {current turn}\\n                                  <- the model continues from here
+
+Every prompt of a session is an extension of the previous one (append-only), so backends with
+prefix caching (llama.cpp keeps the KV cache for the longest common prefix) only evaluate the
+new text. Refinement prompts keep that property: they append the faulty code and the feedback
+*after* the current turn's prompt instead of rewriting the history. Chat variants are
+append-only message lists for the same reason.
+
+Templates are text files in ``prompts/`` (see ``assistant.resources.prompt_path``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from .resources import prompt_path
+
+_CELL = re.compile(r"Cell In\[\d+\], line")
+_BARE_NUMBER = re.compile(r"^\s*\d+\s*$")
+
+
+@dataclass(frozen=True)
+class PastTurn:
+    """One earlier turn as the prompt shows it: the user's words and the code kept for it."""
+
+    prompt: str
+    code: str
+
+
+@cache
+def template(name: str) -> str:
+    return prompt_path(name).read_text(encoding="utf-8")
+
+
+def mtpb_prefix() -> str:
+    return template("mtpb_prefix.txt")
+
+
+def system_prompt() -> str:
+    return template("system.txt").strip()
+
+
+def _comment(text: str) -> str:
+    """A turn as a comment; multi-line requests stay comments on every line."""
+    lines = text.strip().splitlines() or [""]
+    return "".join(f"# {ln}".rstrip() + "\n" for ln in lines)
+
+
+def _as_comments(text: str) -> str:
+    return "".join(f"# {ln}".rstrip() + "\n" for ln in text.strip().splitlines())
+
+
+def _fence(code: str) -> str:
+    return f"```python\n{code.strip()}\n```"
+
+
+# -- completion style ------------------------------------------------------------------------
+def history_prompt(history: Sequence[PastTurn], prefix: str | None = None) -> str:
+    """Prefix plus every past turn ("# {prompt}\\n" + code + "\\n")."""
+    out = [mtpb_prefix() if prefix is None else prefix]
+    for past in history:
+        out.append(_comment(past.prompt) + past.code.rstrip("\n") + "\n")
+    return "".join(out)
+
+
+def multi_turn_prompt(history: Sequence[PastTurn], current: str, prefix: str | None = None) -> str:
+    """The MTPB multi-turn prompt: history, then the current turn as a comment."""
+    return history_prompt(history, prefix) + _comment(current)
+
+
+def single_turn_prompt(turns: Sequence[str], prefix: str | None = None) -> str:
+    """The single-turn control: all turn comments first, the model writes the whole program."""
+    return (mtpb_prefix() if prefix is None else prefix) + "".join(_comment(t) for t in turns)
+
+
+def refine_prompt(
+    history: Sequence[PastTurn],
+    current: str,
+    faulty_code: str,
+    feedback: str,
+    prefix: str | None = None,
+) -> str:
+    """Refinement request appended after the first attempt's prompt (shares its cache prefix).
+
+    The task is every turn so far (history + current comment); then the faulty code, the
+    feedback as comment lines, and a request for the fixed code.
+    """
+    base = multi_turn_prompt(history, current, prefix)
+    body = template("refine.txt").format(
+        feedback=_as_comments(feedback).rstrip("\n") or "# (no feedback)",
+        prompt=" ".join(current.split()),
+    )
+    return base + faulty_code.rstrip("\n") + "\n" + body
+
+
+# -- chat style --------------------------------------------------------------------------------
+def chat_messages(
+    history: Sequence[PastTurn], current: str, system: str | None = None
+) -> list[dict[str, str]]:
+    """System prompt, then (user turn, assistant code) pairs, then the current user turn."""
+    msgs = [{"role": "system", "content": system_prompt() if system is None else system}]
+    for past in history:
+        msgs.append({"role": "user", "content": past.prompt.strip()})
+        msgs.append({"role": "assistant", "content": _fence(past.code)})
+    msgs.append({"role": "user", "content": current.strip()})
+    return msgs
+
+
+def single_turn_messages(turns: Sequence[str], system: str | None = None) -> list[dict[str, str]]:
+    steps = "\n".join(f"{i}. {t.strip()}" for i, t in enumerate(turns, 1))
+    return [
+        {"role": "system", "content": system_prompt() if system is None else system},
+        {"role": "user", "content": template("single_turn_chat.txt").format(steps=steps).strip()},
+    ]
+
+
+def refine_messages(
+    history: Sequence[PastTurn],
+    current: str,
+    faulty_code: str,
+    feedback: str,
+    system: str | None = None,
+) -> list[dict[str, str]]:
+    """Chat refinement: the first attempt's messages + the faulty answer + the feedback."""
+    msgs = chat_messages(history, current, system)
+    msgs.append({"role": "assistant", "content": _fence(faulty_code)})
+    body = template("refine_chat.txt").format(
+        feedback=feedback.strip() or "(no feedback)", prompt=" ".join(current.split())
+    )
+    msgs.append({"role": "user", "content": body.strip()})
+    return msgs
+
+
+# -- feedback ------------------------------------------------------------------------------------
+def error_feedback(result: Any, max_lines: int = 12) -> str:
+    """Error type and message plus the relevant (last) traceback lines of an ExecResult."""
+    err = getattr(result, "error", None)
+    if err is not None:
+        # IPython's header and bare context-line numbers only cost tokens.
+        lines = [
+            _CELL.sub("line", ln)
+            for ln in err.short_traceback(max_lines + 4).splitlines()
+            if "Traceback (most recent call last)" not in ln and not _BARE_NUMBER.match(ln)
+        ]
+        tb = "\n".join(lines[-max_lines:])
+        summary = err.summary()
+        if tb and summary not in tb:
+            return f"{tb}\n{summary}"
+        return tb or summary
+    return str(result.feedback() or getattr(result, "status", "failed"))
+
+
+def mismatch_feedback(expected: Any, actual: str | None) -> str:
+    got = actual if actual is not None else "nothing was printed"
+    return f"Expected output: {expected!r}\nActual output: {got}"

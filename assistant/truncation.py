@@ -1,0 +1,95 @@
+"""Cut a raw completion down to one turn's code, following the MTPB sampler's rules.
+
+A base model keeps writing past the turn it was asked for: the next "# step" comment, another
+``print``/``def`` block, a docstring, blank lines. The published MTPB harness cuts the
+completion at the earliest of:
+
+* a line starting with ``#`` (the model starting the next turn's comment),
+* the second top-level ``print`` or the second top-level ``def``,
+* a line starting with ``'''`` or ``\"\"\"``,
+* three newlines in a row (a run of blank lines),
+* an end-of-text token.
+
+``strict=True`` applies these literally (a completion that *starts* with a comment becomes
+empty, as upstream). The default is lenient in one way only: leading comment lines are kept
+until the first code line, because an interactive user would rather see code that starts with a
+comment than nothing. Chat models answer in a ```python fence: ``chat=True`` takes the first
+fenced block (or the whole text when there is none) and applies no MTPB cut, since chat code
+may contain comments and several prints on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+
+END_TOKENS = ("<|endoftext|>", "</s>", "<|im_end|>", "<|eot_id|>", "<|end|>")
+
+_COMMENT_LINE = re.compile(r"^#", re.MULTILINE)
+_TOP_PRINT = re.compile(r"^print\b", re.MULTILINE)
+_TOP_DEF = re.compile(r"^def\b", re.MULTILINE)
+_DOCSTRING = re.compile(r"^(?:'''|\"\"\")", re.MULTILINE)
+_BLANK_RUN = re.compile(r"\n\n\n")
+_FENCE_OPEN = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n", re.IGNORECASE)
+
+
+def _cut_end_tokens(text: str) -> str:
+    for tok in END_TOKENS:
+        pos = text.find(tok)
+        if pos >= 0:
+            text = text[:pos]
+    return text
+
+
+def _leading_comment_end(text: str) -> int:
+    """Offset of the first line that is neither blank nor a comment."""
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        if line.strip() and not line.lstrip().startswith("#"):
+            return pos
+        pos += len(line)
+    return pos
+
+
+def truncate_mtpb(completion: str, *, strict: bool = False) -> str:
+    """Apply the MTPB cut rules to a base-model completion; trailing whitespace removed."""
+    text = _cut_end_tokens(completion)
+    start = 0 if strict else _leading_comment_end(text)
+    # Second top-level print / def: upstream cuts these first, on the whole completion.
+    for pattern in (_TOP_PRINT, _TOP_DEF):
+        hits = [m.start() for m in pattern.finditer(text, start)]
+        if len(hits) > 1:
+            text = text[: hits[1]]
+    cuts = [
+        m.start()
+        for pattern in (_COMMENT_LINE, _DOCSTRING, _BLANK_RUN)
+        if (m := pattern.search(text, start)) is not None
+    ]
+    if cuts:
+        text = text[: min(cuts)]
+    return text.rstrip()
+
+
+def strip_fence(text: str) -> str:
+    """The first fenced code block of a chat answer; the text itself when there is no fence.
+
+    An unterminated fence (generation stopped at max_tokens) keeps everything after it.
+    """
+    m = _FENCE_OPEN.search(text)
+    if m is None:
+        # A bare ``` line with an unknown language tag, or none at all.
+        bare = re.search(r"```[^\n`]*\n", text)
+        if bare is None:
+            return text.strip("\n").rstrip()
+        m = bare
+    body = text[m.end() :]
+    close = re.search(r"^[ \t]*```", body, re.MULTILINE)
+    if close is not None:
+        body = body[: close.start()]
+    return body.strip("\n").rstrip()
+
+
+def truncate(completion: str, *, chat: bool = False, strict: bool = False) -> str:
+    """One turn's code from a raw completion (chat: fence stripped; else MTPB rules)."""
+    if chat:
+        return strip_fence(_cut_end_tokens(completion))
+    return truncate_mtpb(completion, strict=strict)

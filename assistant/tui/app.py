@@ -1,0 +1,343 @@
+"""The full-screen app: transcript, input line, side panel; the engine runs in async workers.
+
+The kernel client is asyncio, so engine work runs as async workers on the app's loop (model
+decoding itself happens in the engine's thread); engine events arrive as messages posted to
+the transcript. One ``Worker.StateChanged`` handler reports failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
+
+from .. import paths
+from ..commands import Command, CommandError, CommandSpec, help_text, parse, turn_text
+from ..config import Settings
+from ..controller import Controller
+from ..session import Session, SessionError
+from .palette import SlashCommands
+from .screens.edit import EditScreen
+from .widgets.prompt_input import PromptInput
+from .widgets.side import SidePanel
+from .widgets.transcript import Transcript
+
+HISTORY_LIMIT = 500
+
+
+def history_file() -> Path:
+    return paths.data_dir() / "tui_history.txt"
+
+
+class AssistantApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "assistant"
+    COMMANDS = App.COMMANDS | {SlashCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel generation"),
+        Binding("ctrl+c", "interrupt", "Interrupt code", priority=True),
+        Binding("ctrl+f", "skip", "Skip pacing", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        model: Any = None,
+        session: Session | None = None,
+        session_path: Path | None = None,
+        demo: Any = None,
+        fast: bool = False,
+        autosave: bool | None = None,
+        history: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.demo = demo
+        self.fast = fast
+        self.busy = False
+        self.ready = False
+        self.history = history
+        self.ctl = Controller(
+            settings,
+            self._on_engine_event,
+            model=model,
+            session=session,
+            session_path=session_path,
+            autosave_enabled=autosave,
+        )
+
+    # -- layout ---------------------------------------------------------------------------
+    def compose(self) -> Any:
+        yield Header(show_clock=False)
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield Transcript(id="transcript")
+                yield PromptInput(
+                    history=self.history if self.history is not None else _load_history(),
+                    placeholder="starting the kernel…",
+                    id="prompt",
+                )
+            yield SidePanel(id="side")
+        yield Footer()
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    def on_mount(self) -> None:
+        self.sub_title = "demo" if self.demo is not None else ""
+        self.prompt.focus()
+        # Start the kernel after the first frame is on screen: startup feels instant.
+        self.call_after_refresh(self._boot)
+
+    # -- engine plumbing ------------------------------------------------------------------
+    def _on_engine_event(self, event: Any) -> None:
+        self.transcript.post_message(Transcript.EngineEvent(event))
+
+    def note(self, message: str, level: str = "info") -> None:
+        self.transcript.note(message, level)
+
+    def _set_busy(self, busy: bool, placeholder: str | None = None) -> None:
+        self.busy = busy
+        if placeholder is None:
+            placeholder = (
+                "working… Esc cancels generation, Ctrl+C interrupts the code"
+                if busy
+                else "describe the next step, or /help"
+            )
+        self.prompt.placeholder = placeholder
+
+    @work(exclusive=True, group="engine", exit_on_error=False)
+    async def _boot(self) -> None:
+        self._set_busy(True, "starting the kernel…")
+        # The Jupyter client imports take a moment: keep them off the loop.
+        await asyncio.to_thread(importlib.import_module, "jupyter_client.manager")
+        await self.ctl.start()
+        self.query_one(SidePanel).show_backend(self.ctl.describe_model())
+        self.sub_title = self.ctl.session.model if self.demo is None else "demo"
+        if self.ctl.session.turns:
+            self.transcript.show_session(self.ctl.session)
+            await self.ctl.resume()
+            await self._refresh_variables()
+        self.ready = True
+        if self.demo is not None:
+            await self._play_demo()
+        self._set_busy(False)
+
+    async def _play_demo(self) -> None:
+        from ..demo import TURN_PAUSE_FACTOR, turn_kwargs
+
+        problem = self.demo
+        self.note(
+            f"Demo: {problem.name}, {len(problem.turns)} turns. Ctrl+F skips the pacing.",
+        )
+        for i, turn in enumerate(problem.turns):
+            self._set_busy(True, f"demo: turn {i + 1} of {len(problem.turns)} (Ctrl+F: faster)")
+            if i and not self.fast:
+                await asyncio.sleep(self.settings.demo_delay * TURN_PAUSE_FACTOR)
+            await self.ctl.run_turn(turn.text, **turn_kwargs(problem, i))
+            await self._refresh_variables()
+        self.note(
+            "Demo finished. Scroll up to review it; /export FILE writes it as a notebook; "
+            "/model SPEC switches to a real model; Ctrl+Q quits."
+        )
+
+    async def _refresh_variables(self) -> None:
+        self.query_one(SidePanel).show_variables(await self.ctl.variables())
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "engine":
+            return
+        if event.state == WorkerState.ERROR:
+            err = event.worker.error
+            self.note(f"error: {type(err).__name__}: {err}", "error")
+            self._set_busy(False)
+        elif event.state == WorkerState.CANCELLED:
+            self._set_busy(False)
+
+    # -- input ----------------------------------------------------------------------------
+    @on(PromptInput.Submitted, "#prompt")
+    def _submitted(self, event: PromptInput.Submitted) -> None:
+        line = event.value
+        if not line.strip():
+            return
+        try:
+            cmd = parse(line)
+        except CommandError as exc:
+            self.note(str(exc), "warning")
+            return
+        if self.busy and not (cmd and cmd.name in ("help", "test", "expect", "quit")):
+            self.note("busy: wait for the current step, or Esc to cancel it", "warning")
+            return
+        self.prompt.remember(line)
+        _save_history(line)
+        self.prompt.value = ""
+        if cmd is None:
+            self._run_turn(turn_text(line))
+        else:
+            self.run_command(cmd)
+
+    @work(exclusive=True, group="engine", exit_on_error=False)
+    async def _run_turn(self, text: str) -> None:
+        self._set_busy(True)
+        try:
+            await self.ctl.run_turn(text)
+            await self._refresh_variables()
+        finally:
+            self._set_busy(False)
+
+    def run_command(self, cmd: Command) -> None:
+        if cmd.name == "quit":
+            self.run_worker(self.action_quit(), group="quit")
+        elif cmd.name == "help":
+            self.note(help_text())
+        elif cmd.name == "edit":
+            self._open_editor(cmd.arg)
+        elif cmd.name == "mtpb":
+            self._open_mtpb(cmd.arg)
+        else:
+            self._command(cmd)
+
+    @work(exclusive=True, group="engine", exit_on_error=False)
+    async def _command(self, cmd: Command) -> None:
+        self._set_busy(True)
+        try:
+            message = await self.ctl.command(cmd)
+            if cmd.name in ("undo", "reset", "retry"):
+                self.transcript.post_message(Transcript.ShowSession(self.ctl.session))
+                await self._refresh_variables()
+            if cmd.name == "model":
+                self.query_one(SidePanel).show_backend(self.ctl.describe_model())
+                self.sub_title = self.ctl.session.model
+            self.transcript.post_message(Transcript.Note(message))
+        except (SessionError, OSError, ValueError) as exc:
+            self.note(str(exc), "error")
+        except Exception as exc:  # e.g. ModelError from /model: report, keep the session
+            self.note(f"/{cmd.name} failed: {exc}", "error")
+        finally:
+            self._set_busy(False)
+
+    def palette_command(self, spec: CommandSpec) -> None:
+        """From the command palette: run it, or prefill the input when it needs an argument."""
+        if spec.needs_arg:
+            self.prompt.value = f"/{spec.name} "
+            self.prompt.cursor_position = len(self.prompt.value)
+            self.prompt.focus()
+        else:
+            self.run_command(Command(spec.name))
+
+    # -- /edit and /mtpb ------------------------------------------------------------------
+    def _open_editor(self, arg: str) -> None:
+        turns = self.ctl.session.turns
+        if not turns:
+            self.note("nothing to edit yet", "warning")
+            return
+        try:
+            index = int(arg) - 1 if arg else len(turns) - 1
+            turn = turns[index]
+        except (ValueError, IndexError):
+            self.note(f"/edit: no turn {arg!r} (1-{len(turns)})", "warning")
+            return
+        best = turn.attempts[-1].best if turn.attempts else None
+        code = turn.code or (best.code if best is not None else "")
+
+        def done(new_code: str | None) -> None:
+            if new_code is not None:
+                self._run_edit(turn.index, new_code)
+
+        self.push_screen(EditScreen(turn.index, turn.text, code), done)
+
+    @work(exclusive=True, group="engine", exit_on_error=False)
+    async def _run_edit(self, index: int, code: str) -> None:
+        self._set_busy(True)
+        try:
+            await self.ctl.edit(index, code)
+            self.transcript.post_message(Transcript.ShowSession(self.ctl.session))
+            await self._refresh_variables()
+        finally:
+            self._set_busy(False)
+
+    def _open_mtpb(self, arg: str) -> None:
+        from .screens.mtpb import open_mtpb
+
+        open_mtpb(self, arg)
+
+    # -- keys -----------------------------------------------------------------------------
+    def action_cancel(self) -> None:
+        if self.busy:
+            self.ctl.cancel()
+            self.note("cancelling…")
+
+    async def action_interrupt(self) -> None:
+        await self.ctl.interrupt()
+        self.note("interrupt sent to the kernel")
+
+    def action_skip(self) -> None:
+        self.fast = True
+        model: Any = self.ctl.model
+        if hasattr(model, "delay"):
+            model.delay = 0.0
+
+    async def action_quit(self) -> None:
+        self.ctl.cancel()
+        # Quitting must always work, even when the kernel does not answer.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ctl.close(), timeout=5)
+        self.exit(0)
+
+
+def _load_history() -> list[str]:
+    try:
+        lines = history_file().read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    return [ln.replace("\\n", "\n") for ln in lines[-HISTORY_LIMIT:]]
+
+
+def _save_history(line: str) -> None:
+    try:
+        path = history_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(line.replace("\n", "\\n") + "\n")
+    except OSError:
+        pass  # history is a convenience; a read-only home must not break the app
+
+
+def run_demo(settings: Settings, problem: Any, *, fast: bool = False) -> int:
+    from ..demo import demo_model
+
+    model = demo_model(problem, 0.0 if fast else settings.demo_delay)
+    app = AssistantApp(settings, model=model, demo=problem, fast=fast, autosave=False)
+    return app.run() or 0
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    from .. import autosave
+
+    session = path = None
+    if getattr(args, "resume", None):
+        try:
+            session, path = autosave.load(args.resume)
+        except SessionError as exc:  # corrupt files are kept aside; the message says where
+            print(f"assistant: {exc}")
+            return 1
+    app = AssistantApp(settings, session=session, session_path=path)
+    return app.run() or 0

@@ -1,0 +1,46 @@
+"""/edit: fix a turn's code by hand; Ctrl+S runs it, Esc gives up. Dismisses with the code."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, TextArea
+
+
+class EditScreen(ModalScreen["str | None"]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "run", "Run code", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, turn_index: int, turn_text: str, code: str) -> None:
+        super().__init__()
+        self.turn_index = turn_index
+        self.turn_text = turn_text
+        self.code = code
+
+    def compose(self) -> Any:
+        with Vertical(id="edit-box"):
+            yield Label(f"Edit turn {self.turn_index + 1}: {self.turn_text}", id="edit-title")
+            yield TextArea(self.code, id="edit-code", show_line_numbers=True, tab_behavior="indent")
+            with Horizontal(id="edit-buttons"):
+                yield Button("Run (Ctrl+S)", id="edit-run", variant="primary")
+                yield Button("Cancel (Esc)", id="edit-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "edit-run":
+            self.action_run()
+        else:
+            self.action_cancel()
+
+    def action_run(self) -> None:
+        self.dismiss(self.query_one(TextArea).text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,353 @@
+"""Limits installed in every kernel the assistant starts (run once, right after start).
+
+``apply(memory_mb=, max_procs=, cpu_seconds=, output_bytes=)`` sets, inside the kernel:
+
+* memory: ``RLIMIT_AS`` (address space), so a huge allocation raises ``MemoryError`` in the
+  cell instead of waking the OOM killer, which may pick the app holding the model instead.
+* processes: two layers, because ``RLIMIT_NPROC`` counts *all* processes of the user and is
+  ignored for root (the kernel skips the check for uid 0 in the initial user namespace, which
+  is what CI containers run as):
+  - ``RLIMIT_NPROC`` = the user's current process count + ``max_procs`` (works for ordinary
+    users, also against forks from C code and shells);
+  - a guard around ``os.fork``/``os.forkpty``/``os.posix_spawn*``/``subprocess`` that counts the
+    processes of the kernel's session (the kernel leads its own session) and raises
+    ``BlockingIOError`` (EAGAIN, what a real fork failure raises) past ``max_procs``. It works
+    as root too; only code that forks from C (``os.system`` loops, ctypes) gets past it.
+  Whatever gets forked anyway is killed with the kernel: the client kills the kernel's process
+  group and every process carrying the kernel's tag in its environment (see ``reaper``), and the
+  kernel is made a child subreaper so daemonised grandchildren stay in its tree meanwhile.
+  A cgroup ``pids.max`` would be stronger but needs a writable, delegated cgroup tree, which
+  neither CI containers nor most desktops give an unprivileged app: not used.
+* CPU time per cell (optional, off by default: the client's wall-clock timeout, interrupt and
+  hard restart is the main guard): a soft ``RLIMIT_CPU`` set before each cell to the CPU used so
+  far + ``cpu_seconds``; ``SIGXCPU`` raises ``TimeoutError`` in the cell. Only the soft limit
+  moves, so it can be raised again for the next cell even by an unprivileged user.
+* output per cell: ``sys.stdout``/``sys.stderr`` writes past ``output_bytes`` are dropped in the
+  kernel (a 200 MB print never crosses the wire) and a "truncated N bytes" line ends the cell.
+  Threads started by an earlier cell that keep printing are muted (counted, not sent), so they
+  cannot pollute a later cell's output.
+* ``exit()``/``quit()`` raise ``SystemExit`` like in a script, instead of asking the kernel to
+  shut down after the cell (ipykernel's behaviour); IPython reports ``SystemExit`` as an error
+  and the kernel keeps running.
+
+This file runs inside user kernels too: standard library only, and nothing here may raise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import resource
+import signal
+import sys
+import threading
+import warnings
+from typing import Any
+
+_PR_SET_CHILD_SUBREAPER = 36
+_state: _Limits | None = None
+
+
+def _session_size(sid: int) -> int:
+    """How many processes belong to session ``sid`` (a /proc scan: ~1 ms per 300 processes)."""
+    count = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 3 and int(fields[3]) == sid:
+            count += 1
+    return count
+
+
+def _user_processes(uid: int) -> int:
+    count = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    count += 1
+    return count
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids.extend(int(p) for p in f.read().split())
+    return kids
+
+
+class _Limits:
+    def __init__(self, max_procs: int | None, cpu_seconds: float | None, output_bytes: int | None):
+        self.max_procs = max_procs
+        self.cpu_seconds = cpu_seconds
+        self.output_bytes = output_bytes
+        self.sid = os.getsid(0)
+        self.pid = os.getpid()
+        self.cell = 0
+        self.used = 0
+        self.dropped = 0
+        self.muted = 0  # bytes from threads of earlier cells
+        self.base_threads = {t.ident for t in threading.enumerate()}
+
+    # -- processes -----------------------------------------------------------------------
+    def check_fork(self) -> None:
+        if self.max_procs and _session_size(self.sid) >= self.max_procs:
+            raise BlockingIOError(
+                errno.EAGAIN,
+                f"Resource temporarily unavailable: process limit reached "
+                f"({self.max_procs} processes per kernel)",
+            )
+
+    def guard(self, fn: Any) -> Any:
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            self.check_fork()
+            return fn(*args, **kwargs)
+
+        guarded.__wrapped__ = fn  # type: ignore[attr-defined]
+        guarded.__name__ = getattr(fn, "__name__", "fork")
+        return guarded
+
+    def install_fork_guard(self) -> None:
+        import subprocess
+
+        for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp"):
+            if hasattr(os, name):
+                setattr(os, name, self.guard(getattr(os, name)))
+        if getattr(subprocess, "_fork_exec", None) is not None:
+            subprocess._fork_exec = self.guard(subprocess._fork_exec)  # type: ignore[attr-defined]
+
+    # -- output --------------------------------------------------------------------------
+    def capped_write(self, orig: Any, stream: Any, text: Any) -> int:
+        if not isinstance(text, str) or self.output_bytes is None:
+            return int(orig(stream, text) or 0)
+        n = len(text)
+        cell = getattr(threading.current_thread(), "_asst_cell", None)
+        if cell is not None and cell != self.cell:
+            self.muted += n
+            return n
+        room = self.output_bytes - self.used
+        if n <= room:
+            self.used += n
+            return int(orig(stream, text) or 0)
+        keep = max(room, 0)
+        self.used += keep
+        self.dropped += n - keep
+        if keep:
+            orig(stream, text[:keep])
+        return n
+
+    def wrap_stream_class(self, cls: type) -> None:
+        """Cap ``cls.write`` with a data descriptor.
+
+        IPython 9 tees every cell's output by setting ``stream.write`` on the instance and puts
+        back what it found when the cell ends; for the boot cell that is the unpatched bound
+        method, which would then shadow any class-level patch for good. The descriptor keeps
+        such assignments (the tee works) but never lets the raw method bypass the cap.
+        """
+        if isinstance(cls.__dict__.get("write"), _CappedWrite):
+            return
+        cls.write = _CappedWrite(cls.write, self)  # type: ignore[attr-defined]
+
+    def tag_threads(self) -> None:
+        """Remember which cell started each thread, so its late output can be muted."""
+        original_start = threading.Thread.start
+        limits = self
+
+        def start(thread: threading.Thread) -> None:
+            thread._asst_cell = limits.cell  # type: ignore[attr-defined]
+            original_start(thread)
+
+        threading.Thread.start = start  # type: ignore[method-assign]
+
+    # -- cell hooks ----------------------------------------------------------------------
+    def pre_run_cell(self, *args: Any) -> None:
+        self.cell += 1
+        self.used = self.dropped = 0
+        if self.cpu_seconds:
+            with contextlib.suppress(Exception):
+                ru = resource.getrusage(resource.RUSAGE_SELF)
+                soft = int(ru.ru_utime + ru.ru_stime + self.cpu_seconds) + 1
+                hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+                if hard != resource.RLIM_INFINITY:
+                    soft = min(soft, hard)
+                resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+    def post_run_cell(self, *args: Any) -> None:
+        if self.cpu_seconds:
+            with contextlib.suppress(Exception):
+                hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+                resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+        if self.dropped:
+            desc = type(sys.stdout).__dict__.get("write")
+            marker = f"\n[... truncated {self.dropped} bytes of output ...]\n"
+            with contextlib.suppress(Exception):
+                if isinstance(desc, _CappedWrite):
+                    desc.orig(sys.stdout, marker)
+                else:
+                    sys.stdout.write(marker)
+        # IPython 9 keeps every write of a cell in history_manager.outputs (even with history
+        # off): a 200 MB print would stay in memory for the kernel's lifetime.
+        with contextlib.suppress(Exception):
+            from IPython import get_ipython
+
+            get_ipython().history_manager.outputs.clear()
+
+    def on_sigxcpu(self, signum: int, frame: Any) -> None:
+        with contextlib.suppress(Exception):
+            hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+            resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+        raise TimeoutError(f"CPU time limit exceeded ({self.cpu_seconds:g} s per cell)")
+
+    # -- reports for the client ----------------------------------------------------------
+    def info(self) -> str:
+        return json.dumps({"dropped": self.dropped, "muted": self.muted})
+
+    def leftovers(self) -> int:
+        """Threads and child processes still running after a program (the pool replaces)."""
+        threads = [
+            t for t in threading.enumerate() if t.ident not in self.base_threads and t.is_alive()
+        ]
+        kids = [p for p in _children(self.pid) if _alive_not_zombie(p)]
+        return len(threads) + len(kids)
+
+
+class _CappedWrite:
+    """``write`` for ipykernel's OutStream: the output cap, plus room for instance overrides."""
+
+    def __init__(self, orig: Any, limits: _Limits) -> None:
+        self.orig = orig
+        self.limits = limits
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        inner = obj.__dict__.get("_asst_write")
+        if inner is not None and getattr(inner, "__func__", None) is not self.orig:
+            return inner  # IPython's tee, which calls the capped write it saw at cell start
+        capped = obj.__dict__.get("_asst_capped")
+        if capped is None:
+            orig, limits = self.orig, self.limits
+
+            def capped(text: Any) -> int:
+                return limits.capped_write(orig, obj, text)
+
+            obj.__dict__["_asst_capped"] = capped
+        return capped
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__["_asst_write"] = value
+
+    def __delete__(self, obj: Any) -> None:
+        obj.__dict__.pop("_asst_write", None)
+
+
+def _alive_not_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
+
+
+def _set_limit(which: int, value: int) -> None:
+    _soft, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(which, (value, hard))
+
+
+def _install_exit(ip: Any) -> None:
+    """Make exit()/quit() raise SystemExit (reported as an error) instead of ending the kernel."""
+    base = type(ip.exiter)  # ZMQExitAutocall: the trait accepts only that class
+
+    class RaisingExit(base):  # type: ignore[misc,valid-type]
+        def __call__(self, code: Any = None, *args: Any, **kwargs: Any) -> None:
+            raise SystemExit(code)
+
+    ip.exiter = RaisingExit(ip)
+    ip.user_ns["exit"] = ip.user_ns["quit"] = ip.exiter
+    # IPython adds a "To exit: use 'exit'..." warning to SystemExit; it only confuses readers.
+    warnings.filterwarnings("ignore", message="To exit: use")
+
+
+def apply(
+    memory_mb: int | None = None,
+    max_procs: int | None = None,
+    cpu_seconds: float | None = None,
+    output_bytes: int | None = None,
+    **_ignored: Any,
+) -> _Limits:
+    """Install the limits in this kernel (idempotent per process: a second call is a no-op)."""
+    global _state
+    if _state is not None and _state.pid == os.getpid():
+        return _state
+    state = _Limits(max_procs, cpu_seconds, output_bytes)
+    if memory_mb:
+        _set_limit(resource.RLIMIT_AS, int(memory_mb) * 1024 * 1024)
+    if max_procs:
+        with contextlib.suppress(Exception):
+            _set_limit(resource.RLIMIT_NPROC, _user_processes(os.getuid()) + int(max_procs))
+        state.install_fork_guard()
+    with contextlib.suppress(Exception):  # Linux only; orphans then stay in the kernel's tree
+        import ctypes
+
+        ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if cpu_seconds:
+        signal.signal(signal.SIGXCPU, state.on_sigxcpu)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            state.wrap_stream_class(type(stream))
+    state.tag_threads()
+    with contextlib.suppress(Exception):
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        if ip is not None:
+            ip.events.register("pre_run_cell", state.pre_run_cell)
+            ip.events.register("post_run_cell", state.post_run_cell)
+            _install_exit(ip)
+            if hasattr(ip, "_tee"):
+                # IPython 9 copies every write of a cell into history_manager.outputs (even
+                # with history off) and slows each write: a 200 MB print would stay in memory.
+                ip._tee = lambda channel: contextlib.nullcontext()
+    _state = state
+    return state
+
+
+def info() -> str:
+    return _state.info() if _state is not None else "{}"
+
+
+def leftovers() -> int:
+    return _state.leftovers() if _state is not None else 0
+
+
+def fetch_bounded(assistant: Any, max_chars: int = 1_000_000) -> str:
+    """``assistant.fetch()`` (the last print's arguments, see assistant_kernel.py), unless a
+    value is too big to send: then types and truncated reprs only, so printing a 200 MB string
+    does not ship it to the app a second time as a "printed value"."""
+    args = getattr(assistant, "last_args", None) or ()
+    big = any(isinstance(a, (str, bytes, bytearray)) and len(a) > max_chars for a in args)
+    if not big:
+        text = str(assistant.fetch())
+        if len(text) <= max_chars:
+            return text
+    ak = sys.modules.get("assistant_kernel")
+    described = []
+    for a in args:
+        kind = ak._type_name(a) if ak else type(a).__name__
+        text = ak._safe_repr(a) if ak else repr(a)[:4000]
+        described.append({"type": kind, "value": None, "json": False, "repr": text})
+    return json.dumps({"count": getattr(assistant, "cell_prints", 0), "last": described})

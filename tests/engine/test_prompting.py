@@ -1,0 +1,78 @@
+"""Prompt assembly: MTPB format, single-turn control, chat variants, refinement prefix sharing."""
+
+from __future__ import annotations
+
+from assistant import prompting
+from assistant.prompting import PastTurn
+
+PREFIX = "# Import libraries.\n\nimport numpy as np\n\n"
+HIST = [PastTurn("Assign 3 to a.", "a = 3"), PastTurn("Double a.", "b = a * 2\n")]
+
+
+def test_prefix_is_the_mtpb_one() -> None:
+    assert prompting.mtpb_prefix() == PREFIX
+
+
+def test_first_turn_prompt() -> None:
+    assert prompting.multi_turn_prompt([], "Assign 3 to a.") == PREFIX + "# Assign 3 to a.\n"
+
+
+def test_multi_turn_history_matches_the_mtpb_sampler() -> None:
+    got = prompting.multi_turn_prompt(HIST, "Print b.")
+    assert got == PREFIX + "# Assign 3 to a.\na = 3\n# Double a.\nb = a * 2\n# Print b.\n"
+
+
+def test_prompts_of_a_session_are_append_only() -> None:
+    first = prompting.multi_turn_prompt(HIST[:1], "Double a.")
+    second = prompting.multi_turn_prompt(HIST, "Print b.")
+    assert second.startswith(first)
+
+
+def test_multiline_request_stays_commented() -> None:
+    got = prompting.multi_turn_prompt([], "line one\nline two")
+    assert got.endswith("# line one\n# line two\n")
+
+
+def test_single_turn_control_lists_all_turns_first() -> None:
+    got = prompting.single_turn_prompt(["A.", "B.", "C."])
+    assert got == PREFIX + "# A.\n# B.\n# C.\n"
+
+
+def test_refine_prompt_shares_the_attempt_prefix() -> None:
+    first = prompting.multi_turn_prompt(HIST, "Print b.")
+    ref = prompting.refine_prompt(
+        HIST, "Print b.", "print(c)", "NameError: name 'c' is not defined"
+    )
+    assert ref.startswith(first + "print(c)\n")
+    tail = ref[len(first) :]
+    assert "# NameError: name 'c' is not defined" in tail
+    assert tail.endswith("Print b.\n")
+    # every added line after the faulty code is a comment, so truncation keeps the fix clean
+    assert all(ln.startswith("#") for ln in tail.splitlines()[1:])
+
+
+def test_chat_messages_are_append_only() -> None:
+    m1 = prompting.chat_messages(HIST[:1], "Double a.")
+    m2 = prompting.chat_messages(HIST, "Print b.")
+    assert m2[: len(m1)] == m1
+    assert m1[0]["role"] == "system" and "Jupyter" in m1[0]["content"]
+    assert m2[2] == {"role": "assistant", "content": "```python\na = 3\n```"}
+    assert m2[-1] == {"role": "user", "content": "Print b."}
+
+
+def test_chat_refinement_extends_the_chat() -> None:
+    base = prompting.chat_messages(HIST, "Print b.")
+    ref = prompting.refine_messages(HIST, "Print b.", "print(c)", "NameError: c")
+    assert ref[: len(base)] == base
+    assert ref[-2] == {"role": "assistant", "content": "```python\nprint(c)\n```"}
+    assert "NameError: c" in ref[-1]["content"] and "Print b." in ref[-1]["content"]
+
+
+def test_single_turn_chat() -> None:
+    msgs = prompting.single_turn_messages(["A.", "B."])
+    assert "1. A.\n2. B." in msgs[-1]["content"]
+
+
+def test_feedback_texts() -> None:
+    assert prompting.mismatch_feedback(3, "4") == "Expected output: 3\nActual output: 4"
+    assert "nothing was printed" in prompting.mismatch_feedback("x", None)

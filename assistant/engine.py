@@ -17,16 +17,15 @@ imports a UI.
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
 from . import prompting
+from .checks import check_candidate, check_event, did_not_compile, values_match
 from .config import Settings
 from .events import (
     AttemptStarted,
-    CheckFinished,
     CodeReady,
     Event,
     ExecutionFinished,
@@ -41,7 +40,7 @@ from .events import (
 from .execution.kernel import Kernel
 from .execution.result import Printed
 from .models.base import Cancelled, Completion, Model, ModelError, Request
-from .ranking import ExecutionRanker, Ranker
+from .ranking import ExecutionRanker, Ranker, get_ranker
 from .session import Attempt, Candidate, Session, Turn
 from .truncation import truncate
 
@@ -81,9 +80,11 @@ class Engine:
             self.session.model = getattr(model, "name", "")
         self.on_event = on_event
         self.style: Style = style
-        self.ranker: Ranker = ranker or ExecutionRanker()
+        named = getattr(self.settings, "ranker", None)  # a future Settings.ranker name
+        self.ranker: Ranker = ranker or (get_ranker(named) if named else ExecutionRanker())
         self.matcher: Matcher = values_match  # expected-value comparison; MTPB plugs its own
         self.prefix: str | None = None  # completion prefix; None: the MTPB one
+        self.turn_separator = prompting.TURN_SEPARATOR  # UPSTREAM_SEPARATOR: upstream prompts
         self.max_resamples = 2  # extra generations allowed when a refinement copies old code
         self.strict_truncation = False  # True: MTPB's literal cut rules (see truncation.py)
         self._cancel = threading.Event()
@@ -92,10 +93,13 @@ class Engine:
         self._interrupt_task: asyncio.Future[None] | None = None
         self._current = 0
         self._turn_meta: dict[int, dict[str, Any]] = {}
+        # One operation at a time: a second run_turn (or /undo) waits for the first.
+        self._busy = asyncio.Lock()
         # A loaded session's kernel is fresh: replay its committed turns before running code.
         self.dirty = bool(self.session.committed_turns())
         self._dirty_reason = "resume"
         self._last_run: Candidate | None = None  # the candidate whose state the kernel holds
+        self._setup_done = False  # the prefix's imports ran in this kernel process
 
     # -- events and cancellation ------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -142,28 +146,34 @@ class Engine:
             final=final,
         )
         self._turn_meta[turn.index] = dict(meta or {})
-        return await self._drive(turn, attempts, candidates)
+        async with self._busy:
+            return await self._drive(turn, attempts, candidates)
 
     async def retry(self, *, attempts: int | None = None, candidates: int | None = None) -> Turn:
         """Run the last turn again (new attempts are appended; old ones are kept)."""
+        async with self._busy:
+            return await self._retry(attempts, candidates)
+
+    async def _retry(self, attempts: int | None, candidates: int | None) -> Turn:
         if not self.session.turns:
             raise ValueError("there is no turn to retry")
         turn = self.session.turns[-1]
         was_committed = turn.committed
         turn.status, turn.code, turn.edited = "pending", None, False
-        if was_committed or self.dirty or self._last_run is not None:
-            await self.restore("retry")
+        if was_committed or self.dirty:
+            await self._restore("retry")
         return await self._drive(turn, attempts, candidates)
 
     async def undo(self) -> Turn | None:
         """Remove the last turn and bring the kernel back to the state before it."""
-        if not self.session.turns:
-            return None
-        turn = self.session.turns.pop()
-        self._turn_meta.pop(turn.index, None)
-        if turn.attempts:
-            await self.restore("undo")
-        return turn
+        async with self._busy:
+            if not self.session.turns:
+                return None
+            turn = self.session.turns.pop()
+            self._turn_meta.pop(turn.index, None)
+            if turn.committed or self.dirty:
+                await self._restore("undo")
+            return turn
 
     async def edit(self, turn_index: int, code: str) -> Turn:
         """Run hand-edited code for a turn; committed (``edited``) when it passes its checks.
@@ -171,9 +181,14 @@ class Engine:
         Later committed turns are replayed on top; ``StateRestored.failed`` names any that no
         longer work.
         """
+        async with self._busy:
+            return await self._edit(turn_index, code)
+
+    async def _edit(self, turn_index: int, code: str) -> Turn:
         turn = self.session.turns[turn_index]
         self._begin(turn)
-        await self.restore("edit", upto=turn_index)
+        await self._restore("edit", upto=turn_index)
+        self.dirty = False  # the partial state is exactly what the edited code runs on
         attempt = Attempt(index=len(turn.attempts), reason="edit")
         turn.attempts.append(attempt)
         self.emit(AttemptStarted(turn.index, attempt.index, attempt.index + 1, reason="edit"))
@@ -186,7 +201,7 @@ class Engine:
             turn.code, turn.status, turn.edited = code, "passed", True
             self.emit(TurnCommitted(turn.index, attempt.index, 0, code))
         if not cand.passed or turn_index < len(self.session.turns) - 1:
-            await self.restore("edit")
+            await self._restore("edit")
         else:
             self.dirty = False
         return turn
@@ -196,7 +211,12 @@ class Engine:
 
         Emits StateRestored with the replayed turn indices and those that now fail.
         """
+        async with self._busy:
+            return await self._restore(reason, upto=upto)
+
+    async def _restore(self, reason: str, *, upto: int | None = None) -> list[int]:
         await self.kernel.restart()
+        await self._setup()
         replayed: list[int] = []
         failed: list[int] = []
         for t in self.session.committed_turns():
@@ -261,17 +281,18 @@ class Engine:
     ) -> Request:
         hist = self.history(turn.index)
         s = self.settings
+        meta = self._turn_meta.get(turn.index, {})
+        sample = meta.get("sample", 0)
+        # Distinct seeds per turn, attempt and MTPB sample, reproducible from settings.seed.
+        seed = s.seed + 7919 * turn.index + 1009 * attempt
+        seed += 104729 * sample if isinstance(sample, int) else 0
         req = Request(
             max_tokens=s.max_tokens,
             temperature=s.temperature if temperature is None else temperature,
             top_p=s.top_p,
-            seed=s.seed + 7919 * turn.index + 1009 * attempt,
-            meta={
-                **self._turn_meta.get(turn.index, {}),
-                "turn": turn.index,
-                "attempt": attempt,
-                "candidate": candidate,
-            },
+            seed=seed,
+            # The caller's meta goes last, as specified: it may remap keys for scripted models.
+            meta={"turn": turn.index, "attempt": attempt, "candidate": candidate, **meta},
         )
         if self.style == "chat":
             req.messages = (
@@ -280,10 +301,13 @@ class Engine:
                 else prompting.chat_messages(hist, turn.text)
             )
         else:
+            sep = self.turn_separator
             req.prompt = (
-                prompting.refine_prompt(hist, turn.text, faulty.code, faulty.feedback, self.prefix)
+                prompting.refine_prompt(
+                    hist, turn.text, faulty.code, faulty.feedback, self.prefix, sep
+                )
                 if faulty is not None
-                else prompting.multi_turn_prompt(hist, turn.text, self.prefix)
+                else prompting.multi_turn_prompt(hist, turn.text, self.prefix, sep)
             )
             req.stop = list(COMPLETION_STOPS)
         return req
@@ -307,7 +331,23 @@ class Engine:
 
     async def ensure_clean(self) -> None:
         if self.dirty:
-            await self.restore(self._dirty_reason)
+            await self._restore(self._dirty_reason)
+        elif not self._setup_done:
+            await self._setup()
+
+    async def _setup(self) -> None:
+        """Run the prompt's prefix (``import numpy as np``): the model was told it ran.
+
+        Upstream MTPB executes the prefix as part of every program; without it, code using
+        ``np`` fails with a NameError that is the harness's fault, not the model's.
+        """
+        self._setup_done = True
+        code = self.prefix if self.prefix is not None else prompting.mtpb_prefix()
+        if not code.strip():
+            return
+        res = await self.kernel.execute(code, timeout=self.settings.timeout)
+        if not res.ok:
+            self.emit(Notice(self._current, "warning", f"setup code failed: {res.feedback()}"))
 
     async def run_candidate(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
         """Execute one candidate from the committed state, then check it."""
@@ -321,8 +361,10 @@ class Engine:
         finally:
             self._executing = False
         # Whatever ran is not committed yet: the next run needs a restore unless this commits.
-        self.dirty, self._dirty_reason = True, "kernel died" if res.restarted else "retry"
-        self._last_run = cand
+        # Code that did not even compile never ran, so it changed nothing (saves a restart).
+        if res.restarted or not did_not_compile(cand.code, res):
+            self.dirty, self._dirty_reason = True, "kernel died" if res.restarted else "retry"
+            self._last_run = cand
         cand.result = res
         self.emit(ExecutionFinished(turn.index, attempt.index, cand.index, res))
         if self.cancelled:
@@ -331,37 +373,8 @@ class Engine:
         await self._check(turn, attempt, cand)
 
     async def _check(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
-        res = cand.result
-        assert res is not None
-        cand.tests_total = len(turn.tests)
-        problems: list[str] = []
-        if not cand.code.strip():
-            problems.append("The model produced no code for this step.")
-        if not res.ok:
-            problems.append(prompting.error_feedback(res))
-        else:
-            for test in turn.tests:
-                tres = await self.kernel.execute(test, timeout=self.settings.timeout)
-                if tres.ok:
-                    cand.tests_passed += 1
-                elif len(problems) < 3:
-                    problems.append(f"Test failed: {test}\n{prompting.error_feedback(tres)}")
-            if turn.has_expect and not self.matcher(turn.expect, res.last_printed):
-                shown = res.last_printed.repr if res.last_printed is not None else None
-                problems.append(prompting.mismatch_feedback(turn.expect, shown))
-        cand.passed = not problems
-        cand.feedback = "\n".join(problems)
-        self.emit(
-            CheckFinished(
-                turn.index,
-                attempt.index,
-                cand.index,
-                cand.passed,
-                cand.feedback,
-                cand.tests_passed,
-                cand.tests_total,
-            )
-        )
+        await check_candidate(self.kernel, turn, cand, self.matcher, self.settings.timeout)
+        self.emit(check_event(turn, attempt, cand))
 
     async def commit(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
         turn.code, turn.status = cand.code, "passed"
@@ -369,46 +382,5 @@ class Engine:
             self.dirty = False
         else:
             # Another candidate ran last: rebuild the state with the chosen one committed.
-            await self.restore("candidate")
+            await self._restore("candidate")
         self.emit(TurnCommitted(turn.index, attempt.index, cand.index, cand.code))
-
-
-# -- expected-value check ---------------------------------------------------------------------
-def _json_like(value: Any) -> Any:
-    """The shape the kernel's print capture gives a value (tuples/sets as lists, ...)."""
-    if isinstance(value, (list, tuple)):
-        return [_json_like(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        items = [_json_like(v) for v in value]
-        try:
-            return sorted(items)
-        except TypeError:
-            return sorted(items, key=repr)
-    if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {k: _json_like(v) for k, v in value.items()}
-        return {"__pairs__": [[_json_like(k), _json_like(v)] for k, v in value.items()]}
-    if hasattr(value, "tolist") and type(value).__module__.split(".")[0] in ("numpy", "pandas"):
-        return _json_like(value.tolist())
-    return value
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b if isinstance(a, bool) and isinstance(b, bool) else False
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b)
-
-
-def values_match(expected: Any, printed: Printed | None) -> bool:
-    """Does the cell's last printed object equal ``expected``? Numbers within 1e-6."""
-    if printed is None:
-        return False
-    if printed.json and _same(_json_like(expected), printed.value):
-        return True
-    return printed.repr in (repr(expected), str(expected))

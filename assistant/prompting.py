@@ -29,6 +29,14 @@ _CELL = re.compile(r"Cell In\[\d+\], line")
 _BARE_NUMBER = re.compile(r"^\s*\d+\s*$")
 
 
+# Between a past turn's code and the next comment. The upstream sampler appends
+# ``truncate(completion) + "\\n\\n"`` and its truncation keeps the newline before the cut, so
+# upstream prompts usually have two blank lines there; one newline is the compact default
+# here. ``UPSTREAM_SEPARATOR`` reproduces upstream prompts byte for byte.
+TURN_SEPARATOR = "\n"
+UPSTREAM_SEPARATOR = "\n\n\n"
+
+
 @dataclass(frozen=True)
 class PastTurn:
     """One earlier turn as the prompt shows it: the user's words and the code kept for it."""
@@ -65,17 +73,24 @@ def _fence(code: str) -> str:
 
 
 # -- completion style ------------------------------------------------------------------------
-def history_prompt(history: Sequence[PastTurn], prefix: str | None = None) -> str:
-    """Prefix plus every past turn ("# {prompt}\\n" + code + "\\n")."""
+def history_prompt(
+    history: Sequence[PastTurn], prefix: str | None = None, sep: str = TURN_SEPARATOR
+) -> str:
+    """Prefix plus every past turn ("# {prompt}\\n" + code + ``sep``)."""
     out = [mtpb_prefix() if prefix is None else prefix]
     for past in history:
-        out.append(_comment(past.prompt) + past.code.rstrip("\n") + "\n")
+        out.append(_comment(past.prompt) + past.code.rstrip("\n") + sep)
     return "".join(out)
 
 
-def multi_turn_prompt(history: Sequence[PastTurn], current: str, prefix: str | None = None) -> str:
+def multi_turn_prompt(
+    history: Sequence[PastTurn],
+    current: str,
+    prefix: str | None = None,
+    sep: str = TURN_SEPARATOR,
+) -> str:
     """The MTPB multi-turn prompt: history, then the current turn as a comment."""
-    return history_prompt(history, prefix) + _comment(current)
+    return history_prompt(history, prefix, sep) + _comment(current)
 
 
 def single_turn_prompt(turns: Sequence[str], prefix: str | None = None) -> str:
@@ -89,13 +104,14 @@ def refine_prompt(
     faulty_code: str,
     feedback: str,
     prefix: str | None = None,
+    sep: str = TURN_SEPARATOR,
 ) -> str:
     """Refinement request appended after the first attempt's prompt (shares its cache prefix).
 
     The task is every turn so far (history + current comment); then the faulty code, the
     feedback as comment lines, and a request for the fixed code.
     """
-    base = multi_turn_prompt(history, current, prefix)
+    base = multi_turn_prompt(history, current, prefix, sep)
     body = template("refine.txt").format(
         feedback=_as_comments(feedback).rstrip("\n") or "# (no feedback)",
         prompt=" ".join(current.split()),

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .events import CandidatesRanked, CheckFinished
+from .checks import check_event
+from .events import CandidatesRanked
 from .session import Attempt, Candidate, Turn
 
 if TYPE_CHECKING:
@@ -117,17 +118,7 @@ async def run_and_rank(
         if twin is not None:
             cand.result, cand.passed, cand.feedback = twin.result, twin.passed, twin.feedback
             cand.tests_passed, cand.tests_total = twin.tests_passed, twin.tests_total
-            engine.emit(
-                CheckFinished(
-                    turn.index,
-                    attempt.index,
-                    cand.index,
-                    cand.passed,
-                    cand.feedback,
-                    cand.tests_passed,
-                    cand.tests_total,
-                )
-            )
+            engine.emit(check_event(turn, attempt, cand))
             continue
         await engine.run_candidate(turn, attempt, cand)
         if engine.cancelled:

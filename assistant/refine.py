@@ -93,7 +93,10 @@ async def run_attempts(engine: Engine, turn: Turn, *, budget: int, n: int) -> No
         attempt = Attempt(index=index, told=told, reason=reason)
         turn.attempts.append(attempt)
         engine.emit(
-            AttemptStarted(turn.index, index, first_index + budget, reason=reason, feedback=told)
+            # "attempt k of N": N grows by one for each resample, which is not counted.
+            AttemptStarted(
+                turn.index, index, index + budget - executed, reason=reason, feedback=told
+            )
         )
         request = engine.build_request(turn, index, faulty=last_faulty, temperature=temperature)
         completions = await engine.generate(request, n, turn.index, index)

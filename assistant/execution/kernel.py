@@ -47,6 +47,10 @@ class KernelConfig:
         return {"output_bytes": self.output_limit, **self.limits}
 
 
+# Seconds between liveness checks while a cell runs: a poll of the child process costs
+# microseconds, and a crash (os._exit, segfault) sends no reply, so this bounds its detection.
+_ALIVE_EVERY = 0.25
+
 # The last print's arguments; through limits.py when present, which keeps huge values home.
 _FETCH = (
     "(lambda m: m.fetch_bounded(__assistant__) if m else __assistant__.fetch())"
@@ -87,7 +91,7 @@ class Kernel:
         name = self.config.kernel_name or OWN_KERNEL
         self.km = AsyncKernelManager(
             kernel_name=name,
-            kernel_spec_manager=spec_manager(self.config),
+            kernel_spec_manager=spec_manager(self.config, [self._tmp, self.workdir]),
             transport="ipc",
             ip=str(self._tmp / "k"),
             connection_file=str(self._tmp / "kernel.json"),
@@ -236,12 +240,12 @@ class Kernel:
         deadline = t0 + timeout
         status: str | None = None
         message = ""
-        next_alive_check = t0 + 1.0
+        next_alive_check = t0 + _ALIVE_EVERY
         interrupted_at: float | None = None
         while True:
             now = time.perf_counter()
             if now >= next_alive_check:
-                next_alive_check = now + 1.0
+                next_alive_check = now + _ALIVE_EVERY
                 if not await self.is_alive():
                     status = "died"
                     message = f"the kernel died while running this cell ({self._exit_cause()})"

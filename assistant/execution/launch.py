@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,7 +25,8 @@ def _kernel_argv() -> list[str]:
     ]
 
 
-def spec_manager(config: KernelConfig) -> Any:
+def spec_manager(config: KernelConfig, writable: list[Path]) -> Any:
+    """``writable``: folders the sandbox (if any) must leave writable: sockets, scratch dir."""
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 
     class OwnSpecManager(KernelSpecManager):
@@ -36,7 +38,9 @@ def spec_manager(config: KernelConfig) -> Any:
                 if config.sandbox == "bwrap":
                     from .sandbox import bwrap_argv
 
-                    argv = bwrap_argv(argv, config)
+                    # Without a parent pid (see sandbox.py) ipykernel prints a banner to the
+                    # app's terminal unless quiet.
+                    argv = bwrap_argv([*argv, "--quiet"], config, writable)
                 # In the sandbox the kernel runs in its own session, out of reach of the
                 # signal jupyter_client sends to the launcher's group: interrupt by message.
                 mode = "message" if config.sandbox == "bwrap" else "signal"

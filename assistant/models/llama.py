@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import inspect
 import logging
+import re
 import threading
 import time
 from pathlib import Path
@@ -29,7 +31,7 @@ from .token_history import TokenHistory
 log = logging.getLogger(__name__)
 
 # Words in a model's name that mean it was tuned to follow chat-formatted instructions.
-_CHAT_HINTS = ("instruct", "chat", "-it", "_it")
+_CHAT_NAME = re.compile(r"instruct|chat|(^|[-_. ])it([-_. ]|$)")
 
 
 class _LogprobRecorder:
@@ -87,11 +89,23 @@ class LlamaModel(SamplingMixin):
         self.sampling = {"top_k": top_k, "min_p": min_p, "repeat_penalty": repeat_penalty}
         self.extra_processors = list(logits_processor or [])
         kwargs = {k: v for k, v in llama_kwargs.items() if v is not None}
+        # Llama() swallows unknown keyword arguments: catch typos here instead.
+        allowed = set(inspect.signature(llama_cpp.Llama).parameters) - {"kwargs", "logits_all"}
+        unknown = set(kwargs) - allowed
+        if unknown:
+            raise ModelError(
+                f"unknown option(s) for the llama backend: {', '.join(sorted(unknown))}"
+            )
         n_threads = n_threads if n_threads is not None else threads
+        if n_threads is not None:
+            # One thread count for prompt batches too: llama-cpp-python would otherwise use
+            # every core there, and on a busy machine its threads spin-wait on each other
+            # (prompts took 100x longer in tests next to other work).
+            kwargs.setdefault("n_threads_batch", n_threads)
         for key, value in (("n_threads", n_threads), ("n_ctx", n_ctx), ("n_batch", n_batch)):
             if value is not None:
                 kwargs[key] = value
-        with LoadLog(llama_cpp) as load_log:
+        with LoadLog(llama_cpp, echo=verbose) as load_log:
             try:
                 self._llm = llama_cpp.Llama(
                     model_path=str(self.path),
@@ -119,6 +133,7 @@ class LlamaModel(SamplingMixin):
         self.name = name or meta.get("general.name") or self.path.stem
         self.template = meta.get("tokenizer.chat_template")
         if chat and not self.template:
+            self.close()
             raise ModelError(
                 f"{self.path.name} has no chat template (tokenizer.chat_template), so chat mode "
                 "cannot format messages; run without --chat (raw completion)"
@@ -126,7 +141,7 @@ class LlamaModel(SamplingMixin):
         if chat is None:
             label = " ".join(str(meta.get(k, "")) for k in ("general.name", "general.finetune"))
             label = f"{label} {self.path.name}".lower()
-            chat = bool(self.template) and any(h in label for h in _CHAT_HINTS)
+            chat = bool(self.template) and bool(_CHAT_NAME.search(label))
         self.chat = chat
         self._formatter: Any = None
         self._history = TokenHistory()
@@ -182,14 +197,18 @@ class LlamaModel(SamplingMixin):
         return info
 
     def close(self) -> None:
-        llm, self._llm = getattr(self, "_llm", None), None
+        """Free the model (waits for a generation in progress: cancel it first)."""
+        lock = getattr(self, "_lock", None) or threading.Lock()
+        with lock:
+            llm, self._llm = getattr(self, "_llm", None), None
         if llm is not None:
             llm.close()
 
     def reset_cache(self) -> None:
         """Forget the KV cache and token history: the next prompt is evaluated in full."""
         with self._lock:
-            self._llm.reset()
+            if self._llm is not None:
+                self._llm.reset()
             self._history.clear()
 
     # -- prompt -------------------------------------------------------------------------
@@ -335,7 +354,8 @@ class LlamaModel(SamplingMixin):
         llm.set_seed(lc.LLAMA_DEFAULT_SEED if seed is None else seed & 0xFFFFFFFF)
         stops = StopFilter(request.stop, on_text)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        is_eog, vocab, piece = lc.llama_token_is_eog, self._vocab, self._piece
+        is_eog = getattr(lc, "llama_vocab_is_eog", None) or lc.llama_token_is_eog
+        vocab, piece = self._vocab, self._piece
         generated: list[int] = []
         logprobs: list[float] = []
         first = 0.0

@@ -8,6 +8,7 @@ ModelError or warning that names the fix.
 from __future__ import annotations
 
 import ctypes
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def check_gguf(path: str | Path) -> Path:
             "unfinished download, an HTML error page, or an old GGML/.bin or safetensors model; "
             "download a .gguf file (or convert with llama.cpp's convert_hf_to_gguf.py)"
         )
-    return p.resolve()
+    return p.absolute()  # not resolve(): hub cache files are symlinks to hash-named blobs
 
 
 def gpu_backend(llama_cpp: Any) -> str | None:
@@ -71,13 +72,16 @@ def gpu_backend(llama_cpp: Any) -> str | None:
 class LoadLog:
     """Collects llama.cpp's error lines while a model loads (they explain the failure)."""
 
-    def __init__(self, llama_cpp: Any) -> None:
+    def __init__(self, llama_cpp: Any, echo: bool = False) -> None:
         self.llama_cpp = llama_cpp
         self.lines: list[str] = []
 
         def record(level: int, text: bytes, _user: Any) -> None:
+            line = text.decode("utf-8", "replace")
+            if echo:  # verbose=True: the user wants llama.cpp's own log
+                sys.stderr.write(line)
             if level in (3, 4):  # GGML_LOG_LEVEL_WARN, GGML_LOG_LEVEL_ERROR
-                self.lines.append(text.decode("utf-8", "replace").strip())
+                self.lines.append(line.strip())
 
         self._callback = llama_cpp.llama_log_callback(record)
 

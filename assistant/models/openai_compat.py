@@ -120,9 +120,9 @@ class OpenAIModel(SamplingMixin):
         """Servers that need a model name (vLLM, Ollama) list theirs; take the first."""
         if self._model_checked:
             return
-        self._model_checked = True
         try:
             r = self._http().get(f"{self.base_url}/models", timeout=self.connect_timeout + 5)
+            self._model_checked = True  # asked and answered: do not ask again
             data = r.json().get("data") or []
             if r.status_code == 200 and data:
                 self.model = str(data[0]["id"])
@@ -262,7 +262,7 @@ class OpenAIModel(SamplingMixin):
                     time.sleep(min(delay, 30.0))
                 continue
             try:
-                out = self._read(resp, request.stop, on_text, cancel, t0)
+                out = self._read(resp, n, request.stop, on_text, cancel, t0)
             finally:
                 resp.close()
             if out is None and logprobs:  # stream died before any event: retry without
@@ -275,6 +275,7 @@ class OpenAIModel(SamplingMixin):
     def _read(
         self,
         resp: Any,
+        n: int,
         stop: list[str],
         on_text: Callable[[int, str], None] | None,
         cancel: threading.Event | None,
@@ -311,6 +312,13 @@ class OpenAIModel(SamplingMixin):
                         st.logprobs += [float(x) for x in lp["token_logprobs"] if x is not None]
                     if ch.get("finish_reason"):
                         st.finish = "stop" if ch["finish_reason"] == "stop" else "length"
+                if n == 1 and choices and all(c.stops.stopped for c in choices.values()):
+                    break  # a stop sequence the server did not know: no need to wait
+        except httpx.TimeoutException:
+            raise ModelError(
+                f"{self.base_url} sent nothing for {self.timeout:g}s: the server may be busy or "
+                "the model slow (raise the timeout option)"
+            ) from None
         except httpx.HTTPError as exc:
             if not got_any:
                 return None

@@ -28,69 +28,12 @@ CHATML_TEMPLATE = (
 )
 
 # Code-ish words, so typical prompts tokenize into a few pieces rather than one per character.
-_WORDS = [
-    "def",
-    "return",
-    "print",
-    "import",
-    "from",
-    "for",
-    "in",
-    "range",
-    "if",
-    "else",
-    "elif",
-    "while",
-    "len",
-    "self",
-    "class",
-    "True",
-    "False",
-    "None",
-    "and",
-    "or",
-    "not",
-    "numpy",
-    "np",
-    "as",
-    "lambda",
-    "list",
-    "dict",
-    "str",
-    "int",
-    "float",
-    "sum",
-    "append",
-    "sorted",
-    "max",
-    "min",
-    "result",
-    "value",
-    "values",
-    "data",
-    "item",
-    "items",
-    "key",
-    "keys",
-    "index",
-    "count",
-    "total",
-    "numbers",
-    "string",
-    "text",
-    "the",
-    "a",
-    "to",
-    "of",
-    "is",
-    "with",
-    "Write",
-    "function",
-    "that",
-    "Import",
-    "libraries",
-    "Print",
-]
+_WORDS = """
+def return print import from for in range if else elif while len self class True False
+None and or not numpy np as lambda list dict str int float sum append sorted max min
+result value values data item items key keys index count total numbers string text the
+a to of is with Write function that Import libraries Print
+"""
 _SYMBOLS = ["==", "!=", "<=", ">=", "+=", "-=", "->", "()", "):", "[]", "]]", "))", "**", "//"]
 _SPACE = "\u2581"  # SentencePiece's visible space
 
@@ -117,9 +60,12 @@ def _vocab() -> tuple[list[str], list[float], list[int]]:
         add(chr(code))
     for run in (1, 2, 3, 4, 8):
         add(_SPACE * run)
+    # Newlines as text pieces (not only byte tokens), so code survives a ban on byte tokens.
+    add("\n")
+    add("\n\n")
     # SentencePiece merges adjacent symbols whose concatenation is in the vocab, so every
     # prefix of a word must be a token for the whole word to be reachable.
-    for word in _WORDS + _SYMBOLS:
+    for word in _WORDS.split() + _SYMBOLS:
         for form in (word, _SPACE + word):
             for end in range(2, len(form) + 1):
                 add(form[:end])

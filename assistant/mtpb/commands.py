@@ -100,8 +100,13 @@ def evaluate(args: Any, settings: Any) -> int:
     except Exception as exc:
         _err(f"cannot load model {spec!r}: {exc}")
         return 2
+    from ..execution.result import KernelError
+
     try:
         wall = run_sync(jobs, store, opts, settings, model)
+    except KernelError as exc:  # no kernel at all: nothing can be graded
+        _err(f"cannot run programs: {exc}")
+        return 2
     finally:
         close = getattr(model, "close", None)
         if close is not None:

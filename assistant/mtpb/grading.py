@@ -12,8 +12,9 @@ call with these rules, reproduced here:
 5. str/int/set/list/bool/tuple compare with ``==``, float within 1e-6 (top level only).
 
 Upstream supports no other type, so its dict (problem 89) and None (problem 41) tests can never
-pass. This project grades them: dicts with ``==`` (tuples read as lists, as in JSON), None as
-text (``None`` or ``"None"``, like bool). ``upstream=True`` gives upstream's verdicts instead,
+pass. This project grades them: dicts like lists (tuples read as lists, as in JSON), None as
+text (``None`` or ``"None"``, like bool). It also applies the float tolerance inside lists and
+dicts, where upstream's ``==`` fails ``[0.1 + 0.2]`` against ``[0.3]``. ``upstream=True`` gives upstream's verdicts instead,
 including its quirks: a program that raises is still graded on what it printed before, and a
 syntax error anywhere means nothing ran.
 
@@ -164,9 +165,24 @@ def _equivalent(o1: Any, o2: Any, upstream: bool) -> tuple[bool, str]:
         o1 = _cast(o1, type(o2))
     if isinstance(o2, float):
         return bool(abs(o1 - o2) < FLOAT_TOL), ""
-    if isinstance(o2, dict):
-        return _jsonish(o1) == _jsonish(o2), ""
+    if upstream:
+        return bool(o1 == o2), ""
+    if isinstance(o2, (list, dict)):
+        return _close(_jsonish(o1), o2), ""
     return bool(o1 == o2), ""
+
+
+def _close(a: Any, b: Any) -> bool:
+    """``==`` with the float tolerance at every depth: passes whatever ``==`` passes, and more."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a == b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return bool(a == b or abs(a - b) < FLOAT_TOL)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    return bool(a == b)
 
 
 @dataclass
@@ -297,3 +313,8 @@ def _json_safe(v: Any) -> bool:
     if isinstance(v, dict):
         return all(isinstance(k, str) and _json_safe(x) for k, x in v.items())
     return False
+
+
+def printed_matches(expected: Any, printed: Printed | None) -> bool:
+    """An engine ``matcher`` with MTPB semantics: ``engine.matcher = printed_matches``."""
+    return printed is not None and equivalent(rebuild(printed), expected)[0]

@@ -33,6 +33,7 @@ def summarize_mode(
     rows: list[tuple[str, str, int, bool]] = []
     all_rows: list[tuple[str, str, int, bool]] = []
     failures: dict[str, list[str]] = defaultdict(list)
+    data_errors: list[str] = []
     for rec in sorted(records, key=lambda r: (int(r["problem"]), r["case"], r["sample"])):
         v = _verdict(rec, upstream)
         pid = str(rec["problem"])
@@ -44,7 +45,11 @@ def summarize_mode(
         rows.append(row)
         if not v.passed:
             where = f"p{pid} case {rec['case']} sample {rec['sample']}"
-            failures[v.kind].append(f"{where}: {v.describe()}")
+            known = _known_data_error(pid, int(rec["case"]))
+            note = f" [known data error: {known['why']}]" if known else ""
+            if known:
+                data_errors.append(f"{pid}/{rec['case']}")
+            failures[v.kind].append(f"{where}: {v.describe()}{note}")
     # A problem counts as needing a dataset when any of its samples did.
     rows = [r for r in rows if r[0] not in needs]
     scores = metrics.score(rows)
@@ -76,11 +81,21 @@ def summarize_mode(
             for s in sorted(runnable, key=lambda s: int(s.problem))
         },
         "failures": {k: failures[k] for k in FAIL_ORDER if failures.get(k)},
+        "known_data_errors": data_errors,
     }
     engine = _engine_stats(records, ks, upstream)
     if engine:
         out["engine"] = engine
     return out
+
+
+def _known_data_error(pid: str, case: int) -> dict[str, Any] | None:
+    """Test cases whose expected output contradicts their prompts (see data_errors.py)."""
+    try:
+        from .data_errors import known_error
+    except ImportError:
+        return None
+    return known_error(pid, case)
 
 
 def _engine_stats(
@@ -184,6 +199,8 @@ def format_summary(summary: dict[str, Any], max_failures: int = 20) -> str:
             )
         fails = s["failures"]
         counts = ", ".join(f"{LABELS[k]} {len(v)}" for k, v in fails.items()) or "none"
+        if s.get("known_data_errors"):
+            counts += f" ({len(s['known_data_errors'])} on test cases with known data errors)"
         lines.append(f"contained failures: {counts}")
         for kind, items in fails.items():
             for item in items[:max_failures]:

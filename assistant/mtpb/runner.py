@@ -272,13 +272,14 @@ async def _run_job(
 
 
 # The pool's own reset (execution/pool.py) wipes ``__assistant__`` with the namespace, so its
-# follow-up call fails and every kernel is replaced after each program (~0.9 s each). This
-# reset keeps the capture object; drop it once the pool's is fixed.
-_KEEP_CAPTURE_RESET = (
-    "(lambda a: (get_ipython().reset(new_session=False, aggressive=False), "
-    "get_ipython().user_ns.__setitem__('__assistant__', a), "
-    "get_ipython().user_ns_hidden.__setitem__('__assistant__', a), "
-    "a.begin_cell()))(__assistant__)"
+# follow-up call fails and every kernel is replaced after each program (~0.9 s each). This one
+# drops the program's names and restores IPython's hidden ones (``__assistant__`` among them):
+# ~17 ms where IPython's full ``reset()`` takes 70-120 ms (gc, history). Modules stay imported,
+# as in upstream's harness; the pool still swaps in a fresh process every ``recycle_after``.
+_CLEAN_NAMESPACE = (
+    "(lambda ip: ([ip.user_ns.pop(k) for k in list(ip.user_ns) if k not in ip.user_ns_hidden], "
+    "ip.user_ns.update(ip.user_ns_hidden), "
+    "ip.user_ns['__assistant__'].begin_cell()))(get_ipython())"
 )
 
 
@@ -288,7 +289,7 @@ def make_pool(size: int, config: Any) -> Any:
     class EvalPool(KernelPool):
         async def _reset(self, k: Any) -> None:
             try:
-                res = await k._run_raw(_KEEP_CAPTURE_RESET, silent=True, timeout=10)
+                res = await k._run_raw(_CLEAN_NAMESPACE, silent=True, timeout=10)
                 ok = res.ok and await k.is_alive()
             except Exception:
                 ok = False

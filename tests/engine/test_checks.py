@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.engine import values_match
+from assistant.checks import values_match
 from assistant.execution.result import Printed
 
 

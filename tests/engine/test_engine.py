@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from assistant.events import (
+    AttemptStarted,
     CheckFinished,
     CodeReady,
     CopyRejected,
@@ -18,6 +19,7 @@ from assistant.events import (
 )
 from assistant.models.base import ModelError, Request
 from assistant.session import Session
+from assistant.training_export import records
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -48,7 +50,7 @@ async def test_turn_commits_and_history_feeds_the_next_prompt(make_engine) -> No
     assert engine.session.program() == "e1 = [3, 1, 2]\n\nprint(sorted(e1))"
 
 
-async def test_raise_then_copy_rejected_then_pass(make_engine) -> None:
+async def test_raise_then_copy_rejected_then_pass(make_engine, tmp_path) -> None:
     bad = "e2 = 10\nprint(e2 / 0)"
     engine, model, events = make_engine(
         {"turns": [[bad, "e2 = 10\n\nprint( e2/0 )  # same thing", "e2 = 10\nprint(e2 / 2)"]]}
@@ -65,6 +67,16 @@ async def test_raise_then_copy_rejected_then_pass(make_engine) -> None:
     assert model.requests[2].temperature > model.requests[1].temperature
     assert "# ZeroDivisionError: division by zero" in model.requests[1].prompt
     assert events.kinds().count("ExecutionStarted") == 2  # the copy never ran
+    # the record survives a save/load and yields one CYCLE triple (the copy is not one)
+    loaded = Session.load(engine.session.save(tmp_path / "s.json"))
+    assert loaded.turns[0].attempts[1].copy_of == 0
+    (row,) = records(loaded, "cycle")
+    assert (row["faulty_code"], row["fixed_code"], row["attempt"], row["fixed_attempt"]) == (
+        bad,
+        "e2 = 10\nprint(e2 / 2)",
+        0,
+        2,
+    )
 
 
 async def test_failed_attempt_side_effects_do_not_leak(make_engine) -> None:
@@ -175,7 +187,10 @@ async def test_restore_edit_undo_retry(make_engine) -> None:
     assert [a.index for a in turn.attempts] == [0, 1] and turn.code == "r2 = r + 10\nprint(r2)"
     assert model.requests[-1].meta["attempt"] == 1
     # edit an earlier turn: later turns are replayed on top of it
+    before = len(events.of(StateRestored))
     await engine.edit(0, "r = 100")
+    # one partial restore (nothing replayed), then later turns replayed on the edited code
+    assert [e.replayed for e in events.of(StateRestored)[before:]] == [[], [0, 1]]
     assert engine.session.turns[0].edited and engine.session.turns[0].code == "r = 100"
     assert (await engine.kernel.execute("r2", final=True)).stdout == "110\n"
     # a failing edit is not committed
@@ -226,3 +241,33 @@ async def test_meta_is_passed_through(make_engine) -> None:
     assert model.requests[0].meta == {"problem": "7", "turn": 0, "attempt": 0, "candidate": 0}
     assert events.of(CodeReady)[0].code == "meta_p = '7'"
     assert events.of(TurnCommitted)
+
+
+async def test_copies_are_bounded_and_numbered(make_engine) -> None:
+    engine, model, events = make_engine({"turns": ["raise KeyError('same')"]})
+    turn = await engine.run_turn("Stuck.", attempts=2)
+    assert turn.status == "failed"
+    assert [a.reason for a in turn.attempts] == ["first", "refine", "resample", "resample"]
+    assert sum(a.copies_rejected for a in turn.attempts) == 3
+    assert events.kinds().count("ExecutionStarted") == 1
+    temps = [r.temperature for r in model.requests]
+    assert temps[0] == temps[1] < temps[2] < temps[3] <= 1.2
+    assert [e.max_attempts for e in events.of(AttemptStarted)] == [2, 2, 3, 4]
+
+
+async def test_code_that_does_not_compile_needs_no_restore(make_engine) -> None:
+    engine, _, events = make_engine(
+        {"turns": ["nc = 1", ["nc = (", "nc += 1\neval('1 +')", "print(nc)"]]}
+    )
+    await engine.run_turn("One.")
+    turn = await engine.run_turn("Show.", expect=1)
+    assert turn.status == "passed" and len(turn.attempts) == 3
+    # attempt 0 never ran; attempt 1 ran (nc += 1) before its runtime SyntaxError
+    assert [e.reason for e in events.of(StateRestored)] == ["retry"]
+
+
+async def test_prefix_imports_run_in_the_kernel(make_engine, kernel) -> None:
+    await kernel.restart()  # a kernel that has never run the prefix
+    engine, _, _ = make_engine({"turns": ["print(int(np.arange(4).sum()))"]})
+    turn = await engine.run_turn("Sum 0..3 with numpy.", expect=6)
+    assert turn.status == "passed"

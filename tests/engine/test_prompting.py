@@ -76,3 +76,10 @@ def test_single_turn_chat() -> None:
 def test_feedback_texts() -> None:
     assert prompting.mismatch_feedback(3, "4") == "Expected output: 3\nActual output: 4"
     assert "nothing was printed" in prompting.mismatch_feedback("x", None)
+
+
+def test_upstream_separator_reproduces_the_upstream_sampler() -> None:
+    # upstream: history + truncate(completion) + "\n\n", truncation keeping the "\n" before "#"
+    upstream = PREFIX + "# Assign 3 to a.\n" + "a = 3\n" + "\n\n" + "# Print a.\n"
+    got = prompting.multi_turn_prompt(HIST[:1], "Print a.", sep=prompting.UPSTREAM_SEPARATOR)
+    assert got == upstream

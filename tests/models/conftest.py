@@ -21,7 +21,9 @@ def model(tiny_gguf: Path) -> Iterator[object]:
     """A fresh model (loading takes ~10 ms) that never emits stray bytes, so text is UTF-8."""
     from assistant.models.llama import LlamaModel
 
-    m = LlamaModel(tiny_gguf, n_ctx=1024, logits_processor=[ban_tokens(byte_token_ids())])
+    m = LlamaModel(
+        tiny_gguf, n_ctx=1024, n_threads=1, logits_processor=[ban_tokens(byte_token_ids())]
+    )
     yield m
     m.close()
 

@@ -13,7 +13,7 @@ from textual.widgets import Button, Label, TextArea
 class EditScreen(ModalScreen["str | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "run", "Run code", priority=True),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("escape", "cancel", "Cancel", priority=True),
     ]
 
     def __init__(self, turn_index: int, turn_text: str, code: str) -> None:

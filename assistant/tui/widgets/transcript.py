@@ -42,6 +42,7 @@ class Transcript(VerticalScroll):
         super().__init__(**kwargs)
         self.dirty: set[CandidateView] = set()
         self.turns: dict[int, TurnView] = {}
+        self.notes: list[str] = []  # every note shown, for tests and /save messages
 
     def on_mount(self) -> None:
         self.anchor()  # keep following new output until the user scrolls up
@@ -61,6 +62,7 @@ class Transcript(VerticalScroll):
     def note(self, message: str, level: str = "info") -> Static:
         style = {"warning": "yellow", "error": "bold red"}.get(level, "dim")
         widget = Static(Text(message, style=style), classes=f"note -{level}")
+        self.notes.append(message)
         self.mount(widget)
         return widget
 
@@ -146,7 +148,6 @@ class Transcript(VerticalScroll):
         state = "cancelled" if "cancel" in e.reason.lower() else "failed"
         self.turn(e.turn).badge.set_state(state, e.reason if state == "failed" else "cancelled")
         if state == "failed":
-            self.turn(e.turn).badge.update("failed")
             self.note(f"turn {e.turn + 1} failed: {e.reason}", "warning")
 
     def _on_StateRestored(self, e: events.StateRestored) -> None:

@@ -52,11 +52,14 @@ class StatusBadge(Static):
     """running / passed / failed / refining attempt k of N / copy rejected."""
 
     STATES = ("running", "passed", "failed", "refining", "copy-rejected", "cancelled")
+    state = "running"
+    label = "running"
 
     def set_state(self, state: str, label: str | None = None) -> None:
+        self.state, self.label = state, label or state
         for s in self.STATES:
             self.set_class(s == state, f"-{s}")
-        self.update(label or state)
+        self.update(self.label)
 
 
 class CandidateView(Vertical):
@@ -74,6 +77,7 @@ class CandidateView(Vertical):
         self.result: ExecResult | None = None
         self.verdict: tuple[bool, str] | None = None
         self.dirty = False
+        self.rendered = False  # on_mount has drawn what arrived before mounting
         self.rank: int | None = None
 
     def compose(self) -> Any:
@@ -84,6 +88,11 @@ class CandidateView(Vertical):
 
     def on_mount(self) -> None:
         self._render_all()
+        self.rendered = True
+
+    @property
+    def diff_shown(self) -> bool:
+        return self.previous is not None and self.previous != self.code
 
     def append(self, text: str) -> None:
         self.code += text
@@ -119,7 +128,7 @@ class CandidateView(Vertical):
                     Syntax("\n".join(lines[2:]), "diff", theme=THEME, background_color="default"),
                 )
             )
-        diff.display = self.previous is not None and self.previous != self.code
+        diff.display = self.diff_shown
         out = self.query_one(".output", Static)
         out.display = self.result is not None
         if self.result is not None:

@@ -1,0 +1,59 @@
+"""``assistant info``: settings, paths, the model backend and whether GPU offload is available.
+
+This is the first thing to run when a model is slow: it says whether llama-cpp-python was
+built with CUDA/Metal and how many layers the configured model offloads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from dataclasses import asdict
+
+from . import __version__, paths
+from .config import Settings, config_file
+
+
+def gpu_support() -> str:
+    try:
+        from .models.llama_setup import GPU_HINT, gpu_backend, import_llama_cpp
+
+        llama_cpp = import_llama_cpp()
+    except Exception as exc:  # ModelError or an incomplete install: say so, do not crash
+        return f"llama-cpp-python unavailable: {exc}"
+    backend = gpu_backend(llama_cpp)
+    version = getattr(llama_cpp, "__version__", "?")
+    if backend:
+        return f"llama-cpp-python {version}: {backend} build (GPU offload available)"
+    return f"llama-cpp-python {version}: CPU-only build. {GPU_HINT}"
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    print(f"assistant {__version__} · Python {platform.python_version()} · {sys.platform}")
+    print("\npaths")
+    print(f"  config file  {config_file()}{'' if config_file().exists() else '  (not present)'}")
+    print(f"  sessions     {paths.sessions_dir()}")
+    print(f"  cache        {paths.cache_dir()}")
+    print("\nsettings")
+    for key, value in asdict(settings).items():
+        print(f"  {key:<13}{value!r}")
+    print("\nGPU support")
+    print("  " + gpu_support())
+    print("\nmodel")
+    if not settings.model:
+        print("  none configured (use --model or `model = ...` in the config file)")
+        return 0
+    from .models import ModelError, load_model
+    from .textview import describe_line
+
+    try:
+        model = load_model(settings.model)
+    except (ModelError, OSError) as exc:
+        print(f"  {settings.model}: cannot load: {exc}")
+        return 1
+    try:
+        print("  " + describe_line(model.describe()).replace("\n", "\n  "))
+    finally:
+        model.close()
+    return 0

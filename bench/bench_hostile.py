@@ -1,0 +1,150 @@
+"""Stress: hostile programs mixed into good ones through the KernelPool.
+
+Every good program must still be graded correctly (its last printed value), whatever ran
+before it in the same pool; the hostile ones must each end with a verdict; nothing may be left
+running at the end and the bench's own cwd must be untouched.
+
+    .venv/bin/python bench/bench_hostile.py [--good 500] [--hostile 100] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assistant.execution import KernelConfig  # noqa: E402
+from assistant.execution.pool import Cell, KernelPool  # noqa: E402
+from assistant.execution.reaper import TAG_VAR  # noqa: E402
+
+HOSTILE: dict[str, str] = {
+    "busy loop": "while True: pass",
+    "swallows interrupts": (
+        "while True:\n    try:\n        sum(range(10**6))\n    except KeyboardInterrupt:\n"
+        "        pass"
+    ),
+    "50 GB allocation": "x = bytearray(50 * 2**30)",
+    "fork bomb (64)": (
+        "import os, time\nfor i in range(64):\n    if os.fork() == 0:\n"
+        "        time.sleep(1000)\n        os._exit(0)"
+    ),
+    "os._exit": "import os\nos._exit(1)",
+    "segfault": "import ctypes\nctypes.string_at(0)",
+    "print 200 MB": "print('x' * 200_000_000)",
+    "input()": "input('name? ')",
+    "sys.exit": "import sys\nsys.exit(1)",
+    "exit()": "exit()",
+    "delete cwd files": (
+        "import os, shutil\nfor n in os.listdir('.'):\n"
+        "    shutil.rmtree(n) if os.path.isdir(n) else os.remove(n)\nos.chdir('/')"
+    ),
+    "chatty thread": (
+        "import threading, time\ndef talk():\n    while True:\n        print('noise')\n"
+        "        time.sleep(0.001)\nthreading.Thread(target=talk, daemon=True).start()"
+    ),
+    "recursion": "def f(n):\n    return f(n + 1)\nf(0)",
+    "child holds pipe": "import subprocess\nsubprocess.check_output('sleep 1000 &', shell=True)",
+    "daemon child": "import subprocess\nsubprocess.Popen(['setsid', 'sleep', '1000'])",
+    "namespace poison": "import builtins\nsum = lambda *a: -1\nlen = None",
+}
+
+
+def good(i: int) -> tuple[list[Cell], int]:
+    n = i % 97 + 3
+    cells = [Cell(f"values = list(range({n}))"), Cell("sum(v * 3 for v in values)", final=True)]
+    return cells, 3 * n * (n - 1) // 2
+
+
+def left_behind() -> list[int]:
+    """Processes still carrying a kernel tag of this bench (tags start with our pid)."""
+    needle = f"{TAG_VAR}={os.getpid()}-".encode()
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                env = f.read()
+            with open(f"/proc/{name}/stat", "rb") as f:
+                state = f.read().split(b") ")[1][:1]
+        except OSError:
+            continue
+        if needle in env and state not in (b"Z", b"X"):
+            pids.append(int(name))
+    return pids
+
+
+async def run(n_good: int, n_hostile: int, jobs: int, seed: int) -> int:
+    rng = random.Random(seed)
+    kinds = list(HOSTILE)
+    work: list[tuple[str, list[Cell], int | None]] = [("good", *good(i)) for i in range(n_good)]
+    for i in range(n_hostile):
+        kind = kinds[i % len(kinds)]
+        work.append((kind, [Cell(HOSTILE[kind])], None))
+    rng.shuffle(work)
+    config = KernelConfig(
+        timeout=1.0,
+        interrupt_grace=0.5,
+        limits={"memory_mb": 2048, "max_procs": 32},
+    )
+    verdicts: collections.Counter[tuple[str, str]] = collections.Counter()
+    wrong: list[str] = []
+    t0 = time.perf_counter()
+    async with KernelPool(size=jobs, config=config) as pool:
+
+        async def one(kind: str, cells: list[Cell], want: int | None) -> None:
+            results = await pool.run_program(cells)
+            last = results[-1]
+            verdict = last.status + (" +restart" if last.restarted else "")
+            verdicts[(kind, verdict)] += 1
+            if want is not None:
+                got = last.last_printed.value if last.last_printed else None
+                if not last.ok or got != want or last.stdout != f"{want}\n":
+                    wrong.append(f"want {want}, got {got!r} ({last.status}: {last.feedback()})")
+
+        await asyncio.gather(*(one(*w) for w in work))
+    wall = time.perf_counter() - t0
+    await asyncio.sleep(0.2)
+    leftovers = left_behind()
+
+    print(f"{n_good} good + {n_hostile} hostile programs, jobs {jobs}: {wall:.1f} s wall")
+    width = max(len(k) for k in [*kinds, "good"])
+    for kind in ["good", *kinds]:
+        counts = {v: c for (k, v), c in verdicts.items() if k == kind}
+        if counts:
+            desc = ", ".join(f"{v} x{c}" for v, c in sorted(counts.items()))
+            print(f"  {kind:<{width}}  {desc}")
+    print(f"good programs graded wrong: {len(wrong)}; processes left behind: {len(leftovers)}")
+    for w in wrong[:10]:
+        print("   ", w)
+    return 1 if wrong or leftovers else 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--good", type=int, default=500)
+    ap.add_argument("--hostile", type=int, default=100)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as cwd:
+        os.chdir(cwd)  # a user folder with a file in it: must survive "delete cwd files"
+        Path("precious.txt").write_text("keep")
+        code = asyncio.run(run(args.good, args.hostile, args.jobs, args.seed))
+        if Path("precious.txt").read_text() != "keep":
+            print("the bench's cwd was modified")
+            code = 1
+        os.chdir("/")
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Shared pieces of the hostile-code tests: kernels with the app's limits and process checks."""
+
+from __future__ import annotations
+
+import pytest_asyncio
+
+from assistant.execution import Kernel, KernelConfig, reaper
+
+# Tight limits so each case ends quickly; the process limit is small so a fork bomb hits it.
+LIMITS = {"memory_mb": 2048, "max_procs": 24}
+
+
+def config(**kw: object) -> KernelConfig:
+    base: dict[str, object] = {"timeout": 2.0, "interrupt_grace": 1.0, "limits": dict(LIMITS)}
+    base.update(kw)
+    return KernelConfig(**base)  # type: ignore[arg-type]
+
+
+def tree(k: Kernel) -> list[int]:
+    """Every live process started by this kernel (the kernel included), found by its tag."""
+    return [p for p in reaper.tagged(k.tag) if _running(p)]
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
+
+
+@pytest_asyncio.fixture(loop_scope="package", scope="package")
+async def kernel():
+    """One kernel shared by every case that leaves it alive (saves ~0.7 s per case)."""
+    k = await Kernel(config()).start()
+    yield k
+    await k.shutdown()

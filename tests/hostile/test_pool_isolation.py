@@ -1,0 +1,61 @@
+"""Grading isolation: after any bad program the pool hands out a fresh kernel."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+
+from assistant.execution.pool import Cell, KernelPool
+
+from .conftest import config
+
+pytestmark = pytest.mark.asyncio(loop_scope="package")
+
+BAD = {
+    "interrupted timeout": "leak = 1\nimport time\nwhile True: time.sleep(0.01)",
+    "died": "leak = 1\nimport os\nos._exit(1)",
+    "chatty thread": (
+        "leak = 1\nimport threading, time\n"
+        "def talk():\n    while True:\n        print('noise'); time.sleep(0.01)\n"
+        "threading.Thread(target=talk, daemon=True).start()"
+    ),
+    "background child": "leak = 1\nimport subprocess\nsubprocess.Popen(['sleep', '1000'])",
+    "caller error": None,
+}
+
+
+@pytest_asyncio.fixture(loop_scope="package", scope="module")
+async def pool():
+    async with KernelPool(size=1, config=config(timeout=1, interrupt_grace=0.5)) as p:
+        yield p
+
+
+@pytest.mark.parametrize("kind", list(BAD))
+async def test_next_program_gets_a_fresh_kernel(pool: KernelPool, kind: str) -> None:
+    async with pool.kernel() as k:
+        first = k
+    if BAD[kind] is None:
+        with pytest.raises(RuntimeError):
+            async with pool.kernel() as k:
+                await k.execute("leak = 1")
+                raise RuntimeError("the grader crashed")
+    else:
+        await pool.run_program([Cell(BAD[kind] or "")])
+    async with pool.kernel() as k:
+        assert k is not first
+        res = await k.execute("import time\ntime.sleep(0.2)\n'leak' in dir()", final=True)
+        assert res.ok and res.stdout == "False\n"
+        assert res.last_printed is not None and res.last_printed.value is False
+
+
+async def test_clean_programs_reuse_the_kernel(pool: KernelPool) -> None:
+    async with pool.kernel() as k:
+        first = k
+        await k.execute("import os\nx = 1\nos.chdir('/')\nprint(x)")
+    res = await pool.run_program([Cell("'x' in dir()", final=True)])
+    assert res[0].last_printed is not None and res[0].last_printed.value is False
+    async with pool.kernel() as k:
+        assert k is first
+        # cwd is back in the scratch folder; the print capture still works
+        cwd = await k.execute("import os\nos.getcwd()", final=True)
+        assert cwd.last_printed is not None and cwd.last_printed.value == str(k.workdir)

@@ -1,0 +1,83 @@
+"""Fixtures for the TUI tests: an app on a scripted model and a real kernel, and helpers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from assistant.config import Settings
+from assistant.models.scripted import ScriptedModel
+from assistant.tui.app import AssistantApp
+
+SIZE = (120, 40)
+
+
+def settings(**overrides: Any) -> Settings:
+    base: dict[str, Any] = {"timeout": 15.0, "demo_delay": 0.0, "attempts": 3}
+    base.update(overrides)
+    return Settings(**base)
+
+
+def make_app(turns: list[Any], *, model: Any = None, **kw: Any) -> AssistantApp:
+    model = model or ScriptedModel({"turns": turns}, name="scripted-test")
+    opts: dict[str, Any] = {"history": [], "autosave": True}
+    opts.update({k: v for k, v in kw.items() if k in ("session", "session_path", "demo", "fast")})
+    if "autosave" in kw:
+        opts["autosave"] = kw["autosave"]
+    return AssistantApp(settings(**kw.get("settings", {})), model=model, **opts)
+
+
+async def settle(pilot: Any, timeout: float = 30.0) -> None:
+    """Wait until the app has booted and no engine work is running, then let messages drain."""
+    app = pilot.app
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        await pilot.pause(0.05)
+        workers = [w for w in app.workers if w.group == "engine" and not w.is_finished]
+        if app.ready and not app.busy and not workers and _drained(app):
+            await pilot.pause(0.1)
+            if _drained(app):
+                return
+    raise AssertionError("the app did not settle in time")
+
+
+def _drained(app: Any) -> bool:
+    """No engine event waits in the transcript's queue and every code view has rendered."""
+    from assistant.tui.widgets.transcript import Transcript
+    from assistant.tui.widgets.turn import CandidateView
+
+    transcript = app.query_one(Transcript)
+    if not transcript._message_queue.empty():
+        return False
+    views: list[CandidateView] = [
+        c for t in transcript.turns.values() for a in t.attempts.values() for c in a.views.values()
+    ]
+    return all(v.rendered for v in views)
+
+
+async def submit(pilot: Any, line: str, wait: bool = True) -> None:
+    pilot.app.prompt.value = line
+    await pilot.press("enter")
+    if wait:
+        await settle(pilot)
+
+
+@pytest.fixture
+def run_app() -> Callable[..., Any]:
+    """``async with run_app(app) as pilot``: runs the app and always shuts its kernel down."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def runner(app: AssistantApp) -> AsyncIterator[Any]:
+        async with app.run_test(size=SIZE) as pilot:
+            try:
+                await settle(pilot)
+                yield pilot
+            finally:
+                await app.ctl.close()
+
+    return runner

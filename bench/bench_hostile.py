@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.execution import KernelConfig  # noqa: E402
-from assistant.execution.pool import Cell, KernelPool  # noqa: E402
-from assistant.execution.reaper import TAG_VAR  # noqa: E402
+from assistant.execution import KernelConfig
+from assistant.execution.pool import Cell, KernelPool
+from assistant.execution.reaper import TAG_VAR
 
 HOSTILE: dict[str, str] = {
     "busy loop": "while True: pass",
@@ -91,7 +91,7 @@ async def run(n_good: int, n_hostile: int, jobs: int, seed: int) -> int:
         work.append((kind, [Cell(HOSTILE[kind])], None))
     rng.shuffle(work)
     config = KernelConfig(
-        timeout=1.0,
+        timeout=2.0,  # generous: replacement kernels start while others run, on 2 cores
         interrupt_grace=0.5,
         limits={"memory_mb": 2048, "max_procs": 32},
     )

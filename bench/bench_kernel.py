@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.execution import Kernel, KernelConfig  # noqa: E402
-from assistant.execution.pool import Cell, KernelPool  # noqa: E402
+from assistant.execution import Kernel, KernelConfig
+from assistant.execution.pool import Cell, KernelPool
 
 LIMITS = {"memory_mb": 4096, "max_procs": 256}
 
@@ -94,7 +94,7 @@ async def bench_pool(n: int, jobs: int) -> tuple[float, float, int]:
         wall = time.perf_counter() - t0
     correct = sum(
         1
-        for res, (_, want) in zip(results, progs)
+        for res, (_, want) in zip(results, progs, strict=True)
         if res[-1].ok and res[-1].last_printed is not None and res[-1].last_printed.value == want
     )
     t0 = time.perf_counter()

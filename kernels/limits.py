@@ -277,7 +277,8 @@ def _install_exit(ip: Any) -> None:
             raise SystemExit(code)
 
     ip.exiter = RaisingExit(ip)
-    ip.user_ns["exit"] = ip.user_ns["quit"] = ip.exiter
+    for ns in (ip.user_ns, ip.user_ns_hidden):  # hidden: namespace resets copy from there
+        ns["exit"] = ns["quit"] = ip.exiter
     # IPython adds a "To exit: use 'exit'..." warning to SystemExit; it only confuses readers.
     warnings.filterwarnings("ignore", message="To exit: use")
 

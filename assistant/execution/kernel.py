@@ -41,6 +41,9 @@ class KernelConfig:
     env: dict[str, str] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)  # see kernels/limits.py
     sandbox: str = "none"  # "none" | "bwrap"
+    # After a death or an ignored interrupt, kill the kernel's processes at once but start the
+    # new kernel only when the next cell comes: the pool discards such kernels anyway.
+    lazy_restart: bool = False
 
     def kernel_limits(self) -> dict[str, Any]:
         """Arguments for kernels/limits.py: the output cap is enforced in the kernel too."""
@@ -72,6 +75,7 @@ class Kernel:
         self.restarts = 0
         # Set by any timeout/death/restart: the pool replaces such a kernel, never reuses it.
         self.tainted = False
+        self._stale = False  # dead or killed; restarted before the next cell (lazy_restart)
         # Inherited by every process the kernel starts, so the reaper finds even daemons.
         self.tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
@@ -152,6 +156,7 @@ class Kernel:
             reaper.unregister(old)
         self.restarts += 1
         self.tainted = True
+        self._stale = False
         await self._connect()
 
     async def interrupt(self) -> None:
@@ -206,6 +211,8 @@ class Kernel:
         if final:
             code = code.rstrip("\n") + "\n" + FINAL_MARKER + "\n"
         async with self._lock:
+            if self._stale:
+                await self.restart()
             return await self._run_raw(code, timeout=timeout, stdin=stdin, capture=True)
 
     async def _run_raw(
@@ -295,7 +302,11 @@ class Kernel:
                 [strip_ansi(t) for t in reply.get("traceback", [])],
             )
         if status == "died" or (status == "timeout" and not reply):
-            await self.restart()
+            if self.config.lazy_restart:
+                reaper.kill_tree(self.pid, self.tag)
+                self._stale = self.tainted = True
+            else:
+                await self.restart()
             result.restarted = True
             message += "; the kernel was restarted (all state lost)" if status == "died" else ""
             result.message = message
@@ -355,5 +366,7 @@ class Kernel:
     async def evaluate(self, expressions: dict[str, str]) -> dict[str, Any]:
         """Evaluate expressions in the user namespace without running a visible cell."""
         async with self._lock:
+            if self._stale:
+                await self.restart()
             res = await self._run_raw("", silent=True, user_expressions=expressions, timeout=10)
         return res.expressions

@@ -59,7 +59,7 @@ class KernelPool:
         return self
 
     async def _new_kernel(self) -> Kernel:
-        cfg = replace(self.config)
+        cfg = replace(self.config, lazy_restart=True)
         k = await Kernel(cfg).start()
         self._all.add(k)
         self._uses[id(k)] = 0

@@ -126,3 +126,19 @@ async def test_kernel_death_during_idle_is_reported_on_next_cell(victim: Kernel)
     assert res.restarted
     assert res.status == "died"
     await _fresh_after_restart(victim)
+
+
+async def test_lazy_restart_kills_now_and_starts_on_next_cell() -> None:
+    k = await Kernel(config(lazy_restart=True)).start()
+    try:
+        await k.execute("import subprocess\nsubprocess.Popen(['sleep', '1000'])")
+        res = await k.execute(
+            "while True:\n    try:\n        pass\n    except BaseException:\n        pass",
+            timeout=0.5,
+        )
+        assert res.status == "timeout" and res.restarted
+        assert tree(k) == []  # everything is gone already, nothing new started yet
+        assert await k.execute("'subprocess' in dir()", final=True) is not None
+        assert tree(k) == [k.pid] and k.restarts == 1
+    finally:
+        await k.shutdown()

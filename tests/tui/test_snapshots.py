@@ -45,8 +45,10 @@ async def _ready(pilot: Any) -> None:
 async def _still(pilot: Any) -> None:
     """Let layout, the stream flush timer and scroll anchoring finish before the shot."""
     await pilot.pause(0.3)
+    pilot.app.transcript.anchor(False)
+    pilot.app.transcript.scroll_home(animate=False, immediate=True)
     await pilot.wait_for_scheduled_animations()
-    await pilot.pause(0.2)
+    await pilot.pause(0.3)
 
 
 def test_demo_finished(snap_compare: Any) -> None:

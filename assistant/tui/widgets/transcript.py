@@ -64,7 +64,13 @@ class Transcript(VerticalScroll):
         widget = Static(Text(message, style=style), classes=f"note -{level}")
         self.notes.append(message)
         self.mount(widget)
+        self.follow()
         return widget
+
+    def follow(self) -> None:
+        """Jump to the end and stick there: a new turn is where the user's attention goes."""
+        self.call_after_refresh(self.scroll_end, animate=False)
+        self.anchor()
 
     def flush(self) -> None:
         for view in list(self.dirty):
@@ -96,6 +102,7 @@ class Transcript(VerticalScroll):
         if old is not None:  # a retry runs the same turn again: start it afresh
             old.remove()
         self.turn(e.turn, e.text)
+        self.follow()
 
     def _on_AttemptStarted(self, e: events.AttemptStarted) -> None:
         turn = self.turn(e.turn)

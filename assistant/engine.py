@@ -10,8 +10,12 @@ Invariant: after a turn ends, the kernel holds exactly the state of the committe
 engine knows it does not (``dirty``) and restores it (restart + replay) before running anything
 else. So a failed attempt's side effects never leak into the next attempt or turn.
 
+The kernel also runs the prompt's prefix (``import numpy as np``) once per kernel process, as
+upstream MTPB runs it with every program. Only committed turns enter later prompts.
+
 Everything the engine does is reported through typed events (``assistant.events``); it never
-imports a UI.
+imports a UI. Public operations (``run_turn``, ``retry``, ``undo``, ``edit``, ``restore``) run
+one at a time; ``cancel()`` may be called from any thread.
 """
 
 from __future__ import annotations

@@ -44,11 +44,11 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.model:
         print("  none configured (use --model or `model = ...` in the config file)")
         return 0
-    from .models import ModelError, load_model
+    from .models import ModelError, load_model_for
     from .textview import describe_line
 
     try:
-        model = load_model(settings.model)
+        model = load_model_for(settings)
     except (ModelError, OSError) as exc:
         print(f"  {settings.model}: cannot load: {exc}")
         return 1

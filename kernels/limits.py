@@ -7,8 +7,9 @@
 * processes: two layers, because ``RLIMIT_NPROC`` counts *all* processes of the user and is
   ignored for root (the kernel skips the check for uid 0 in the initial user namespace, which
   is what CI containers run as):
-  - ``RLIMIT_NPROC`` = the user's current process count + ``max_procs`` (works for ordinary
-    users, also against forks from C code and shells);
+  - ``RLIMIT_NPROC`` = the user's current task (thread) count + room for ``max_procs``
+    processes and their threads (works for ordinary users, also against forks from C code and
+    shells);
   - a guard around ``os.fork``/``os.forkpty``/``os.posix_spawn*``/``subprocess`` that counts the
     processes of the kernel's session (the kernel leads its own session) and raises
     ``BlockingIOError`` (EAGAIN, what a real fork failure raises) past ``max_procs``. It works
@@ -67,13 +68,19 @@ def _session_size(sid: int) -> int:
     return count
 
 
-def _user_processes(uid: int) -> int:
+def _user_tasks(uid: int) -> int:
+    """Threads of all processes of ``uid``: what RLIMIT_NPROC really counts (tasks, not
+    processes), so a desktop with a busy browser already holds thousands."""
     count = 0
     for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError):
-                if os.stat(f"/proc/{name}").st_uid == uid:
-                    count += 1
+        if not name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if os.stat(f"/proc/{name}").st_uid != uid:
+                continue
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+            count += int(stat[stat.rfind(b")") + 2 :].split()[17])
     return count
 
 
@@ -299,7 +306,10 @@ def apply(
         _set_limit(resource.RLIMIT_AS, int(memory_mb) * 1024 * 1024)
     if max_procs:
         with contextlib.suppress(Exception):
-            _set_limit(resource.RLIMIT_NPROC, _user_processes(os.getuid()) + int(max_procs))
+            # Threads count too (ipykernel, BLAS pools): room for a few per allowed process;
+            # the exact per-kernel process count is the guard's job.
+            room = 4 * int(max_procs) + 64
+            _set_limit(resource.RLIMIT_NPROC, _user_tasks(os.getuid()) + room)
         state.install_fork_guard()
     with contextlib.suppress(Exception):  # Linux only; orphans then stay in the kernel's tree
         import ctypes

@@ -113,6 +113,12 @@ class Kernel:
         env = {**os.environ, **self.config.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         env.pop("JPY_PARENT_PID", None)
         env[reaper.TAG_VAR] = self.tag
+        if self.config.limits.get("memory_mb"):
+            # BLAS pools reserve tens of MB of address space per thread: on a many-core machine
+            # that alone can exceed RLIMIT_AS and make ``import numpy`` fail. Users may override.
+            threads = str(min(4, os.cpu_count() or 1))
+            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                env.setdefault(var, threads)
         return env
 
     async def _connect(self) -> None:

@@ -15,7 +15,42 @@ from typing import Any
 
 from .base import Cancelled, Completion, GenStats, Model, ModelError, Request
 
-__all__ = ["Cancelled", "Completion", "GenStats", "Model", "ModelError", "Request", "load_model"]
+__all__ = [
+    "Cancelled",
+    "Completion",
+    "GenStats",
+    "Model",
+    "ModelError",
+    "Request",
+    "load_model",
+    "load_model_for",
+    "model_options",
+]
+
+
+def model_options(spec: str, settings: Any) -> dict[str, Any]:
+    """The backend options a spec takes from Settings (n_ctx, GPU layers, threads, ...)."""
+    spec = spec.strip()
+    if spec == "reference" or spec.startswith("scripted:"):
+        return {}
+    opts: dict[str, Any] = {"chat": settings.chat}
+    if spec.startswith("openai:"):
+        return opts
+    opts.update(
+        n_ctx=settings.n_ctx,
+        n_gpu_layers=settings.n_gpu_layers,
+        threads=settings.threads,
+        seed=settings.seed,
+    )
+    return opts
+
+
+def load_model_for(settings: Any, spec: str | None = None) -> Model:
+    """Load the model a Settings object names (or ``spec``), with its backend options."""
+    spec = spec or settings.model
+    if not spec:
+        raise ModelError("no model configured: pass --model SPEC or set `model` in the config")
+    return load_model(spec, **model_options(spec, settings))
 
 
 def load_model(spec: str, **options: Any) -> Model:

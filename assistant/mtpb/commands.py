@@ -36,14 +36,14 @@ def model_spec(settings: Any) -> str:
     return str(settings.model or "reference")
 
 
-def make_model(spec: str, problems: list[Problem]) -> Any:
+def make_model(spec: str, problems: list[Problem], settings: Any = None) -> Any:
     if spec == "reference":
         from .reference import ReferenceModel
 
         return ReferenceModel(problems={p.id: p for p in problems})
-    from ..models import load_model
+    from ..models import load_model, load_model_for
 
-    return load_model(spec)
+    return load_model(spec) if settings is None else load_model_for(settings, spec)
 
 
 # -- assistant eval ----------------------------------------------------------------------------
@@ -96,7 +96,7 @@ def evaluate(args: Any, settings: Any) -> int:
         workdir=Path(settings.workdir).expanduser() if settings.workdir else None,
     )
     try:
-        model = make_model(spec, problems)
+        model = make_model(spec, problems, settings)
     except Exception as exc:
         _err(f"cannot load model {spec!r}: {exc}")
         return 2
@@ -144,7 +144,7 @@ def replay(args: Any, settings: Any) -> int:
         return 2
     spec = model_spec(settings)
     try:
-        model = make_model(spec, loaded.problems)
+        model = make_model(spec, loaded.problems, settings)
     except Exception as exc:
         _err(f"cannot load model {spec!r}: {exc}")
         return 2

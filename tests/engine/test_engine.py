@@ -215,15 +215,29 @@ async def test_resumed_session_is_replayed_before_new_code(make_engine, kernel) 
     assert events.of(StateRestored)[0].reason == "resume"
 
 
-async def test_chat_style_strips_fences(make_engine) -> None:
+async def test_chat_style_strips_fences_and_refines_in_the_chat(make_engine) -> None:
     engine, model, _ = make_engine(
-        {"turns": ["Sure:\n```python\n# a comment\nchat_v = 5\nprint(chat_v)\n```\nDone."]},
+        {
+            "turns": [
+                [
+                    "```python\nchat_v = 4\nprint(chat_v)\n```",
+                    "Sure:\n```python\n# a comment\nchat_v = 5\nprint(chat_v)\n```\nDone.",
+                ]
+            ]
+        },
         style="chat",
     )
     turn = await engine.run_turn("Five.", expect=5)
-    assert turn.code == "# a comment\nchat_v = 5\nprint(chat_v)"
-    assert model.requests[0].messages is not None and model.requests[0].prompt == ""
     assert turn.status == "passed"
+    assert turn.code == "# a comment\nchat_v = 5\nprint(chat_v)"
+    first, second = (r.messages for r in model.requests)
+    assert first is not None and second is not None and model.requests[0].prompt == ""
+    assert second[: len(first)] == first  # append-only: the chat prefix is reused
+    assert second[-2] == {
+        "role": "assistant",
+        "content": "```python\nchat_v = 4\nprint(chat_v)\n```",
+    }
+    assert "Expected output: 5\nActual output: 4" in second[-1]["content"]
 
 
 async def test_model_error_fails_the_turn(make_engine) -> None:

@@ -77,7 +77,7 @@ class CandidateView(Vertical):
         self.result: ExecResult | None = None
         self.verdict: tuple[bool, str] | None = None
         self.dirty = False
-        self.rendered = False  # on_mount has drawn what arrived before mounting
+        self.rendered = False  # children exist: updates draw now (set in on_mount)
         self.rank: int | None = None
 
     def compose(self) -> Any:
@@ -87,8 +87,9 @@ class CandidateView(Vertical):
         yield Static("", classes="verdict")
 
     def on_mount(self) -> None:
-        self._render_all()
+        # ``is_mounted`` only turns true after this handler: use our own flag.
         self.rendered = True
+        self._render_all()
 
     @property
     def diff_shown(self) -> bool:
@@ -99,7 +100,7 @@ class CandidateView(Vertical):
         self.dirty = True
 
     def flush(self) -> None:
-        if self.dirty and self.is_mounted:
+        if self.dirty and self.rendered:
             self.dirty = False
             self.query_one(".code", Static).update(code_renderable(self.code))
 
@@ -116,7 +117,7 @@ class CandidateView(Vertical):
         self._render_all()
 
     def _render_all(self) -> None:
-        if not self.is_mounted:
+        if not self.rendered:
             return
         self.query_one(".code", Static).update(code_renderable(self.code))
         diff = self.query_one(".diff", Static)

@@ -10,6 +10,10 @@ A script file is JSON::
      "problems": {"3": {"turns": [...]}},         # optional, per MTPB problem id
      "logprob": -0.5}                             # optional, mean log-prob reported per token
 
+In MTPB runs the request's ``meta["inputs"]`` holds the test case's inputs: a placeholder
+``{{name}}`` in an answer is replaced by ``repr`` of that input (as in the reference solutions),
+so one script serves all five test cases.
+
 An attempt may also be a list of candidates (``["cand 0", "cand 1"]``) or an object
 ``{"code": "...", "logprob": -1.2}`` to drive rankers. Past the end of a list the last entry
 repeats. Text is streamed in small pieces so UIs show it arriving.
@@ -18,6 +22,7 @@ repeats. Text is streamed in small pieces so UIs show it arriving.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +40,24 @@ def _pick(items: Any, index: int) -> Any:
             return ""
         return items[min(index, len(items) - 1)]
     return items
+
+
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _fill(ans: Any, inputs: dict[str, Any]) -> Any:
+    """``{{name}}`` -> repr(inputs[name]) in a str answer or a ``{"code": ...}`` answer."""
+
+    def sub(text: str) -> str:
+        return _PLACEHOLDER.sub(
+            lambda m: repr(inputs[m.group(1)]) if m.group(1) in inputs else m.group(0), text
+        )
+
+    if isinstance(ans, str):
+        return sub(ans)
+    if isinstance(ans, dict) and isinstance(ans.get("code"), str):
+        return {**ans, "code": sub(ans["code"])}
+    return ans
 
 
 class ScriptedModel(SamplingMixin):
@@ -81,6 +104,9 @@ class ScriptedModel(SamplingMixin):
             ans = _pick(turns, int(meta.get("turn", 0)))
             ans = _pick(ans, int(meta.get("attempt", 0)))
             ans = _pick(ans, int(meta.get("candidate", 0)))
+        inputs = request.meta.get("inputs")
+        if isinstance(inputs, dict) and inputs:
+            ans = _fill(ans, inputs)
         default_lp = -0.1 if callable(self.script) else float(self.script.get("logprob", -0.1))
         if isinstance(ans, dict):
             return str(ans.get("code", "")), float(ans.get("logprob", default_lp))

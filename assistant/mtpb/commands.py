@@ -67,9 +67,6 @@ def evaluate(args: Any, settings: Any) -> int:
         _err(f"pass@{ks[-1]} needs -n >= {ks[-1]} samples; it will be reported as n/a")
     modes = ("multi", "single") if args.mode == "both" else (args.mode or "multi",)
     spec = model_spec(settings)
-    for flag in ("similarity", "export_training"):
-        if getattr(args, flag, None):
-            _err(f"--{flag.replace('_', '-')} is not available in this version; ignored")
     out = Path(args.out) if getattr(args, "out", None) else None
     store = ResultStore.open(out)
     if store.dropped_torn:
@@ -94,6 +91,7 @@ def evaluate(args: Any, settings: Any) -> int:
         refine=args.refine,
         model_spec=spec,
         workdir=Path(settings.workdir).expanduser() if settings.workdir else None,
+        sessions=[] if getattr(args, "export_training", None) else None,
     )
     try:
         model = make_model(spec, problems, settings)
@@ -119,10 +117,43 @@ def evaluate(args: Any, settings: Any) -> int:
     summary["programs_run_now"] = len(jobs) - done
     print(report.format_summary(summary))
     print(f"\n{len(jobs) - done} program(s) run in {wall:.1f} s with {opts.jobs} job(s)")
+    code = _extras(args, records, problems, opts, summary)
     if getattr(args, "report", None):
         Path(args.report).write_text(json.dumps(summary, indent=1, default=repr) + "\n")
         print(f"summary written to {args.report}")
-    return 0
+    return code
+
+
+def _extras(
+    args: Any, records: list[dict[str, Any]], problems: list[Problem], opts: Any, summary: dict
+) -> int:
+    """--similarity and --export-training; returns the exit code (1 if one could not be done)."""
+    from . import extras
+
+    code = 0
+    if getattr(args, "similarity", False):
+        from ..similarity import SimilarityUnavailable
+
+        try:
+            sim = extras.similarity_summary(records, problems)
+        except SimilarityUnavailable as exc:
+            _err(str(exc))
+            code = 1
+        else:
+            summary["similarity"] = sim
+            print("\n" + extras.format_similarity(sim))
+    if getattr(args, "export_training", None):
+        if opts.sessions is None or not opts.sessions:
+            _err(
+                "--export-training: no model sessions in this run (the reference model and "
+                "programs graded by an earlier run have none); nothing written"
+            )
+        else:
+            written = extras.export_training(opts.sessions, args.export_training)
+            summary["training_export"] = written
+            for kind, (path, n) in written.items():
+                print(f"training data: {n} {kind} record(s) written to {path}")
+    return code
 
 
 # -- assistant replay --------------------------------------------------------------------------

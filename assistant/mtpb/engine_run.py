@@ -107,6 +107,8 @@ async def run_with_engine(
         if turn.status != "passed":
             break
     stats["ranked"] = _ranked_flags(turns, results, prob.outputs[job.case])
+    if opts.sessions is not None:
+        opts.sessions.append(session)
     return cells, results, {"engine": stats}
 
 

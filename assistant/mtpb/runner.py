@@ -54,6 +54,7 @@ class EvalOptions:
     progress: bool = True
     model_spec: str = "reference"
     workdir: Path | None = None  # the kernels' cwd (where ./datasets/ would be)
+    sessions: list[Any] | None = None  # when set, model runs append their Session here
 
 
 @dataclass

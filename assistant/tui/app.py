@@ -40,7 +40,7 @@ def history_file() -> Path:
 
 
 class AssistantApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses may live elsewhere
     TITLE = "assistant"
     COMMANDS = App.COMMANDS | {SlashCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -278,6 +278,32 @@ class AssistantApp(App[int]):
         from .screens.mtpb import open_mtpb
 
         open_mtpb(self, arg)
+
+    def play_mtpb(self, choice: Any) -> None:
+        if self.busy:
+            self.note("busy: wait for the current step, or Esc to cancel it", "warning")
+            return
+        self._play_mtpb(choice)
+
+    @work(exclusive=True, group="engine", exit_on_error=False)
+    async def _play_mtpb(self, choice: Any) -> None:
+        from ..mtpb_play import play_problem
+
+        self._set_busy(True, f"MTPB problem {choice.problem.id}: playing…")
+        try:
+            await self.ctl.reset()
+            self.transcript.clear_turns()
+            self.note(
+                f"MTPB {choice.problem.id}. {choice.problem.name}, test case {choice.case + 1}, "
+                f"{'reference solutions' if choice.reference else self.ctl.session.model}"
+            )
+            verdict = await play_problem(self.ctl, choice.problem, choice.case, choice.reference)
+            self.transcript.post_message(
+                Transcript.Note(verdict.text, "info" if verdict.passed else "warning")
+            )
+            await self._refresh_variables()
+        finally:
+            self._set_busy(False)
 
     # -- keys -----------------------------------------------------------------------------
     def action_cancel(self) -> None:

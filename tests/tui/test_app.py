@@ -241,3 +241,28 @@ async def test_demo_plays_all_turns_in_the_tui(run_app: Any) -> None:
         assert [t.status for t in app.ctl.session.turns] == ["passed"] * 4
         assert len(turn_view(app, 1).attempts) == 2  # the deliberate refinement
         assert variables(app)["top"] == ("list", "['the', 'and', 'cat']")
+
+
+async def test_mtpb_browser_filters_and_plays_reference(run_app: Any) -> None:
+    from assistant.tui.screens.mtpb import ProblemBrowser
+
+    app = make_app(["pass\n"])
+    async with run_app(app) as pilot:
+        await submit(pilot, "/mtpb", wait=False)
+        await pilot.pause(0.5)
+        browser = app.screen
+        assert isinstance(browser, ProblemBrowser)
+        browser.query_one("#mtpb-filter").value = "Fibonacci"
+        await pilot.pause(0.2)
+        assert browser._shown and all("fibonacci" in p.name.lower() for p in browser._shown)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        await submit(pilot, "/mtpb 3", wait=False)
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, ProblemBrowser) and app.screen.current.id == "3"
+        await pilot.press("2")
+        await settle(pilot)
+        notes = app.query_one(Transcript).notes
+        assert any(n.startswith("verdict: PASS") for n in notes), notes
+        assert app.ctl.session.meta["mtpb"] == {"problem": "3", "case": 1}
+        assert all(t.status == "passed" for t in app.ctl.session.turns)

@@ -38,6 +38,7 @@ class Settings:
     max_tokens: int = 256
     seed: int = 0
     candidates: int = 1  # n candidates sampled per attempt, ranked
+    ranker: str = "execution"  # "execution" (tests, errors, log-prob) | "mbr-exec"
     # refinement
     attempts: int = 3  # total attempts per turn (first try + refinements)
     # execution
@@ -127,4 +128,15 @@ def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> S
     for name, value in (overrides or {}).items():
         if value is not None and name in _FIELDS:
             values[name] = _coerce(name, value, "command line")
-    return replace(Settings(), **values)
+    settings = replace(Settings(), **values)
+    for name, allowed in _CHOICES.items():
+        if getattr(settings, name) not in allowed:
+            raise ConfigError(
+                f"bad value for '{name}': {getattr(settings, name)!r} (one of: {', '.join(allowed)})"
+            )
+    return settings
+
+
+# Kept here (not imported from ranking.py) so loading settings stays light; a test checks
+# that the names match the registry.
+_CHOICES = {"ranker": ("execution", "mbr-exec"), "sandbox": ("none", "bwrap")}

@@ -84,7 +84,7 @@ class Engine:
             self.session.model = getattr(model, "name", "")
         self.on_event = on_event
         self.style: Style = style
-        named = getattr(self.settings, "ranker", None)  # a future Settings.ranker name
+        named = getattr(self.settings, "ranker", None)
         self.ranker: Ranker = ranker or (get_ranker(named) if named else ExecutionRanker())
         self.matcher: Matcher = values_match  # expected-value comparison; MTPB plugs its own
         self.prefix: str | None = None  # completion prefix; None: the MTPB one

@@ -23,7 +23,10 @@ def _run(code: str) -> str:
 
 def test_help_explains_commands() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "assistant.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for word in ("demo", "repl", "replay", "eval", "export", "--model", "examples:"):
         assert word in out
@@ -66,8 +69,18 @@ def test_every_core_module_is_textual_free() -> None:
 
 def test_wheel_ships_prompts_and_kernel_code(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
         check=True,
         capture_output=True,
     )
@@ -99,3 +112,17 @@ def test_config_errors_name_the_file(tmp_path: Path, text: str, needle: str) -> 
     with pytest.raises(ConfigError) as err:
         load(cfg)
     assert needle in str(err.value) and str(cfg) in str(err.value)
+
+
+def test_config_choices_match_the_ranker_registry() -> None:
+    from assistant.config import _CHOICES
+    from assistant.ranking import RANKERS
+
+    assert set(_CHOICES["ranker"]) == set(RANKERS)
+
+
+def test_bad_ranker_is_a_config_error(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('ranker = "best"\n')
+    with pytest.raises(ConfigError, match="ranker"):
+        load(cfg)

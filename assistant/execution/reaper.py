@@ -70,11 +70,35 @@ def tagged(tag: str) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """Children, grandchildren... of ``pid`` (the kernel is a child subreaper, so orphaned
+    daemons are re-parented to it and stay in this tree while it lives)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        with contextlib.suppress(OSError):
+            for tid in os.listdir(f"/proc/{parent}/task"):
+                with open(f"/proc/{parent}/task/{tid}/children") as f:
+                    kids = [int(p) for p in f.read().split()]
+                found.extend(kids)
+                todo.extend(kids)
+    return found
+
+
 def kill_tree(pid: int | None, tag: str | None) -> int:
-    """Kill a kernel, its process group and every process started under its tag."""
-    if pid:
-        kill_group(pid)
+    """Kill a kernel, its process group, its descendants and every process under its tag.
+
+    The tag also finds processes that left the tree (the kernel died first); the tree also
+    finds processes started with a cleared environment.
+    """
     killed = 0
+    if pid:
+        for p in descendants(pid):
+            with contextlib.suppress(OSError):
+                os.kill(p, signal.SIGKILL)
+                killed += 1
+        kill_group(pid)
     if tag:
         # Two rounds: a process forking while we kill may add a child after the first scan.
         for _ in range(2):

@@ -144,3 +144,19 @@ async def test_lazy_restart_kills_now_and_starts_on_next_cell() -> None:
         assert tree(k) == [k.pid] and k.restarts == 1
     finally:
         await k.shutdown()
+
+
+async def test_child_with_cleared_environment_is_killed_through_the_tree() -> None:
+    k = await Kernel(config()).start()
+    try:
+        code = "import subprocess\np = subprocess.Popen(['setsid', 'sleep', '1000'], env={})\np.pid"
+        res = await k.execute(code, final=True)
+        assert res.last_printed is not None
+        child = int(res.last_printed.value)
+        assert child not in tree(k)  # no tag, not in the kernel's group
+    finally:
+        await k.shutdown()
+    await asyncio.sleep(0.1)
+    with open(f"/proc/{child}/stat", "rb") as f:
+        state = f.read().split(b") ")[1][:1] if f else b""
+    assert state in (b"Z", b"X")  # killed (a zombie until its parent reaps it)

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from textual.widgets import DataTable, TextArea
+
 from assistant.session import Session
 from assistant.tui.screens.edit import EditScreen
 from assistant.tui.widgets.side import SidePanel
 from assistant.tui.widgets.transcript import Transcript
 from assistant.tui.widgets.turn import AttemptView, TurnView
-from textual.widgets import DataTable, TextArea
 
 from .conftest import make_app, settle, submit
 

@@ -16,7 +16,11 @@ async def test_repl_runs_turns_commands_and_refinement(tmp_path) -> None:
     model = ScriptedModel({"turns": ["n = 6\n", ["print(n * 'x')\n", "print(n * 7)\n"]]})
     with create_pipe_input() as pipe:
         repl = Repl(
-            settings(autosave=True), model=model, input=pipe, output=DummyOutput(), echo=lines.append
+            settings(autosave=True),
+            model=model,
+            input=pipe,
+            output=DummyOutput(),
+            echo=lines.append,
         )
         pipe.send_text("set n\n/expect 42\nprint n times seven\n/help\n/nope\n/undo\n/quit\n")
         assert await repl.run() == 0

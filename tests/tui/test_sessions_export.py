@@ -26,8 +26,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 async def _session_with_turns() -> Session:
     model = ScriptedModel(
-        {"turns": [["vals = [3, 1, 2]\nprint(undefined)\n", "vals = [3, 1, 2]\n"],
-                   "vals.sort()\nprint(vals)\n", "vals[-1] * 10"]}
+        {
+            "turns": [
+                ["vals = [3, 1, 2]\nprint(undefined)\n", "vals = [3, 1, 2]\n"],
+                "vals.sort()\nprint(vals)\n",
+                "vals[-1] * 10",
+            ]
+        }
     )
     ctl = Controller(settings(), lambda e: None, model=model, autosave_enabled=True)
     await ctl.start()
@@ -44,7 +49,9 @@ def session() -> Session:
     return asyncio.run(_session_with_turns())
 
 
-def test_notebook_export_has_outputs_and_runs_under_nbclient(session: Session, tmp_path: Path) -> None:
+def test_notebook_export_has_outputs_and_runs_under_nbclient(
+    session: Session, tmp_path: Path
+) -> None:
     out = export_session(session, tmp_path / "s.ipynb")
     nb = nbformat.read(str(out), as_version=4)
     nbformat.validate(nb)
@@ -102,7 +109,10 @@ def test_corrupt_session_is_reported_and_kept_aside(tmp_path: Path, monkeypatch)
 def test_demo_plain_fast_exits_zero() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "assistant.cli", "demo", "--plain", "--fast"],
-        capture_output=True, text=True, cwd=REPO, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
     )
     assert run.returncode == 0, run.stderr
     assert "refining: attempt 2 of 3" in run.stdout
@@ -112,7 +122,10 @@ def test_demo_plain_fast_exits_zero() -> None:
 def test_info_runs() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "assistant.cli", "info", "--model", "reference"],
-        capture_output=True, text=True, cwd=REPO, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
     )
     assert run.returncode == 0, run.stderr
     assert "GPU support" in run.stdout and "sessions" in run.stdout

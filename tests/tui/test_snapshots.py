@@ -67,7 +67,9 @@ def test_demo_finished(snap_compare: Any) -> None:
 
 
 def test_refinement_with_diff(snap_compare: Any) -> None:
-    app = _app([["total = sum(range(1, 11)) + offset\n", "total = sum(range(1, 11))\nprint(total)\n"]])
+    app = _app(
+        [["total = sum(range(1, 11)) + offset\n", "total = sum(range(1, 11))\nprint(total)\n"]]
+    )
 
     async def run(pilot: Any) -> None:
         await _ready(pilot)
@@ -78,7 +80,10 @@ def test_refinement_with_diff(snap_compare: Any) -> None:
 
 
 def test_help_and_candidates(snap_compare: Any) -> None:
-    cands = [{"code": "best = max([3, 9, 4])\n", "logprob": -0.1}, {"code": "best = 9\n", "logprob": -0.9}]
+    cands = [
+        {"code": "best = max([3, 9, 4])\n", "logprob": -0.1},
+        {"code": "best = 9\n", "logprob": -0.9},
+    ]
     app = _app([[cands]], settings={"candidates": 2})
 
     async def run(pilot: Any) -> None:

@@ -68,7 +68,7 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from assistant.models.tiny_gguf import write_tiny_gguf
 
     path = write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny.gguf")
-    m = LlamaModel(Path(path), n_ctx=1024)
+    m = LlamaModel(Path(path), n_ctx=1024, n_threads=1)
     yield m
     m.close()
 

@@ -174,6 +174,8 @@ class Kernel:
         try:
             if self.kc is not None:
                 self.kc.stop_channels()
+            # Its descendants first: once the kernel is gone they are no longer in its tree.
+            reaper.kill_tree(pid, self.tag)
             if self.km is not None and await self.km.is_alive():
                 await self.km.shutdown_kernel(now=True)
         except Exception:

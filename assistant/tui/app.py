@@ -33,6 +33,12 @@ from .widgets.side import SidePanel
 from .widgets.transcript import Transcript
 
 HISTORY_LIMIT = 500
+NO_MODEL_HINT = (
+    "No model configured, so only the MTPB reference solutions are loaded: they answer "
+    "benchmark turns, not free-form ones. Type /model PATH.gguf (or openai:URL#MODEL) to "
+    "use a model, /mtpb to play a benchmark problem, /help for more. "
+    "`assistant demo` shows a guided example."
+)
 
 
 def history_file() -> Path:
@@ -136,6 +142,8 @@ class AssistantApp(App[int]):
             await self.ctl.resume()
             await self._refresh_variables()
         self.ready = True
+        if self.demo is None and not self.settings.model and not self.ctl.session.turns:
+            self.note(NO_MODEL_HINT, "warning")
         if self.demo is not None:
             await self._play_demo()
         self._set_busy(False)

@@ -158,5 +158,5 @@ async def test_child_with_cleared_environment_is_killed_through_the_tree() -> No
         await k.shutdown()
     await asyncio.sleep(0.1)
     with open(f"/proc/{child}/stat", "rb") as f:
-        state = f.read().split(b") ")[1][:1] if f else b""
+        state = f.read().split(b") ")[1][:1]
     assert state in (b"Z", b"X")  # killed (a zombie until its parent reaps it)

@@ -106,8 +106,11 @@ class Transcript(VerticalScroll):
 
     def _on_AttemptStarted(self, e: events.AttemptStarted) -> None:
         turn = self.turn(e.turn)
-        turn.attempt(e.attempt, e.max_attempts, e.feedback)
-        if e.attempt == 0:
+        view = turn.attempt(e.attempt, e.max_attempts, e.feedback)
+        if e.reason == "edit":
+            view.set_title_note("edited by hand")
+            turn.badge.set_state("running", "running edit")
+        elif e.attempt == 0:
             turn.badge.set_state("running", "generating")
         else:
             label = f"refining: attempt {e.attempt + 1} of {e.max_attempts}"
@@ -153,8 +156,8 @@ class Transcript(VerticalScroll):
 
     def _on_TurnFailed(self, e: events.TurnFailed) -> None:
         state = "cancelled" if "cancel" in e.reason.lower() else "failed"
-        self.turn(e.turn).badge.set_state(state, e.reason if state == "failed" else "cancelled")
-        if state == "failed":
+        self.turn(e.turn).badge.set_state(state)  # the reason goes in a note: badges stay short
+        if state == "failed" and not (self.notes and self.notes[-1] in e.reason):
             self.note(f"turn {e.turn + 1} failed: {e.reason}", "warning")
 
     def _on_StateRestored(self, e: events.StateRestored) -> None:
@@ -190,6 +193,8 @@ def _turn_from_record(turn: Turn) -> TurnView:
                 c_view.set_verdict(cand.passed, cand.feedback)
             c_views.append(c_view)
         a_view = AttemptView(attempt.index, len(turn.attempts), attempt.told, c_views)
+        if attempt.reason == "edit":
+            a_view.set_title_note("edited by hand")
         if attempt.chosen is not None and len(c_views) > 1:
             a_view.order = [attempt.chosen] + [
                 c.index for c in attempt.candidates if c.index != attempt.chosen

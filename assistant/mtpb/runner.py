@@ -272,34 +272,11 @@ async def _run_job(
     return make_record(job, cells, results, model=opts.model_spec, missing=[], extra=extra)
 
 
-# The pool's own reset (execution/pool.py) wipes ``__assistant__`` with the namespace, so its
-# follow-up call fails and every kernel is replaced after each program (~0.9 s each). This one
-# drops the program's names and restores IPython's hidden ones (``__assistant__`` among them):
-# ~17 ms where IPython's full ``reset()`` takes 70-120 ms (gc, history). Modules stay imported,
-# as in upstream's harness; the pool still swaps in a fresh process every ``recycle_after``.
-_CLEAN_NAMESPACE = (
-    "(lambda ip: ([ip.user_ns.pop(k) for k in list(ip.user_ns) if k not in ip.user_ns_hidden], "
-    "ip.user_ns.update(ip.user_ns_hidden), "
-    "ip.user_ns['__assistant__'].begin_cell()))(get_ipython())"
-)
-
-
 def make_pool(size: int, config: Any) -> Any:
+    """Pre-warmed kernels; each program starts from a clean namespace (see KernelPool)."""
     from ..execution.pool import KernelPool
 
-    class EvalPool(KernelPool):
-        async def _reset(self, k: Any) -> None:
-            try:
-                res = await k._run_raw(_CLEAN_NAMESPACE, silent=True, timeout=10)
-                ok = res.ok and await k.is_alive()
-            except Exception:
-                ok = False
-            if ok:
-                self._idle.put_nowait(k)
-            else:
-                await self._replace(k)
-
-    return EvalPool(size=size, config=config)
+    return KernelPool(size=size, config=config)
 
 
 def _progress(total: int, enabled: bool) -> Any:

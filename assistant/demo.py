@@ -113,15 +113,56 @@ async def play_plain(settings: Settings, problem: DemoProblem, fast: bool) -> in
     return 0 if failed == 0 else 1
 
 
+async def play_mtpb_plain(settings: Settings, problem: Any, case: int, reference: bool) -> int:
+    """Play one MTPB problem turn by turn, printed (``assistant demo --problem ID --plain``)."""
+    from .controller import Controller
+    from .mtpb_play import play_problem
+    from .textview import TextView
+
+    view = TextView(lambda line: print(line, flush=True))
+    ctl = Controller(settings, view, autosave_enabled=False)
+    source = "reference solutions" if reference else str(settings.model)
+    print(f"MTPB {problem.id}: {problem.name} (test case {case + 1}, {source})")
+    await ctl.start()
+    try:
+        verdict = await play_problem(ctl, problem, case, reference)
+    finally:
+        await ctl.close()
+    print()
+    print(verdict.text)
+    return 0 if verdict.passed else 1
+
+
+def _mtpb_problem(args: argparse.Namespace) -> Any:
+    from .mtpb.commands import _load
+
+    loaded = _load(getattr(args, "mtpb", None), quiet=True)
+    if loaded is None:
+        return None
+    problem = loaded.by_id().get(str(args.problem).strip())
+    if problem is None:
+        print(f"assistant demo: no MTPB problem {args.problem}", file=sys.stderr)
+    return problem
+
+
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    if getattr(args, "problem", None):
-        print(
-            "assistant demo: --problem plays MTPB problems through `assistant replay ID`; "
-            "the demo itself uses its built-in problem",
-            file=sys.stderr,
-        )
-        return 2
     fast = bool(getattr(args, "fast", False))
+    if getattr(args, "problem", None):
+        # An MTPB problem instead of the built-in one: answered by the reference solutions
+        # unless a model was given.
+        problem = _mtpb_problem(args)
+        if problem is None:
+            return 2
+        case = int(getattr(args, "case", 0) or 0)
+        if not 0 <= case < len(problem.inputs):
+            print(f"assistant demo: --case must be 0-{len(problem.inputs) - 1}", file=sys.stderr)
+            return 2
+        reference = not settings.model or settings.model == "reference"
+        if getattr(args, "plain", False):
+            return asyncio.run(play_mtpb_plain(settings, problem, case, reference))
+        from .tui.app import run_mtpb
+
+        return run_mtpb(settings, problem, case, reference)
     if getattr(args, "plain", False):
         return asyncio.run(play_plain(settings, BUILTIN, fast))
     from .tui.app import run_demo

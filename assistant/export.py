@@ -112,11 +112,11 @@ def export_session(session: Session, out: Path, fmt: str | None = None) -> Path:
     elif fmt == "py":
         out.write_text(to_script(session), encoding="utf-8")
     elif fmt == "training":
-        try:
-            from . import training_export  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            raise SessionError("training export is not available in this build") from None
-        training_export.write_session(session, out)  # type: ignore[attr-defined,unused-ignore]
+        from .training_export import export_all
+
+        written = export_all(session, out)
+        for kind, (path, n) in written.items():
+            print(f"training data: {n} {kind} record(s) written to {path}")
     else:
         raise SessionError(f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})")
     return out

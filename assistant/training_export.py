@@ -143,3 +143,22 @@ def export_jsonl(sessions: Session | Iterable[Session], path: str | Path, kind: 
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             n += 1
     return n
+
+
+def training_paths(target: str | Path) -> tuple[Path, Path]:
+    """``runs/train.jsonl`` -> ``runs/train.cycle.jsonl`` and ``runs/train.ranked.jsonl``."""
+    p = Path(target)
+    stem = p.name[: -len(".jsonl")] if p.name.endswith(".jsonl") else p.name
+    return p.with_name(stem + ".cycle.jsonl"), p.with_name(stem + ".ranked.jsonl")
+
+
+def export_all(
+    sessions: Session | Iterable[Session], target: str | Path
+) -> dict[str, tuple[str, int]]:
+    """Both kinds, beside ``target``: {kind: (path written, records)}."""
+    items = [sessions] if isinstance(sessions, Session) else list(sessions)
+    cycle, ranked = training_paths(target)
+    return {
+        "cycle": (str(cycle), export_jsonl(items, cycle, "cycle")),
+        "ranked": (str(ranked), export_jsonl(items, ranked, "ranked")),
+    }

@@ -52,18 +52,7 @@ def format_similarity(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def training_paths(target: str | Path) -> tuple[Path, Path]:
-    """``runs/train.jsonl`` -> ``runs/train.cycle.jsonl`` and ``runs/train.ranked.jsonl``."""
-    p = Path(target)
-    stem = p.name[: -len(".jsonl")] if p.name.endswith(".jsonl") else p.name
-    return p.with_name(stem + ".cycle.jsonl"), p.with_name(stem + ".ranked.jsonl")
-
-
 def export_training(sessions: list[Any], target: str | Path) -> dict[str, Any]:
-    from ..training_export import export_jsonl
+    from ..training_export import export_all
 
-    cycle, ranked = training_paths(target)
-    return {
-        "cycle": (str(cycle), export_jsonl(sessions, cycle, "cycle")),
-        "ranked": (str(ranked), export_jsonl(sessions, ranked, "ranked")),
-    }
+    return export_all(sessions, target)

@@ -67,10 +67,12 @@ class AssistantApp(App[int]):
         fast: bool = False,
         autosave: bool | None = None,
         history: list[str] | None = None,
+        autoplay: Any = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.demo = demo
+        self.autoplay = autoplay  # an MtpbChoice to play once the kernel is up (demo --problem)
         self.fast = fast
         self.busy = False
         self.ready = False
@@ -147,6 +149,8 @@ class AssistantApp(App[int]):
         if self.demo is not None:
             await self._play_demo()
         self._set_busy(False)
+        if self.autoplay is not None:
+            self.play_mtpb(self.autoplay)
 
     async def _play_demo(self) -> None:
         from ..demo import TURN_PAUSE_FACTOR, turn_kwargs
@@ -361,6 +365,14 @@ def run_demo(settings: Settings, problem: Any, *, fast: bool = False) -> int:
     model = demo_model(problem, 0.0 if fast else settings.demo_delay)
     app = AssistantApp(settings, model=model, demo=problem, fast=fast, autosave=False)
     return app.run() or 0
+
+
+def run_mtpb(settings: Settings, problem: Any, case: int, reference: bool) -> int:
+    """Open the app and play one MTPB problem (``assistant demo --problem ID``)."""
+    from .screens.mtpb import MtpbChoice
+
+    choice = MtpbChoice(problem, case, reference)
+    return AssistantApp(settings, autosave=False, autoplay=choice).run() or 0
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,18 @@ def test_info_runs() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "GPU support" in run.stdout and "sessions" in run.stdout
+
+
+def test_training_export_of_a_session(session: Session, tmp_path: Path, capsys) -> None:
+    from assistant.export import main
+
+    out = tmp_path / "train.jsonl"
+    args = argparse.Namespace(session=session.id, out=str(out), format="training")
+    assert main(args, Settings()) == 0
+    printed = capsys.readouterr().out
+    assert "1 cycle record(s)" in printed
+    rows = [json.loads(x) for x in (tmp_path / "train.cycle.jsonl").read_text().splitlines()]
+    assert rows[0]["faulty_code"].startswith("vals = [3, 1, 2]\nprint(undefined)")
+    assert rows[0]["fixed_code"].strip() == "vals = [3, 1, 2]"
+    assert "NameError" in rows[0]["feedback"]
+    assert (tmp_path / "train.ranked.jsonl").exists()

@@ -44,3 +44,14 @@ async def test_repl_multiline_turn_and_eof_quits() -> None:
         pipe.send_text("\x04")
         assert await repl.run() == 0
     assert repl.ctl.session.turns[0].text == "first line\nsecond line"
+
+
+async def test_repl_plays_an_mtpb_problem(mtpb_path) -> None:
+    lines: list[str] = []
+    with create_pipe_input() as pipe:
+        repl = Repl(settings(), input=pipe, output=DummyOutput(), echo=lines.append)
+        pipe.send_text("/mtpb 3 3\n/mtpb 999\n/quit\n")
+        assert await repl.run() == 0
+    text = "\n".join(lines)
+    assert "verdict: PASS · expected 117120 · actual 117120" in text
+    assert "/mtpb: no problem 999" in text

@@ -95,9 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("demo", help="teaching demo: a built-in problem solved turn by turn")
     _model_flags(s)
-    s.add_argument("--problem", default=None,
-                   help="play this MTPB problem instead of the built-in one (reference solutions "
-                        "unless --model is given)")
+    s.add_argument(
+        "--problem",
+        default=None,
+        help="play this MTPB problem instead of the built-in one (reference solutions "
+        "unless --model is given)",
+    )
     s.add_argument("--case", type=int, default=0, help="MTPB test case 0-4 with --problem")
     s.add_argument("--mtpb", help="path to mtpb.jsonl (with --problem)")
     s.add_argument("--fast", action="store_true", help="no pacing (for scripts and tests)")

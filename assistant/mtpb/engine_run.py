@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..engine_metrics import turn_outcome
 from ..execution.result import ExecResult
 from .grading import grade_program
 
@@ -107,6 +108,12 @@ async def run_with_engine(
         if turn.status != "passed":
             break
     stats["ranked"] = _ranked_flags(turns, results, prob.outputs[job.case])
+    # Per turn: (attempt that passed or None, attempts run), for success rates per attempt;
+    # and how many candidates refinements generated, for the copy rate.
+    stats["outcomes"] = [list(turn_outcome(t)) for t in turns]
+    stats["refine_generated"] = sum(
+        len(a.candidates) for t in turns for a in t.attempts if a.reason in ("refine", "resample")
+    )
     if opts.sessions is not None:
         opts.sessions.append(session)
     return cells, results, {"engine": stats}

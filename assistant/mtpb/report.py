@@ -102,7 +102,10 @@ def _engine_stats(
     records: Iterable[dict[str, Any]], ks: Sequence[int], upstream: bool
 ) -> dict[str, Any]:
     """Refinement and copy rates, ranked pass@k, from model runs (absent for reference runs)."""
-    turns = refined = refined_ok = copies = 0
+    from ..engine_metrics import refinement_stats
+
+    turns = refined = refined_ok = copies = generated = 0
+    outcomes: list[tuple[int | None, int]] = []
     ranked: dict[str, list[bool]] = defaultdict(list)
     for rec in records:
         eng = rec.get("engine")
@@ -115,6 +118,8 @@ def _engine_stats(
                 refined += 1
                 refined_ok += status == "passed"
         copies += int(eng.get("copies_rejected", 0))
+        generated += int(eng.get("refine_generated", 0))
+        outcomes.extend((o[0], int(o[1])) for o in eng.get("outcomes", []))
         flags = eng.get("ranked") or []
         if flags:
             ranked[str(rec["problem"])].append(any(flags[:1]))
@@ -127,6 +132,9 @@ def _engine_stats(
         "refinement_rate": refined / turns,
         "refinement_success_rate": (refined_ok / refined) if refined else None,
         "copies_rejected": copies,
+        # Of the turns still failing when attempt k started, the share passing at attempt k.
+        "success_per_attempt": refinement_stats(outcomes).success_rate if outcomes else [],
+        "copy_rate": (copies / generated) if generated else None,
     }
     if ranked:
         rk: dict[str, float] = {}
@@ -214,7 +222,18 @@ def format_summary(summary: dict[str, Any], max_failures: int = 20) -> str:
                 f"refinement: {100 * eng['refinement_rate']:.1f}% of {eng['turns']} turns refined, "
                 f"{'n/a' if succ is None else f'{100 * succ:.1f}%'} of those fixed; "
                 f"{eng['copies_rejected']} copies rejected"
+                + (
+                    ""
+                    if eng.get("copy_rate") is None
+                    else f" (copy rate {100 * eng['copy_rate']:.1f}%)"
+                )
             )
+            per = eng.get("success_per_attempt") or []
+            if len(per) > 1:
+                lines.append(
+                    "success per attempt: "
+                    + ", ".join(f"#{k + 1} {100 * v:.1f}%" for k, v in enumerate(per))
+                )
             if eng.get("ranked_pass_at_k"):
                 lines.append(
                     "ranked pass@k: "

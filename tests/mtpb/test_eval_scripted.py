@@ -81,6 +81,12 @@ def test_scripted_eval_reports_known_figures(
     assert "100.0% of those fixed" in out
     assert "copies rejected" in out
     summary = json.loads(report.read_text())
+    eng = summary["modes"]["multi"]["engine"]
+    # 40 turns; the 5 first turns of problem 1 fail at attempt 1 and pass at attempt 2 (the
+    # rejected copies are not attempts); half of what refinements generated were copies.
+    assert eng["success_per_attempt"] == [35 / 40, 1.0]
+    assert eng["copies_rejected"] == 10 and eng["copy_rate"] == 0.5
+    assert "success per attempt: #1 87.5%, #2 100.0%" in out
     assert summary["similarity"]["multi"]["programs"] == 10
     assert summary["similarity"]["multi"]["syntax_match"] > 0.8
     cycle = [json.loads(x) for x in (tmp_path / "train.cycle.jsonl").read_text().splitlines()]

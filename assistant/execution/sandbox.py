@@ -65,6 +65,26 @@ def available() -> bool:
     return path is not None and _probe(path) is None
 
 
+def _hidden_by_tmp() -> list[str]:
+    """Folders the kernel needs (interpreter, venv, import path, kernels/) that are under /tmp."""
+    import sys
+
+    from ..resources import data_dir
+
+    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
+    candidates.append(str(data_dir("kernels")))
+    found: list[str] = []
+    for item in candidates:
+        if not item:
+            continue
+        path = Path(item).resolve()
+        if path.exists() and path.is_relative_to("/tmp") and path != Path("/tmp"):
+            text = str(path)
+            if not any(text == f or text.startswith(f + "/") for f in found):
+                found = [f for f in found if not f.startswith(text + "/")] + [text]
+    return sorted(found)
+
+
 def bwrap_argv(
     argv: list[str], config: KernelConfig, writable: Iterable[Path | str] = ()
 ) -> list[str]:
@@ -105,6 +125,10 @@ def bwrap_argv(
         "--unsetenv",
         "JPY_PARENT_PID",
     ]
+    # The private /tmp hides whatever lives there: an interpreter, venv or checkout under /tmp
+    # (CI clones, tox) must be bound back, read-only, or the kernel cannot even start.
+    for path in _hidden_by_tmp():
+        out += ["--ro-bind", path, path]
     folders = [Path(p) for p in writable]
     if config.workdir is not None:
         folders.append(Path(config.workdir))

@@ -70,3 +70,17 @@ async def test_interrupt_timeout_and_restart_work_in_the_sandbox(boxed: Kernel) 
     assert res.status == "died" and res.restarted
     res = await boxed.execute("6 * 7", final=True)
     assert res.ok and res.last_printed is not None and res.last_printed.value == 42
+
+
+async def test_folders_under_tmp_are_bound_back(tmp_path, monkeypatch) -> None:
+    """A venv or checkout under /tmp would vanish behind the sandbox's private /tmp."""
+    import sys
+
+    from assistant.execution.sandbox import _hidden_by_tmp
+
+    inner = tmp_path / "venv" / "lib"
+    inner.mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "venv"), str(inner), *sys.path])
+    found = _hidden_by_tmp()
+    assert str((tmp_path / "venv").resolve()) in found
+    assert str(inner.resolve()) not in found  # covered by its parent

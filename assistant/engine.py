@@ -46,7 +46,7 @@ from .execution.result import Printed
 from .models.base import Cancelled, Completion, Model, ModelError, Request
 from .ranking import ExecutionRanker, Ranker, get_ranker
 from .session import Attempt, Candidate, Session, Turn
-from .truncation import truncate
+from .truncation import truncate, truncate_program
 
 Style = Literal["completion", "chat"]
 Matcher = Callable[[Any, "Printed | None"], bool]
@@ -91,6 +91,7 @@ class Engine:
         self.turn_separator = prompting.TURN_SEPARATOR  # UPSTREAM_SEPARATOR: upstream prompts
         self.max_resamples = 2  # extra generations allowed when a refinement copies old code
         self.strict_truncation = False  # True: MTPB's literal cut rules (see truncation.py)
+        self.whole_program = False  # True: a turn is a whole program (single-turn control)
         self._cancel = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executing = False
@@ -313,7 +314,7 @@ class Engine:
                 if faulty is not None
                 else prompting.multi_turn_prompt(hist, turn.text, self.prefix, sep)
             )
-            req.stop = list(COMPLETION_STOPS)
+            req.stop = [] if self.whole_program else list(COMPLETION_STOPS)
         return req
 
     async def generate(self, request: Request, n: int, turn: int, attempt: int) -> list[Completion]:
@@ -331,6 +332,8 @@ class Engine:
         return await asyncio.to_thread(self.model.sample, request, n, chunk, self._cancel)
 
     def cut(self, raw: str) -> str:
+        if self.whole_program:
+            return truncate_program(raw, chat=self.style == "chat")
         return truncate(raw, chat=self.style == "chat", strict=self.strict_truncation)
 
     async def ensure_clean(self) -> None:

@@ -93,3 +93,13 @@ def truncate(completion: str, *, chat: bool = False, strict: bool = False) -> st
     if chat:
         return strip_fence(_cut_end_tokens(completion))
     return truncate_mtpb(completion, strict=strict)
+
+
+def truncate_program(text: str, *, chat: bool = False) -> str:
+    """A whole program (the single-turn control): only end-of-text tokens end it.
+
+    The per-turn rules (a second def/print, a comment line, a blank run) would chop a whole
+    program after its first function.
+    """
+    text = _cut_end_tokens(text)
+    return strip_fence(text) if chat else text.rstrip()

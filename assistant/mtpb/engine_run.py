@@ -78,8 +78,7 @@ async def run_with_engine(
     style = "chat" if getattr(settings, "chat", None) else "completion"
     session = Session(model=opts.model_spec, meta={"mtpb": {"problem": prob.id, "case": job.case}})
     engine = Engine(serial(model), kernel, settings, session, None, style)  # type: ignore[arg-type]
-    if job.mode == "single":
-        _whole_program_cuts(engine)
+    engine.whole_program = job.mode == "single"
     meta = {
         "problem": prob.id,
         "case": job.case,
@@ -117,34 +116,6 @@ async def run_with_engine(
     if opts.sessions is not None:
         opts.sessions.append(session)
     return cells, results, {"engine": stats}
-
-
-def _whole_program_cuts(engine: Any) -> None:
-    """Single-turn answers are whole programs: no per-turn MTPB cuts, no per-turn stops.
-
-    The engine's cut rules end a turn at a second ``def``/``print``, a comment line or a blank
-    run, and its completion stops include ``"\n#"``: right for one turn, but they would chop a
-    whole program after its first function. Only end-of-text tokens end it here.
-    """
-    from ..truncation import END_TOKENS, strip_fence
-
-    chat = engine.style == "chat"
-    build = engine.build_request
-
-    def cut(raw: str) -> str:
-        for tok in END_TOKENS:
-            pos = raw.find(tok)
-            if pos >= 0:
-                raw = raw[:pos]
-        return strip_fence(raw) if chat else raw.rstrip()
-
-    def build_request(*args: Any, **kwargs: Any) -> Any:
-        req = build(*args, **kwargs)
-        req.stop = []
-        return req
-
-    engine.cut = cut
-    engine.build_request = build_request
 
 
 def _ranked_flags(turns: list[Any], results: list[ExecResult], expected: Any) -> list[bool]:

@@ -67,3 +67,11 @@ def test_chat_code_keeps_comments_and_prints() -> None:
     code = "# step\nprint(1)\nprint(2)"
     assert strip_fence(f"```python\n{code}\n```") == code
     assert truncate(code) == "# step\nprint(1)"  # the completion rules would cut it
+
+
+def test_whole_program_keeps_every_function_and_print() -> None:
+    from assistant.truncation import truncate_program
+
+    prog = "def f(x):\n    return x\n\n\n\n# helper\ndef g(y):\n    return y\nprint(f(1))\nprint(g(2))\n</s>junk"
+    assert truncate_program(prog) == prog.split("</s>")[0].rstrip()
+    assert truncate_program("```python\nx = 1\n```\n", chat=True).strip() == "x = 1"

@@ -52,6 +52,23 @@ def resolve(ref: str | None) -> Path:
     raise SessionError(f"no session {ref!r} (not a file, not an id in {paths.sessions_dir()})")
 
 
+def resume_from_args(args: object) -> tuple[Session | None, Path | None] | None:
+    """The session ``--resume`` names (or none); None after reporting an unreadable one.
+
+    A corrupt file has been moved aside by Session.load; the message says where.
+    """
+    import sys
+
+    ref = getattr(args, "resume", None)
+    if not ref:
+        return None, None
+    try:
+        return load(ref)
+    except SessionError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return None
+
+
 def load(ref: str | None) -> tuple[Session, Path]:
     """Load a session; raises SessionCorrupt (file kept aside) or SessionError."""
     path = resolve(ref)

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from . import autosave, paths
 from .commands import CommandError, parse, turn_text
 from .config import Settings
 from .controller import Controller
-from .session import Session, SessionError
+from .session import Session
 from .textview import TextView, describe_line
 
 
@@ -210,11 +209,8 @@ class Repl:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    session = path = None
-    if getattr(args, "resume", None):
-        try:
-            session, path = autosave.load(args.resume)
-        except SessionError as exc:  # corrupt files are kept aside; the message says where
-            print(f"assistant: {exc}", file=sys.stderr)
-            return 1
+    loaded = autosave.resume_from_args(args)
+    if loaded is None:
+        return 1
+    session, path = loaded
     return asyncio.run(Repl(settings, session=session, session_path=path).run())

@@ -41,6 +41,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie (Linux /proc; kernels/limits.py has its own copy
+    because it runs inside kernels without this package)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
+
+
 def kill_group(pid: int) -> None:
     """SIGKILL the kernel's whole process group (it leads its own session)."""
     with contextlib.suppress(OSError):

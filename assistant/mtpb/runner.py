@@ -135,6 +135,18 @@ def _results_summary(results: list[ExecResult]) -> list[dict[str, Any]]:
     return out
 
 
+def _job_fields(job: Job, model: str) -> dict[str, Any]:
+    """What identifies a results line (its resume key among them)."""
+    return {
+        "problem": job.problem.id,
+        "case": job.case,
+        "sample": job.sample,
+        "mode": job.mode,
+        "category": job.problem.category,
+        "model": model,
+    }
+
+
 def make_record(
     job: Job,
     cells: list[str],
@@ -152,12 +164,7 @@ def make_record(
     ours = grade_program(results, expected, missing_datasets=missing)
     theirs = grade_program(results, expected, upstream=True, missing_datasets=missing, cells=cells)
     rec: dict[str, Any] = {
-        "problem": job.problem.id,
-        "case": job.case,
-        "sample": job.sample,
-        "mode": job.mode,
-        "category": job.problem.category,
-        "model": model,
+        **_job_fields(job, model),
         "verdict": ours.to_dict(),
         "upstream_verdict": theirs.to_dict(),
         "cells": cells,
@@ -174,12 +181,7 @@ def harness_failure(job: Job, exc: BaseException, model: str) -> dict[str, Any]:
     kind: Kind = "died" if type(exc).__name__ in ("KernelDied", "KernelStartError") else "error"
     v = Verdict(kind, f"harness: {type(exc).__name__}: {exc}", job.problem.outputs[job.case])
     return {
-        "problem": job.problem.id,
-        "case": job.case,
-        "sample": job.sample,
-        "mode": job.mode,
-        "category": job.problem.category,
-        "model": model,
+        **_job_fields(job, model),
         "verdict": v.to_dict(),
         "upstream_verdict": v.to_dict(),
         "cells": [],

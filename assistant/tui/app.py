@@ -378,12 +378,9 @@ def run_mtpb(settings: Settings, problem: Any, case: int, reference: bool) -> in
 def main(args: argparse.Namespace, settings: Settings) -> int:
     from .. import autosave
 
-    session = path = None
-    if getattr(args, "resume", None):
-        try:
-            session, path = autosave.load(args.resume)
-        except SessionError as exc:  # corrupt files are kept aside; the message says where
-            print(f"assistant: {exc}")
-            return 1
+    loaded = autosave.resume_from_args(args)
+    if loaded is None:
+        return 1
+    session, path = loaded
     app = AssistantApp(settings, session=session, session_path=path)
     return app.run() or 0

@@ -18,16 +18,7 @@ def config(**kw: object) -> KernelConfig:
 
 def tree(k: Kernel) -> list[int]:
     """Every live process started by this kernel (the kernel included), found by its tag."""
-    return [p for p in reaper.tagged(k.tag) if _running(p)]
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
+    return [p for p in reaper.tagged(k.tag) if reaper.running(p)]
 
 
 @pytest_asyncio.fixture(loop_scope="package", scope="package")

@@ -15,25 +15,18 @@ from assistant.tui.screens.mtpb import MtpbChoice
 from .conftest import settings, settle
 
 
-def test_demo_problem_plain_plays_and_grades(mtpb_path: Path) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assistant.cli",
-            "demo",
-            "--problem",
-            "3",
-            "--case",
-            "2",
-            "--plain",
-            "--fast",
-            "--mtpb",
-            str(mtpb_path),
-        ],
+def _cli(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *argv],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
+    )
+
+
+def test_demo_problem_plain_plays_and_grades(mtpb_path: Path) -> None:
+    out = _cli(
+        "demo", "--problem", "3", "--case", "2", "--plain", "--fast", "--mtpb", str(mtpb_path)
     )
     assert out.returncode == 0, out.stderr
     assert "MTPB 3:" in out.stdout
@@ -41,22 +34,7 @@ def test_demo_problem_plain_plays_and_grades(mtpb_path: Path) -> None:
 
 
 def test_demo_unknown_problem_is_a_clear_error(mtpb_path: Path) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assistant.cli",
-            "demo",
-            "--problem",
-            "999",
-            "--plain",
-            "--mtpb",
-            str(mtpb_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = _cli("demo", "--problem", "999", "--plain", "--mtpb", str(mtpb_path), timeout=60)
     assert out.returncode == 2
     assert "no MTPB problem 999" in out.stderr
 

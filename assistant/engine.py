@@ -46,7 +46,7 @@ from .execution.result import Printed
 from .models.base import Cancelled, Completion, Model, ModelError, Request
 from .ranking import ExecutionRanker, Ranker, get_ranker
 from .session import Attempt, Candidate, Session, Turn
-from .truncation import truncate, truncate_program
+from .truncation import truncate, truncate_program, upstream_cut
 
 Style = Literal["completion", "chat"]
 Matcher = Callable[[Any, "Printed | None"], bool]
@@ -92,6 +92,9 @@ class Engine:
         self.max_resamples = 2  # extra generations allowed when a refinement copies old code
         self.strict_truncation = False  # True: MTPB's literal cut rules (see truncation.py)
         self.whole_program = False  # True: a turn is a whole program (single-turn control)
+        # True (MTPB runs): upstream's exact prompt bytes and truncation, so results compare
+        # with published ones; overrides turn_separator and strict_truncation.
+        self.mtpb_exact = False
         self._cancel = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executing = False
@@ -306,13 +309,13 @@ class Engine:
                 else prompting.chat_messages(hist, turn.text)
             )
         else:
-            sep = self.turn_separator
+            sep, exact = self.turn_separator, self.mtpb_exact
             req.prompt = (
                 prompting.refine_prompt(
-                    hist, turn.text, faulty.code, faulty.feedback, self.prefix, sep
+                    hist, turn.text, faulty.code, faulty.feedback, self.prefix, sep, exact
                 )
                 if faulty is not None
-                else prompting.multi_turn_prompt(hist, turn.text, self.prefix, sep)
+                else prompting.multi_turn_prompt(hist, turn.text, self.prefix, sep, exact)
             )
             req.stop = [] if self.whole_program else list(COMPLETION_STOPS)
         return req
@@ -331,9 +334,12 @@ class Engine:
             return [comp]
         return await asyncio.to_thread(self.model.sample, request, n, chunk, self._cancel)
 
-    def cut(self, raw: str) -> str:
+    def cut(self, raw: str, stop: str | None = None) -> str:
+        """One turn's code from a completion; ``stop``: the stop sequence that ended it."""
         if self.whole_program:
             return truncate_program(raw, chat=self.style == "chat")
+        if self.mtpb_exact and self.style != "chat":
+            return upstream_cut(raw, stop)
         return truncate(raw, chat=self.style == "chat", strict=self.strict_truncation)
 
     async def ensure_clean(self) -> None:

@@ -32,9 +32,10 @@ _BARE_NUMBER = re.compile(r"^\s*\d+\s*$")
 # Between a past turn's code and the next comment. The upstream sampler appends
 # ``truncate(completion) + "\\n\\n"`` and its truncation keeps the newline before the cut, so
 # upstream prompts usually have two blank lines there; one newline is the compact default
-# here. ``UPSTREAM_SEPARATOR`` reproduces upstream prompts byte for byte.
+# here. Byte-for-byte upstream prompts: ``exact=True`` (MTPB runs), which keeps each turn's
+# code as ``upstream_truncate`` left it and appends exactly "\\n\\n".
 TURN_SEPARATOR = "\n"
-UPSTREAM_SEPARATOR = "\n\n\n"
+UPSTREAM_SEPARATOR = "\n\n\n"  # what exact mode usually gives; kept for callers
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,15 @@ def _comment(text: str) -> str:
     return "".join(f"# {ln}".rstrip() + "\n" for ln in lines)
 
 
+def upstream_turn(prompt: str) -> str:
+    """Upstream MTPB's turn line: ``"# " + prompt + "\\n"``, the prompt exactly as given.
+
+    Nothing is stripped or re-commented: problem 17's multi-line prompt gives ``# # str(4)``
+    lines and the trailing space of problems 58, 59, 102 and 103 stays.
+    """
+    return f"# {prompt}\n"
+
+
 def _as_comments(text: str) -> str:
     return "".join(f"# {ln}".rstrip() + "\n" for ln in text.strip().splitlines())
 
@@ -74,12 +84,21 @@ def _fence(code: str) -> str:
 
 # -- completion style ------------------------------------------------------------------------
 def history_prompt(
-    history: Sequence[PastTurn], prefix: str | None = None, sep: str = TURN_SEPARATOR
+    history: Sequence[PastTurn],
+    prefix: str | None = None,
+    sep: str = TURN_SEPARATOR,
+    exact: bool = False,
 ) -> str:
-    """Prefix plus every past turn ("# {prompt}\\n" + code + ``sep``)."""
+    """Prefix plus every past turn ("# {prompt}\\n" + code + ``sep``).
+
+    ``exact``: upstream's bytes, ``upstream_turn(prompt) + code + "\\n\\n"`` (``sep`` unused).
+    """
     out = [mtpb_prefix() if prefix is None else prefix]
     for past in history:
-        out.append(_comment(past.prompt) + past.code.rstrip("\n") + sep)
+        if exact:
+            out.append(upstream_turn(past.prompt) + past.code + "\n\n")
+        else:
+            out.append(_comment(past.prompt) + past.code.rstrip("\n") + sep)
     return "".join(out)
 
 
@@ -88,9 +107,11 @@ def multi_turn_prompt(
     current: str,
     prefix: str | None = None,
     sep: str = TURN_SEPARATOR,
+    exact: bool = False,
 ) -> str:
     """The MTPB multi-turn prompt: history, then the current turn as a comment."""
-    return history_prompt(history, prefix, sep) + _comment(current)
+    turn = upstream_turn(current) if exact else _comment(current)
+    return history_prompt(history, prefix, sep, exact) + turn
 
 
 def single_turn_prompt(turns: Sequence[str], prefix: str | None = None) -> str:
@@ -105,13 +126,14 @@ def refine_prompt(
     feedback: str,
     prefix: str | None = None,
     sep: str = TURN_SEPARATOR,
+    exact: bool = False,
 ) -> str:
     """Refinement request appended after the first attempt's prompt (shares its cache prefix).
 
     The task is every turn so far (history + current comment); then the faulty code, the
     feedback as comment lines, and a request for the fixed code.
     """
-    base = multi_turn_prompt(history, current, prefix, sep)
+    base = multi_turn_prompt(history, current, prefix, sep, exact)
     body = template("refine.txt").format(
         feedback=_as_comments(feedback).rstrip("\n") or "# (no feedback)",
         prompt=" ".join(current.split()),

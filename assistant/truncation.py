@@ -88,6 +88,42 @@ def strip_fence(text: str) -> str:
     return body.strip("\n").rstrip()
 
 
+_UP_PRINT = re.compile(r"^print", re.MULTILINE)  # prefix match: "printer = 1" counts
+_UP_DEF = re.compile(r"^def", re.MULTILINE)  # "default = 1" counts too
+_UP_TERMINALS = tuple(
+    re.compile(r, re.MULTILINE)
+    for r in (r"^#", re.escape("<|endoftext|>"), r"^'''", r'^"""', r"\n\n\n")
+)
+
+
+def upstream_truncate(completion: str) -> str:
+    """Upstream MTPB's cut, exactly: what its sampler keeps of a completion.
+
+    Cut at the second line starting with ``print``, then at the second starting with ``def``
+    (both prefix matches, no word boundary), then at the earliest of: a line starting with
+    ``#``, ``<|endoftext|>``, a line starting with three quotes (either kind), three newlines.
+    Nothing is stripped, so a completion starting with ``#`` gives ``""`` (no code: small
+    models often answer with a comment first), and the newline before a cut stays.
+    """
+    for pattern in (_UP_PRINT, _UP_DEF):
+        hits = list(pattern.finditer(completion))
+        if len(hits) > 1:
+            completion = completion[: hits[1].start()]
+    cuts = [m.start() for t in _UP_TERMINALS if (m := t.search(completion)) is not None]
+    return completion[: min(cuts)] if cuts else completion
+
+
+def upstream_cut(text: str, stop: str | None = None) -> str:
+    """``upstream_truncate`` of a backend's completion.
+
+    A backend drops the stop sequence that ended the text (``"\\n#"``); upstream generated
+    past it, and its cut keeps the newline before the ``#``. Putting ``stop`` back gives the
+    same bytes. Other tokenizers' end-of-text markers are cut like upstream's
+    ``<|endoftext|>`` (a backend that stopped on its end-of-text token adds nothing).
+    """
+    return upstream_truncate(_cut_end_tokens(text + (stop or "")))
+
+
 def truncate(completion: str, *, chat: bool = False, strict: bool = False) -> str:
     """One turn's code from a raw completion (chat: fence stripped; else MTPB rules)."""
     if chat:

@@ -70,6 +70,7 @@ class Completion:
     token_logprobs: list[float] = field(default_factory=list)
     finish_reason: str = "stop"  # "stop" | "length" | "cancelled"
     stats: GenStats = field(default_factory=GenStats)
+    stop: str | None = None  # the stop sequence that ended ``text`` (not part of it), if one did
 
     @property
     def mean_logprob(self) -> float:

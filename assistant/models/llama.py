@@ -399,4 +399,6 @@ class LlamaModel(SamplingMixin):
             time_to_first_token=first,
             total_time=time.perf_counter() - t0,
         )
-        return Completion(text=out, token_logprobs=logprobs, finish_reason=finish, stats=stats)
+        return Completion(
+            text=out, token_logprobs=logprobs, finish_reason=finish, stats=stats, stop=stops.matched
+        )

@@ -346,7 +346,8 @@ class OpenAIModel(SamplingMixin):
                 time_to_first_token=st.first,
                 total_time=total,
             )
-            out.append(Completion(text, st.logprobs, finish, stats))
+            # A stop the server applied itself is not known here (stop stays None).
+            out.append(Completion(text, st.logprobs, finish, stats, stop=st.stops.matched))
         return out
 
     def generate(

@@ -15,6 +15,7 @@ class StopFilter:
         self.stops = [s for s in stops if s]
         self.on_text = on_text
         self.stopped = False  # a stop sequence ended the text
+        self.matched: str | None = None  # which one (MTPB's exact truncation puts it back)
         self._parts: list[str] = []
         # Held-back text; a stop sequence can only start here, never in text already emitted.
         self._pending = ""
@@ -36,7 +37,7 @@ class StopFilter:
         for s in self.stops:
             i = pending.find(s)
             if i != -1 and (cut == -1 or i < cut):
-                cut = i
+                cut, self.matched = i, s
         if cut != -1:
             self.stopped = True
             self._pending = ""

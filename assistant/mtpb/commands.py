@@ -79,6 +79,16 @@ def evaluate(args: Any, settings: Any) -> int:
             f"{out} holds results of model {sorted(map(str, others))}, not {spec}: use another --out"
         )
         return 2
+    if spec != "reference":
+        # Model runs sample differently with --upstream: never mix the two in one file.
+        want = "upstream" if args.upstream else "engine"
+        mixed = {r.get("sampler", "engine") for r in store.records.values()} - {want}
+        if mixed and store.records:
+            _err(
+                f"{out} holds results sampled {'without' if args.upstream else 'with'} "
+                "--upstream: use another --out"
+            )
+            return 2
     jobs = make_jobs(problems, samples, modes)
     done = sum(1 for j in jobs if store.done(j.key))
     if done:
@@ -92,6 +102,7 @@ def evaluate(args: Any, settings: Any) -> int:
         model_spec=spec,
         workdir=Path(settings.workdir).expanduser() if settings.workdir else None,
         sessions=[] if getattr(args, "export_training", None) else None,
+        upstream=bool(getattr(args, "upstream", False)),
     )
     try:
         model = make_model(spec, problems, settings)

@@ -6,12 +6,17 @@ meta ``{"problem", "case", "sample", "mode", "inputs"}``, ``final=True`` only on
 still fails after its attempts ends the program: upstream runs the whole program in one exec,
 so nothing after an exception would run.
 
+Prompts and truncation are upstream's, byte for byte (``Engine.mtpb_exact``), and each turn
+gets the problem's ``max_gen_length`` new tokens, so the model sees what upstream's sampler
+shows it and published numbers compare; only the grading differs (see ``grading.py``).
+
 Refinement here only ever sees execution errors: the expected output is never shown to the
 model, so pass@k stays comparable with published numbers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
@@ -77,8 +82,10 @@ async def run_with_engine(
         prompts = ["\n".join(prompts)]  # the paper's single-turn control: one prompt, one program
     style = "chat" if getattr(settings, "chat", None) else "completion"
     session = Session(model=opts.model_spec, meta={"mtpb": {"problem": prob.id, "case": job.case}})
+    settings = turn_settings(settings, prob, job.mode)
     engine = Engine(serial(model), kernel, settings, session, None, style)  # type: ignore[arg-type]
     engine.whole_program = job.mode == "single"
+    engine.mtpb_exact = job.mode == "multi"  # the single-turn prompt is no upstream format
     meta = {
         "problem": prob.id,
         "case": job.case,
@@ -116,6 +123,17 @@ async def run_with_engine(
     if opts.sessions is not None:
         opts.sessions.append(session)
     return cells, results, {"engine": stats}
+
+
+def turn_settings(settings: Any, prob: Any, mode: str) -> Any:
+    """Settings whose ``max_tokens`` is upstream's budget for one turn of ``prob``.
+
+    The single-turn control writes every turn at once: the sum of the turns' budgets.
+    """
+    budget = prob.max_gen_length * (len(prob.prompts) if mode == "single" else 1)
+    if dataclasses.is_dataclass(settings) and not isinstance(settings, type):
+        return dataclasses.replace(settings, max_tokens=budget)
+    return settings
 
 
 def _ranked_flags(turns: list[Any], results: list[ExecResult], expected: Any) -> list[bool]:

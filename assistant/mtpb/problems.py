@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_MAX_GEN_LENGTH = 128  # what upstream uses when a line has no max_gen_length
+# New tokens per turn when a line has no max_gen_length: upstream's sampler passes
+# ``problem.get("max_gen_length", 256)`` (7 problems rely on it; 88 say 128, 19 say 256, 1 512).
+DEFAULT_MAX_GEN_LENGTH = 256
 EXPECTED_CASES = 5
 
 # Problems that read a CSV the benchmark does not ship (38, 46) name it in a prompt.

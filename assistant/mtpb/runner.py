@@ -9,7 +9,12 @@ interrupted run loses at most the jobs in flight: rerunning with the same ``--ou
 is done. A torn last line (a crash mid-write) is dropped on the next run.
 
 With the reference model the programs are known up front, so the cells run directly (no
-engine, no prompts). Any other model goes through ``assistant.engine.Engine`` turn by turn.
+engine, no prompts). Any other model goes through ``assistant.engine.Engine`` turn by turn, or
+with ``--upstream`` through upstream's own sampler (every turn written before anything runs).
+
+Every program gets two verdicts: this project's (cell by cell, ``grading.py``) and upstream's,
+from running the whole program once more in the same kernel exactly as upstream's harness does
+(``upstream.py``, ``kernels/upstream_exec.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from ..execution.result import ExecResult
 from .grading import Kind, Verdict, grade_program
 from .problems import Problem
 from .reference import ReferenceModel, program_code
+from .upstream import run_in_kernel, single_program, upstream_program, upstream_verdict
 
 Key = tuple[str, int, int, str]  # problem, case, sample, mode
 _STDOUT_KEEP = 2000
@@ -55,6 +61,7 @@ class EvalOptions:
     model_spec: str = "reference"
     workdir: Path | None = None  # the kernels' cwd (where ./datasets/ would be)
     sessions: list[Any] | None = None  # when set, model runs append their Session here
+    upstream: bool = False  # model runs use upstream's sampler (no engine, no refinement)
 
 
 @dataclass
@@ -155,14 +162,19 @@ def make_record(
     model: str,
     missing: list[str],
     extra: dict[str, Any] | None = None,
+    upstream: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One results line; both verdicts are kept so --upstream can be toggled on a rerun."""
+    """One results line; both verdicts are kept so --upstream can be toggled on a rerun.
+
+    ``upstream``: the result of running the program the upstream way (None when it did not
+    run: a missing dataset, or no code at all).
+    """
     expected = job.problem.outputs[job.case]
     failed = next((i for i, r in enumerate(results) if not r.ok), None)
     if failed is not None:  # nothing after a failure counts, as in upstream's single exec
         results = results[: failed + 1]
     ours = grade_program(results, expected, missing_datasets=missing)
-    theirs = grade_program(results, expected, upstream=True, missing_datasets=missing, cells=cells)
+    theirs = upstream_verdict(upstream, expected) if upstream is not None else ours
     rec: dict[str, Any] = {
         **_job_fields(job, model),
         "verdict": ours.to_dict(),
@@ -171,6 +183,9 @@ def make_record(
         "results": _results_summary(results),
         "time": round(sum(r.duration for r in results), 4),
     }
+    if upstream is not None:
+        keep = ("status", "error", "prints", "duration")
+        rec["upstream_run"] = {k: upstream.get(k) for k in keep}
     if extra:
         rec.update(extra)
     return rec
@@ -262,16 +277,51 @@ async def _run_job(
     missing = job.problem.missing_datasets(opts.workdir)
     if missing:  # no point running it: report what the user would have to provide
         return make_record(job, [], [], model=opts.model_spec, missing=missing)
+    extra: dict[str, Any] | None = None
     if isinstance(model, ReferenceModel):
         cells = reference_cells(model, job)
         async with pool.kernel() as k:
             results = await run_cells(k, cells)
-        return make_record(job, cells, results, model=opts.model_spec, missing=[])
-    from .engine_run import run_with_engine
+            up = await _run_upstream(k, job, cells)
+    elif opts.upstream and job.mode == "multi":  # upstream has no single-turn sampler
+        cells, raws = await _sample_upstream(job, model, settings)
+        async with pool.kernel() as k:
+            results = await run_cells(k, cells)
+            up = await _run_upstream(k, job, cells)
+        extra = {"sampler": "upstream", "raw": raws}
+    else:
+        from .engine_run import run_with_engine
 
-    async with pool.kernel() as k:
-        cells, results, extra = await run_with_engine(job, k, model, settings, opts)
-    return make_record(job, cells, results, model=opts.model_spec, missing=[], extra=extra)
+        async with pool.kernel() as k:
+            cells, results, extra = await run_with_engine(job, k, model, settings, opts)
+            up = await _run_upstream(k, job, cells)
+    return make_record(
+        job, cells, results, model=opts.model_spec, missing=[], extra=extra, upstream=up
+    )
+
+
+async def _run_upstream(kernel: Any, job: Job, cells: list[str]) -> dict[str, Any]:
+    prompts = job.problem.filled_prompts(job.case)
+    if job.mode == "single":
+        program = single_program(prompts, cells[0] if cells else "")
+    else:
+        program = upstream_program(prompts, cells)
+    result, _ = await run_in_kernel(kernel, program, job.problem.outputs[job.case])
+    return result
+
+
+async def _sample_upstream(job: Job, model: Any, settings: Any) -> tuple[list[str], list[str]]:
+    """Upstream's sampler for one job (a worker thread: generation blocks)."""
+    from .engine_run import serial
+    from .upstream import sample_upstream
+
+    prob = job.problem
+    prompts = prob.filled_prompts(job.case)
+    meta = {"problem": prob.id, "case": job.case, "sample": job.sample, "mode": job.mode}
+    meta["inputs"] = prob.inputs[job.case]
+    return await asyncio.to_thread(
+        sample_upstream, prompts, serial(model), settings, meta, prob.max_gen_length
+    )
 
 
 def make_pool(size: int, config: Any) -> Any:

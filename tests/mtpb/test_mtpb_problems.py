@@ -46,10 +46,10 @@ def test_real_data_loads(mtpb_path: Path) -> None:
     assert by["38"].datasets() == ["./datasets/mlbootcamp5_train.csv"]
     # Problem 57 has 6 outputs for 5 inputs: upstream zips them, so the extra one is dropped.
     assert len(by["57"].outputs) == 5 and any(":57:" in w for w in res.warnings)
-    # 7 lines have no max_gen_length: the default applies.
+    # 7 lines have no max_gen_length: upstream's sampler default (256) applies.
     raw = [json.loads(line) for line in mtpb_path.read_text().splitlines()]
     absent = [str(r["id"]) for r in raw if "max_gen_length" not in r]
-    assert len(absent) == 7 and all(by[i].max_gen_length == 128 for i in absent)
+    assert len(absent) == 7 and all(by[i].max_gen_length == 256 for i in absent)
     types = {type(o).__name__ for p in res.problems for o in p.outputs}
     assert types == {"int", "list", "str", "float", "bool", "dict", "NoneType"}
 

@@ -68,8 +68,9 @@ def _comment(text: str) -> str:
 def upstream_turn(prompt: str) -> str:
     """Upstream MTPB's turn line: ``"# " + prompt + "\\n"``, the prompt exactly as given.
 
-    Nothing is stripped or re-commented: problem 17's multi-line prompt gives ``# # str(4)``
-    lines and the trailing space of problems 58, 59, 102 and 103 stays.
+    Nothing is stripped or re-commented: problem 17's multi-line prompt keeps its own
+    ``# str(4) = 4`` lines (``_comment`` would make them ``# # str(4) = 4``) and the trailing
+    space of problems 58, 59, 102 and 103 stays.
     """
     return f"# {prompt}\n"
 

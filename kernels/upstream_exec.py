@@ -35,6 +35,8 @@ Where upstream depends on its environment, this module does the sensible thing i
   upstream's whole evaluation run. Here it ends the program, which is graded on what it printed
   so far, exactly as upstream grades a program that raised; ``exit()``/``quit()`` (None under
   upstream's guard, so a TypeError there) end it the same way. Other ``BaseException``s too.
+* upstream recognises a Series by the text ``<class 'pandas.core.series.Series'>``, which
+  pandas 3 no longer prints; the class is compared instead (``_is_series``).
 * the time limit is a ``SIGALRM`` timer like upstream's (main thread only). A program that
   swallows the timeout and keeps looping is interrupted again every second (upstream would
   hang); code stuck in C ignores signals in both, and the client's own timeout then kills the
@@ -46,6 +48,7 @@ from __future__ import annotations
 import ast
 import builtins
 import signal
+import sys
 import threading
 import time
 from typing import Any
@@ -96,10 +99,22 @@ def _numpy() -> Any:
     return numpy
 
 
+def _is_series(obj: Any) -> bool:
+    """Exactly a pandas Series (no subclass), as upstream's test of ``str(type(o1))``.
+
+    That test spells the class ``pandas.core.series.Series``; pandas 3 reports it as
+    ``pandas.Series``, which would silently turn "Series by allclose" into ``list(series) ==``.
+    The class itself is compared instead, so the rule holds whatever the pandas version.
+    """
+    pd = sys.modules.get("pandas")
+    series = getattr(pd, "Series", None) if pd is not None else None
+    return series is not None and type(obj) is series
+
+
 def upstream_equivalent(o1: Any, o2: Any) -> bool:
     """Upstream's check of an actual value ``o1`` against an expected one ``o2``; may raise."""
     np = _numpy()
-    if str(type(o1)) == "<class 'pandas.core.series.Series'>" and np is not None:
+    if _is_series(o1) and np is not None:
         o1 = o1.to_numpy()
         o2 = np.array(o2)
     elif type(o1) is list:

@@ -1,0 +1,91 @@
+"""`assistant eval` on model runs: upstream's sampler with --upstream, upstream's prompt bytes,
+truncation and max_gen_length in the default (engine) mode too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.config import Settings
+from assistant.models.scripted import ScriptedModel
+from assistant.mtpb.problems import Problem, load_problems
+from assistant.mtpb.runner import EvalOptions, ResultStore, make_jobs, run_sync
+
+PREFIX = "# Import libraries.\n\nimport numpy as np\n\n"
+
+# Problem 1 (5 turns) answered by a base model that splits a def across turns, starts a turn
+# with a comment (nothing kept) and runs on past the turn (cut).
+SPLIT = [
+    "my_string = {{A}}\n# Lowercase it.\nmy_string = 'zzz'\n",
+    "def lower_it(s):\n",
+    "    return s.lower()\nchars = set(lower_it(my_string))\n",
+    "# sort them\nchars = sorted(chars)\n",
+    "chars = sorted(chars)\nprint(chars)\nprint('done')\n",
+]
+
+
+@pytest.fixture(scope="module")
+def probs(mtpb_path: Path) -> dict[str, Problem]:
+    return load_problems(mtpb_path).by_id()
+
+
+def _records(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
+def test_upstream_sampler_and_grading(
+    tmp_path: Path, mtpb_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "split.json"
+    script.write_text(json.dumps({"problems": {"1": {"turns": SPLIT}}}))
+    out = tmp_path / "r.jsonl"
+    argv = ["eval", "--mtpb", str(mtpb_path), "--model", f"scripted:{script}", "--problems", "1"]
+    argv += ["--jobs", "1", "--out", str(out)]
+    assert main([*argv, "--upstream"]) == 0
+    recs = _records(out)
+    assert len(recs) == 5 and {r["sampler"] for r in recs} == {"upstream"}
+    for r in recs:
+        # Every turn was written (upstream runs nothing in between), cut upstream's way.
+        assert r["cells"][1] == "def lower_it(s):\n" and r["cells"][3] == ""
+        assert r["cells"][4] == "chars = sorted(chars)\nprint(chars)\n"
+        assert r["raw"][3] == SPLIT[3]
+        # One exec: the def's body in the next turn runs, so upstream passes ...
+        assert r["upstream_verdict"]["kind"] == "pass", r["upstream_verdict"]
+        # ... while this project's cell-by-cell grading stops at the lone def.
+        assert r["verdict"]["kind"] == "error" and "SyntaxError" in r["verdict"]["detail"]
+    assert "samples: 5/5 passed" in capsys.readouterr().out
+    # The same file without --upstream would mix two samplers: refused.
+    assert main(argv) == 2
+    assert "--upstream" in capsys.readouterr().err
+
+
+def test_default_mode_uses_upstream_prompts_and_lengths(probs: dict[str, Problem]) -> None:
+    prob = probs["1"]
+    turns = [
+        "my_string = {{A}}\n# Lowercase it.\nmy_string = 'zzz'\n",
+        "my_string = my_string.lower()  \n\n\n\nx = 1",
+        "chars = set(my_string)",
+        "chars = sorted(chars)\n",
+        "print(chars)\nprint(1)",
+    ]
+    model = ScriptedModel({"turns": turns})
+    store = ResultStore(None)
+    jobs = make_jobs([prob], 1, ["multi"])[:1]
+    run_sync(jobs, store, EvalOptions(progress=False, model_spec="s"), Settings(), model)
+    rec = next(iter(store.records.values()))
+    assert rec["verdict"]["kind"] == "pass" and rec["upstream_verdict"]["kind"] == "pass"
+    prompts = prob.filled_prompts(0)
+    a = repr(prob.inputs[0]["A"])
+    codes = [f"my_string = {a}\n", "my_string = my_string.lower()  ", "chars = set(my_string)"]
+    codes += ["chars = sorted(chars)\n"]
+    want = PREFIX
+    for t, req in enumerate(model.requests):
+        want += f"# {prompts[t]}\n"
+        assert req.prompt == want, t
+        assert req.max_tokens == prob.max_gen_length == 128
+        if t < len(codes):
+            want += codes[t] + "\n\n"
+    assert len(model.requests) == 5

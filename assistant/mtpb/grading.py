@@ -14,9 +14,13 @@ call with these rules, reproduced here:
 Upstream supports no other type, so its dict (problem 89) and None (problem 41) tests can never
 pass. This project grades them: dicts like lists (tuples read as lists, as in JSON), None as
 text (``None`` or ``"None"``, like bool). It also applies the float tolerance inside lists and
-dicts, where upstream's ``==`` fails ``[0.1 + 0.2]`` against ``[0.3]``. ``upstream=True`` gives upstream's verdicts instead,
-including its quirks: a program that raises is still graded on what it printed before, and a
-syntax error anywhere means nothing ran.
+dicts, where upstream's ``==`` fails ``[0.1 + 0.2]`` against ``[0.3]``.
+
+Upstream's verdicts themselves come from running the whole program once more the way its
+harness does (``upstream.py`` + ``kernels/upstream_exec.py``): one exec, its print recorder, its
+equivalence on the live object. ``upstream=True`` here only approximates them from per-cell
+captures (a def split across turns, ``x = v`` on the last line, prints to stderr or a later
+mutation come out differently); the eval runner no longer uses it.
 
 The kernel hands back printed objects as ``Printed`` (type name, JSON-safe value, repr);
 ``rebuild`` turns one back into the Python value the rules above expect.

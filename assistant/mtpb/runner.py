@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..execution.result import ExecResult
+from ..prompting import mtpb_prefix
 from .grading import Kind, Verdict, grade_program
 from .problems import Problem
 from .reference import ReferenceModel, program_code
@@ -286,6 +287,9 @@ async def _run_job(
     elif opts.upstream and job.mode == "multi":  # upstream has no single-turn sampler
         cells, raws = await _sample_upstream(job, model, settings)
         async with pool.kernel() as k:
+            # This project's verdict of the same cells: the prefix's imports first, as the
+            # engine runs them (upstream's program holds them).
+            await k.execute(mtpb_prefix(), timeout=getattr(settings, "timeout", 20.0))
             results = await run_cells(k, cells)
             up = await _run_upstream(k, job, cells)
         extra = {"sampler": "upstream", "raw": raws}

@@ -89,3 +89,17 @@ def test_default_mode_uses_upstream_prompts_and_lengths(probs: dict[str, Problem
         if t < len(codes):
             want += codes[t] + "\n\n"
     assert len(model.requests) == 5
+
+
+def test_upstream_sampler_cells_see_the_prefix_imports(probs: dict[str, Problem]) -> None:
+    # The prompt told the model numpy is imported as np; this project's verdict of the same
+    # cells must not fail with a NameError the harness caused.
+    turns = ["my_string = {{A}}\nones = np.ones(1)\n", *SPLIT[1:3], "", SPLIT[4]]
+    turns[1:3] = ["my_string = my_string.lower()\n", "chars = set(my_string)\n"]
+    store = ResultStore(None)
+    opts = EvalOptions(progress=False, model_spec="s", upstream=True)
+    jobs = make_jobs([probs["1"]], 1, ["multi"])[:1]
+    run_sync(jobs, store, opts, Settings(), ScriptedModel({"turns": turns}))
+    rec = next(iter(store.records.values()))
+    assert rec["verdict"]["kind"] == "pass", rec["verdict"]
+    assert rec["upstream_verdict"]["kind"] == "pass", rec["upstream_verdict"]

@@ -22,8 +22,13 @@ class PlayVerdict:
 async def play_problem(ctl: Any, problem: Any, case: int, reference: bool) -> PlayVerdict:
     from .mtpb.grading import printed_matches
 
+    from .mtpb.engine_run import turn_settings
+
     engine = ctl.engine
     saved_model, saved_matcher = engine.model, engine.matcher
+    saved_exact, saved_settings = engine.mtpb_exact, engine.settings
+    # Upstream's prompt bytes, truncation and max_gen_length while the problem plays.
+    engine.mtpb_exact, engine.settings = True, turn_settings(engine.settings, problem, "multi")
     if reference:
         from .mtpb.reference import ReferenceModel
 
@@ -46,6 +51,7 @@ async def play_problem(ctl: Any, problem: Any, case: int, reference: bool) -> Pl
                 break
     finally:
         engine.model, engine.matcher = saved_model, saved_matcher
+        engine.mtpb_exact, engine.settings = saved_exact, saved_settings
     actual = "nothing printed"
     if last is not None and last.attempts:
         best = last.attempts[-1].best

@@ -116,10 +116,12 @@ async def _run_case(
         return results
     from ..engine import Engine
     from ..session import Session
-    from .engine_run import _chosen
+    from .engine_run import _chosen, turn_settings
 
     style: Any = "chat" if settings.chat else "completion"
+    settings = turn_settings(settings, prob, "multi")  # upstream's max_gen_length per turn
     engine = Engine(model, kernel, settings, Session(model=getattr(model, "name", "")), None, style)
+    engine.mtpb_exact = True  # upstream's prompt bytes and truncation
     meta = {"problem": prob.id, "case": case, "sample": 0, "mode": "multi"}
     for t, text in enumerate(prompts):
         print(_rule(f"turn {t + 1}/{len(prompts)}"))

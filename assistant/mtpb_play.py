@@ -20,9 +20,8 @@ class PlayVerdict:
 
 
 async def play_problem(ctl: Any, problem: Any, case: int, reference: bool) -> PlayVerdict:
-    from .mtpb.grading import printed_matches
-
     from .mtpb.engine_run import turn_settings
+    from .mtpb.grading import printed_matches
 
     engine = ctl.engine
     saved_model, saved_matcher = engine.model, engine.matcher

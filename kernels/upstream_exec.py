@@ -176,28 +176,36 @@ def _namespace() -> dict[str, Any]:
 
 
 class _Alarm:
-    """``SIGALRM`` raising UpstreamTimeout after ``seconds``, then every second (main thread)."""
+    """``SIGALRM`` raising UpstreamTimeout after ``seconds``, then every second (main thread).
+
+    A timer and handler the caller had (a test runner's own timeout) are put back afterwards.
+    """
 
     def __init__(self) -> None:
-        self.fired = False
         self.usable = threading.current_thread() is threading.main_thread()
         self._old: Any = None
+        self._old_timer: tuple[float, float] = (0.0, 0.0)
+        self._since = 0.0
 
     def _handler(self, signum: int, frame: Any) -> None:
-        self.fired = True
         raise UpstreamTimeout("Timed out!")
 
     def start(self, seconds: float) -> None:
         if not self.usable:
             return
         self._old = signal.signal(signal.SIGALRM, self._handler)
-        signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3), 1.0)
+        self._old_timer = signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3), 1.0)
+        self._since = time.monotonic()
 
     def stop(self) -> None:
         if not self.usable:
             return
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, self._old if self._old is not None else signal.SIG_DFL)
+        delay, interval = self._old_timer
+        if delay > 0:
+            left = delay - (time.monotonic() - self._since)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), interval)
 
 
 def run_upstream(program: str, timeout: float = 20.0, expected: Any = NO_EXPECTED) -> dict:

@@ -18,8 +18,6 @@ import pytest_asyncio
 from assistant.execution import Kernel, KernelConfig
 from assistant.mtpb.upstream import run_in_kernel, upstream_program, upstream_verdict
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
-
 P = "# Import libraries.\n\nimport numpy as np\n\n"
 
 # (name, program, expected output, upstream passes?)
@@ -130,6 +128,7 @@ async def kernel() -> AsyncIterator[Kernel]:
 @pytest.mark.parametrize(
     ("name", "program", "expected", "passes"), PROBES, ids=[p[0] for p in PROBES]
 )
+@pytest.mark.asyncio(loop_scope="module")
 async def test_probe(kernel: Kernel, name: str, program: str, expected: Any, passes: bool) -> None:
     timeout = 1.5 if "while True" in program else 20.0
     result, res = await run_in_kernel(kernel, program, expected, timeout=timeout)
@@ -137,6 +136,7 @@ async def test_probe(kernel: Kernel, name: str, program: str, expected: Any, pas
     assert upstream_verdict(result, expected).passed is passes
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_result_details(kernel: Kernel) -> None:
     result, res = await run_in_kernel(kernel, P + "print(42)\nwhile True:\n    pass\n", 42, 1.0)
     assert result["status"] == "timeout" and result["prints"] == 1
@@ -156,3 +156,50 @@ async def test_result_details(kernel: Kernel) -> None:
     assert again["passed"] is True
     names = await kernel.evaluate({"n": "'print_stack' in dir()"})
     assert names["n"]["data"]["text/plain"] == "False"
+
+
+def _module() -> Any:
+    """kernels/upstream_exec.py loaded in this process, as a fork server would use it."""
+    import importlib.util
+
+    from assistant.resources import kernel_file
+
+    spec = importlib.util.spec_from_file_location(
+        "upstream_exec_t", kernel_file("upstream_exec.py")
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize(
+    ("name", "program", "expected", "passes"), PROBES, ids=[p[0] for p in PROBES]
+)
+def test_probe_in_process(name: str, program: str, expected: Any, passes: bool) -> None:
+
+    mod = _module()
+    timeout = 1.0 if "while True" in program else 20.0
+    result = mod.run_upstream(program, timeout, expected=expected)
+    assert result["passed"] is passes, (name, result)
+
+
+def test_in_process_keeps_the_callers_alarm() -> None:
+    import signal
+
+    mod = _module()
+
+    def mine(signum: int, frame: Any) -> None:
+        raise AssertionError("the caller's alarm fired")
+
+    old = signal.signal(signal.SIGALRM, mine)
+    prev = signal.setitimer(signal.ITIMER_REAL, 100.0)
+    try:
+        result = mod.run_upstream("print(42)\nwhile True:\n    pass\n", 0.5, expected=42)
+        assert result["passed"] and result["status"] == "timeout"
+        assert signal.getsignal(signal.SIGALRM) is mine
+        assert 95.0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 100.0
+        assert "passed" not in mod.run_upstream("print(1)\n", 5.0)  # no expected: no grade
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, *prev)
+        signal.signal(signal.SIGALRM, old)

@@ -165,7 +165,8 @@ def make_record(
     extra: dict[str, Any] | None = None,
     upstream: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One results line; both verdicts are kept so --upstream can be toggled on a rerun.
+    """One results line with both verdicts (``--upstream`` picks which one a report shows;
+    a model's ``--upstream`` run also samples differently, so its file is never mixed).
 
     ``upstream``: the result of running the program the upstream way (None when it did not
     run: a missing dataset, or no code at all).

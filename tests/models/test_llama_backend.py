@@ -59,6 +59,9 @@ def test_stop_sequence_split_over_tokens_is_never_streamed(model: Any) -> None:
     assert c.text == "a = 1\n"
     assert "".join(chunks) == c.text
     assert c.finish_reason == "stop"
+    assert c.stop == "STOP"  # which stop ended it (MTPB's exact truncation puts it back)
+    done = model.generate(Request(prompt="x = ", max_tokens=40, grammar=exact_grammar("a = 1")))
+    assert done.stop is None
 
 
 def test_max_tokens_ends_with_length(model: Any) -> None:

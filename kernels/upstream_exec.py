@@ -40,7 +40,11 @@ Where upstream depends on its environment, this module does the sensible thing i
 * the time limit is a ``SIGALRM`` timer like upstream's (main thread only). A program that
   swallows the timeout and keeps looping is interrupted again every second (upstream would
   hang); code stuck in C ignores signals in both, and the client's own timeout then kills the
-  kernel: that program is a timeout with nothing graded.
+  kernel: that program is a timeout with nothing graded. Called off the main thread, there
+  is no timer at all: the caller must bound the time.
+* upstream runs every program of a run in one process, so module state (numpy's random state,
+  monkeypatched modules) leaks from program to program; here each program gets a fresh
+  namespace in a kernel that ran only that program's own cells before (modules stay loaded).
 """
 
 from __future__ import annotations

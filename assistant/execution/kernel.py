@@ -339,12 +339,21 @@ class Kernel:
         code = proc.poll() if proc is not None else None
         if code is None:
             return "process exited"
-        if code < 0:
+        signum = -code if code < 0 else 0
+        if self.config.sandbox == "bwrap" and code > 128:
+            # bubblewrap is the process we watch: it reports its child's death by signal N
+            # the way shells do, as exit code 128 + N.
+            signum = code - 128
+        if signum:
             try:
-                name = signal.Signals(-code).name
+                name = signal.Signals(signum).name
             except ValueError:
-                name = f"signal {-code}"
-            hint = {"SIGSEGV": "a crash in C code", "SIGKILL": "killed, maybe out of memory"}
+                name = f"signal {signum}"
+            hint = {
+                "SIGSEGV": "a crash in C code",
+                "SIGABRT": "aborted, e.g. a failed assertion in C code",
+                "SIGKILL": "killed, maybe out of memory",
+            }
             return f"killed by {name}" + (f": {hint[name]}" if name in hint else "")
         return f"process exited with code {code}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .result import ExecError, ExecResult, Printed, strip_ansi
@@ -80,15 +81,27 @@ def read_prints(result: ExecResult) -> None:
         result.printed = [Printed.from_dict(d) for d in last]
 
 
+# The line kernels/limits.py prints at the end of a cell whose output it capped.
+_KERNEL_MARKER = re.compile(r"\n\[\.\.\. truncated (\d+) bytes of output \.\.\.\]\n")
+
+
 def read_limits(result: ExecResult) -> None:
     """Add what the kernel itself dropped (kernels/limits.py) to the result's count."""
     cap = result.expressions.pop("__asst_limits", None)
-    if not cap or cap.get("status") != "ok":
-        return
-    import ast
+    info: dict[str, Any] | None = None
+    if cap and cap.get("status") == "ok":
+        import ast
 
-    try:
-        info = json.loads(ast.literal_eval(cap["data"]["text/plain"]))
-    except (ValueError, SyntaxError, KeyError):
+        try:
+            info = json.loads(ast.literal_eval(cap["data"]["text/plain"]))
+        except (ValueError, SyntaxError, KeyError):
+            info = None
+    if info is None:
+        # ipykernel evaluates user_expressions only for cells that end "ok": after an error or
+        # an interrupted timeout the kernel's own marker line is the only record of the count.
+        if result.truncated_bytes == 0:
+            found = _KERNEL_MARKER.search(result.stdout)
+            if found:
+                result.truncated_bytes = int(found.group(1))
         return
     result.truncated_bytes += int(info.get("dropped", 0))

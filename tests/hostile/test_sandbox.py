@@ -84,3 +84,19 @@ async def test_folders_under_tmp_are_bound_back(tmp_path, monkeypatch) -> None:
     found = _hidden_by_tmp()
     assert str((tmp_path / "venv").resolve()) in found
     assert str(inner.resolve()) not in found  # covered by its parent
+
+
+@needs_bwrap
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("import ctypes\nctypes.string_at(0)", "SIGSEGV"),
+        ("import os\nos.abort()", "SIGABRT"),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "SIGKILL"),
+    ],
+)
+async def test_death_by_signal_is_named_in_the_sandbox(boxed: Kernel, code: str, name: str) -> None:
+    """bwrap reports its child's death by signal N as exit code 128 + N."""
+    res = await boxed.execute(code)
+    assert res.status == "died" and res.restarted
+    assert f"killed by {name}" in res.message and "exited with code" not in res.message

@@ -21,6 +21,8 @@ one at a time; ``cancel()`` may be called from any thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any, Literal
@@ -58,6 +60,7 @@ class _Unset:
 
 
 UNSET: Any = _Unset()
+log = logging.getLogger(__name__)
 
 # Base-model completions stop where MTPB truncation would cut anyway: saves decode time.
 COMPLETION_STOPS = ["\n#", "\n'''", '\n"""', "\n\n\n"]
@@ -93,6 +96,7 @@ class Engine:
         self.strict_truncation = False  # True: MTPB's literal cut rules (see truncation.py)
         self.whole_program = False  # True: a turn is a whole program (single-turn control)
         self._cancel = threading.Event()
+        self._callback_failed = False  # reported once; later failures are only logged
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executing = False
         self._interrupt_task: asyncio.Future[None] | None = None
@@ -108,8 +112,19 @@ class Engine:
 
     # -- events and cancellation ------------------------------------------------------------
     def emit(self, event: Event) -> None:
-        if self.on_event is not None:
+        """Hand an event to the front end. Whatever the callback raises (a UI bug, a save that
+        fails) is logged and reported once as a Notice: it must never end the engine's turn."""
+        if self.on_event is None:
+            return
+        try:
             self.on_event(event)
+        except Exception as exc:
+            log.warning("event callback failed on %s", type(event).__name__, exc_info=True)
+            if not self._callback_failed:
+                self._callback_failed = True
+                message = f"the front end failed to handle an event ({type(exc).__name__}: {exc})"
+                with contextlib.suppress(Exception):
+                    self.on_event(Notice(event.turn, "warning", message))
 
     def cancel(self) -> None:
         """Stop the current turn: generation stops between tokens, running code is interrupted.

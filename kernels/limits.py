@@ -135,6 +135,8 @@ class _Limits:
 
     # -- output --------------------------------------------------------------------------
     def capped_write(self, orig: Any, stream: Any, text: Any) -> int:
+        if isinstance(text, str) and not text.isascii():
+            text = _utf8_safe(text)
         if not isinstance(text, str) or self.output_bytes is None:
             return int(orig(stream, text) or 0)
         n = len(text)
@@ -256,6 +258,18 @@ class _CappedWrite:
 
     def __delete__(self, obj: Any) -> None:
         obj.__dict__.pop("_asst_write", None)
+
+
+def _utf8_safe(text: str) -> str:
+    """Text UTF-8 can carry: a lone surrogate (``print('\\ud800')``) becomes ``\\ud800``.
+
+    ipykernel cannot send such text at all: the output was lost and a traceback per flush
+    went to the kernel's stderr."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _alive_not_zombie(pid: int) -> bool:

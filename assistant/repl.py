@@ -209,6 +209,9 @@ class Repl:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    from .execution.kernel_log import log_app_to_file
+
+    log_app_to_file()
     loaded = autosave.resume_from_args(args)
     if loaded is None:
         return 1

@@ -20,9 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from . import reaper
+from .kernel_log import KernelLog
 from .launch import OWN_KERNEL, boot_code, spec_manager
 from .output import Collector, read_limits, read_prints
-from .result import ExecError, ExecResult, KernelDied, KernelStartError, strip_ansi
+from .result import (
+    ExecError,
+    ExecResult,
+    KernelDied,
+    KernelStartError,
+    describe_exit,
+    strip_ansi,
+)
 
 FINAL_MARKER = "#%%assistant:final"
 StdinHandler = Callable[[str, bool], Awaitable[str]]
@@ -41,6 +49,10 @@ class KernelConfig:
     env: dict[str, str] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)  # see kernels/limits.py
     sandbox: str = "none"  # "none" | "bwrap"
+    # The kernel process's own stdout/stderr (ipykernel warnings, tornado tracebacks, bwrap):
+    # appended to this file, never to the app's terminal. None: a file in the state folder's
+    # log/ (see ``kernel_log_dir``).
+    log_file: Path | None = None
     # After a death or an ignored interrupt, kill the kernel's processes at once but start the
     # new kernel only when the next cell comes: the pool discards such kernels anyway.
     lazy_restart: bool = False
@@ -78,6 +90,7 @@ class Kernel:
         self._stale = False  # dead or killed; restarted before the next cell (lazy_restart)
         # Inherited by every process the kernel starts, so the reaper finds even daemons.
         self.tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.log = KernelLog(self.tag, self.config.log_file)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> Kernel:
@@ -100,14 +113,26 @@ class Kernel:
             ip=str(self._tmp / "k"),
             connection_file=str(self._tmp / "kernel.json"),
         )
+        self.log.open()
         try:
-            await self.km.start_kernel(cwd=str(self.workdir), env=self._env())
+            await self.km.start_kernel(**self._launch_args())
             await self._connect()
         except Exception as exc:
             await self._force_stop()
-            raise KernelStartError(f"could not start kernel '{name}': {exc}") from exc
+            self.log.close()
+            raise KernelStartError(
+                f"could not start kernel '{name}': {exc}{self.log.hint()}"
+            ) from exc
         self.start_time = time.perf_counter() - t0
         return self
+
+    def _launch_args(self) -> dict[str, Any]:
+        # jupyter_client keeps these launch arguments for restarts, so one open file serves
+        # every process this Kernel object starts.
+        args: dict[str, Any] = {"cwd": str(self.workdir), "env": self._env()}
+        if self.log.file is not None:
+            args["stdout"] = args["stderr"] = self.log.file
+        return args
 
     def _env(self) -> dict[str, str]:
         env = {**os.environ, **self.config.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
@@ -157,7 +182,7 @@ class Kernel:
         except Exception:
             # A kernel that died badly can leave the manager confused: start afresh.
             await self.km.shutdown_kernel(now=True)
-            await self.km.start_kernel(cwd=str(self.workdir), env=self._env())
+            await self.km.start_kernel(**self._launch_args())
         if old:
             reaper.unregister(old)
         self.restarts += 1
@@ -187,6 +212,7 @@ class Kernel:
             if self._tmp is not None:
                 shutil.rmtree(self._tmp, ignore_errors=True)
             self.km = self.kc = None
+            self.log.close()
 
     async def _force_stop(self) -> None:
         pid = self.pid
@@ -317,6 +343,7 @@ class Kernel:
                 await self.restart()
             result.restarted = True
             message += "; the kernel was restarted (all state lost)" if status == "died" else ""
+            message += self.log.hint() if status == "died" else ""
             result.message = message
         if status != "ok" and status != "error":
             self.tainted = True
@@ -333,29 +360,9 @@ class Kernel:
         return result
 
     def _exit_cause(self) -> str:
-        import signal
-
         proc = getattr(getattr(self.km, "provisioner", None), "process", None)
         code = proc.poll() if proc is not None else None
-        if code is None:
-            return "process exited"
-        signum = -code if code < 0 else 0
-        if self.config.sandbox == "bwrap" and code > 128:
-            # bubblewrap is the process we watch: it reports its child's death by signal N
-            # the way shells do, as exit code 128 + N.
-            signum = code - 128
-        if signum:
-            try:
-                name = signal.Signals(signum).name
-            except ValueError:
-                name = f"signal {signum}"
-            hint = {
-                "SIGSEGV": "a crash in C code",
-                "SIGABRT": "aborted, e.g. a failed assertion in C code",
-                "SIGKILL": "killed, maybe out of memory",
-            }
-            return f"killed by {name}" + (f": {hint[name]}" if name in hint else "")
-        return f"process exited with code {code}"
+        return describe_exit(code, sandboxed=self.config.sandbox == "bwrap")
 
     async def _shell_reply(self, kc: Any, msg_id: str) -> dict[str, Any]:
         deadline = time.perf_counter() + 10.0

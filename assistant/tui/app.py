@@ -377,6 +377,9 @@ def run_mtpb(settings: Settings, problem: Any, case: int, reference: bool) -> in
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     from .. import autosave
+    from ..execution.kernel_log import log_app_to_file
+
+    log_app_to_file()
 
     loaded = autosave.resume_from_args(args)
     if loaded is None:

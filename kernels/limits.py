@@ -10,15 +10,13 @@
   - ``RLIMIT_NPROC`` = the user's current task (thread) count + room for ``max_procs``
     processes and their threads (works for ordinary users, also against forks from C code and
     shells);
-  - a guard around ``os.fork``/``os.forkpty``/``os.posix_spawn*``/``subprocess`` that counts the
-    processes of the kernel's session (the kernel leads its own session) and raises
-    ``BlockingIOError`` (EAGAIN, what a real fork failure raises) past ``max_procs``. It works
-    as root too; only code that forks from C (``os.system`` loops, ctypes) gets past it.
+  - kernels/procs.py: an exact count of the kernel's session around every Python-level fork,
+    serialized across forked copies, which works as root too; a cell that went over the
+    limit fails, and whatever a cell leaves running is killed when it ends unless
+    ``background`` is set.
   Whatever gets forked anyway is killed with the kernel: the client kills the kernel's process
   group and every process carrying the kernel's tag in its environment (see ``reaper``), and the
   kernel is made a child subreaper so daemonised grandchildren stay in its tree meanwhile.
-  A cgroup ``pids.max`` would be stronger but needs a writable, delegated cgroup tree, which
-  neither CI containers nor most desktops give an unprivileged app: not used.
 * CPU time per cell (optional, off by default: the client's wall-clock timeout, interrupt and
   hard restart is the main guard): a soft ``RLIMIT_CPU`` set before each cell to the CPU used so
   far + ``cpu_seconds``; ``SIGXCPU`` raises ``TimeoutError`` in the cell. Only the soft limit
@@ -37,7 +35,6 @@ This file runs inside user kernels too: standard library only, and nothing here 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import resource
@@ -49,23 +46,6 @@ from typing import Any
 
 _PR_SET_CHILD_SUBREAPER = 36
 _state: _Limits | None = None
-
-
-def _session_size(sid: int) -> int:
-    """How many processes belong to session ``sid`` (a /proc scan: ~1 ms per 300 processes)."""
-    count = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 3 and int(fields[3]) == sid:
-            count += 1
-    return count
 
 
 def _user_tasks(uid: int) -> int:
@@ -96,6 +76,7 @@ def _children(pid: int) -> list[int]:
 class _Limits:
     def __init__(self, max_procs: int | None, cpu_seconds: float | None, output_bytes: int | None):
         self.max_procs = max_procs
+        self.procs: Any = None  # kernels/procs.py ProcessGuard
         self.cpu_seconds = cpu_seconds
         self.output_bytes = output_bytes
         self.sid = os.getsid(0)
@@ -105,33 +86,6 @@ class _Limits:
         self.dropped = 0
         self.muted = 0  # bytes from threads of earlier cells
         self.base_threads = {t.ident for t in threading.enumerate()}
-
-    # -- processes -----------------------------------------------------------------------
-    def check_fork(self) -> None:
-        if self.max_procs and _session_size(self.sid) >= self.max_procs:
-            raise BlockingIOError(
-                errno.EAGAIN,
-                f"Resource temporarily unavailable: process limit reached "
-                f"({self.max_procs} processes per kernel)",
-            )
-
-    def guard(self, fn: Any) -> Any:
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            self.check_fork()
-            return fn(*args, **kwargs)
-
-        guarded.__wrapped__ = fn  # type: ignore[attr-defined]
-        guarded.__name__ = getattr(fn, "__name__", "fork")
-        return guarded
-
-    def install_fork_guard(self) -> None:
-        import subprocess
-
-        for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp"):
-            if hasattr(os, name):
-                setattr(os, name, self.guard(getattr(os, name)))
-        if getattr(subprocess, "_fork_exec", None) is not None:
-            subprocess._fork_exec = self.guard(subprocess._fork_exec)  # type: ignore[attr-defined]
 
     # -- output --------------------------------------------------------------------------
     def capped_write(self, orig: Any, stream: Any, text: Any) -> int:
@@ -182,6 +136,8 @@ class _Limits:
     def pre_run_cell(self, *args: Any) -> None:
         self.cell += 1
         self.used = self.dropped = 0
+        if self.procs is not None:
+            self.procs.begin_cell()
         if self.cpu_seconds:
             with contextlib.suppress(Exception):
                 ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -192,6 +148,9 @@ class _Limits:
                 resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
     def post_run_cell(self, *args: Any) -> None:
+        if self.procs is not None:
+            with contextlib.suppress(Exception):
+                self.procs.end_cell()
         if self.cpu_seconds:
             with contextlib.suppress(Exception):
                 hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
@@ -219,7 +178,8 @@ class _Limits:
 
     # -- reports for the client ----------------------------------------------------------
     def info(self) -> str:
-        return json.dumps({"dropped": self.dropped, "muted": self.muted})
+        procs = self.procs.report() if self.procs is not None else None
+        return json.dumps({"dropped": self.dropped, "muted": self.muted, "procs": procs})
 
     def leftovers(self) -> int:
         """Threads and child processes still running after a program (the pool replaces)."""
@@ -309,6 +269,7 @@ def apply(
     max_procs: int | None = None,
     cpu_seconds: float | None = None,
     output_bytes: int | None = None,
+    background: bool = False,
     **_ignored: Any,
 ) -> _Limits:
     """Install the limits in this kernel (idempotent per process: a second call is a no-op)."""
@@ -324,7 +285,12 @@ def apply(
             # the exact per-kernel process count is the guard's job.
             room = 4 * int(max_procs) + 64
             _set_limit(resource.RLIMIT_NPROC, _user_tasks(os.getuid()) + room)
-        state.install_fork_guard()
+    with contextlib.suppress(Exception):
+        state.procs = _load_sibling("procs.py", "assistant_procs").ProcessGuard(
+            max_procs, background=bool(background)
+        )
+        if max_procs:
+            state.procs.install()
     with contextlib.suppress(Exception):  # Linux only; orphans then stay in the kernel's tree
         import ctypes
 
@@ -349,6 +315,19 @@ def apply(
                 ip._tee = lambda channel: contextlib.nullcontext()
     _state = state
     return state
+
+
+def _load_sibling(name: str, module: str) -> Any:
+    """Load another file of kernels/ (this file is exec'd by path, not imported)."""
+    import types
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    mod = types.ModuleType(module)
+    mod.__file__ = path
+    with open(path, encoding="utf-8") as f:
+        exec(compile(f.read(), path, "exec"), mod.__dict__)
+    sys.modules[module] = mod
+    return mod
 
 
 def info() -> str:

@@ -8,6 +8,7 @@ optional handler. Kernel processes are tracked so none outlives the app (see ``r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import queue
 import shutil
@@ -49,9 +50,8 @@ class KernelConfig:
     env: dict[str, str] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)  # see kernels/limits.py
     sandbox: str = "none"  # "none" | "bwrap"
-    # The kernel process's own stdout/stderr (ipykernel warnings, tornado tracebacks, bwrap):
-    # appended to this file, never to the app's terminal. None: a file in the state folder's
-    # log/ (see ``kernel_log_dir``).
+    # Where the kernel process's own stdout/stderr go, never the app's terminal (kernel_log.py);
+    # None: a new file in the state folder's log/.
     log_file: Path | None = None
     # After a death or an ignored interrupt, kill the kernel's processes at once but start the
     # new kernel only when the next cell comes: the pool discards such kernels anyway.
@@ -338,6 +338,12 @@ class Kernel:
         if status == "died" or (status == "timeout" and not reply):
             if self.config.lazy_restart:
                 reaper.kill_tree(self.pid, self.tag)
+                # A big process takes a few ms to die after SIGKILL: wait (and reap it) so
+                # "killed now" is true when this returns.
+                proc: Any = getattr(getattr(self.km, "provisioner", None), "process", None)
+                if proc is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.to_thread(proc.wait, 2.0)
                 self._stale = self.tainted = True
             else:
                 await self.restart()

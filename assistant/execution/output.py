@@ -105,3 +105,31 @@ def read_limits(result: ExecResult) -> None:
                 result.truncated_bytes = int(found.group(1))
         return
     result.truncated_bytes += int(info.get("dropped", 0))
+    read_processes(result, info.get("procs") or {})
+
+
+def read_processes(result: ExecResult, report: dict[str, Any]) -> None:
+    """Fail a cell that went over the process limit (kernels/procs.py): a fork refused in a
+    forked copy of the kernel raises where nobody sees it, so the cell itself may end "ok"."""
+    refused, over = int(report.get("refused") or 0), int(report.get("over") or 0)
+    if refused or over:
+        limit = report.get("max_procs")
+        found = []
+        if refused:
+            found.append(f"{refused} fork(s) refused")
+        if over:
+            found.append(f"{over} processes running when it ended")
+        text = (
+            f"the cell went over the process limit ({limit} processes per kernel: "
+            f"{', '.join(found)}); the processes it left were stopped"
+        )
+        result.status = "error"
+        if result.error is None:
+            result.error = ExecError("ProcessLimitError", text)
+        result.message = text
+    killed = int(report.get("killed") or 0)
+    if killed:
+        result.stderr += (
+            f"[assistant: stopped {killed} process(es) the cell left running; "
+            "set background = true to keep them]\n"
+        )

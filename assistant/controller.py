@@ -90,6 +90,8 @@ class Controller:
         self.engine: Any = None
         self.pending = Pending()
         self.save_error: str | None = None
+        # Set by interactive front ends: answers input() in the running code (engine.Ask).
+        self.ask: Any = None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -107,6 +109,7 @@ class Controller:
 
         assert self.model is not None, "start() loads the model first"
         self.engine = Engine(self.model, self.kernel, self.settings, self.session, self._event)
+        self.engine.ask = self.ask
 
     async def close(self) -> None:
         self.save()

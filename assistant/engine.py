@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from . import prompting
@@ -45,6 +45,7 @@ from .events import (
 )
 from .execution.kernel import Kernel
 from .execution.result import Printed
+from .input_answers import live_answers, replay_answers
 from .models.base import Cancelled, Completion, Model, ModelError, Request
 from .ranking import ExecutionRanker, Ranker, get_ranker
 from .session import Attempt, Candidate, Session, Turn
@@ -52,6 +53,8 @@ from .truncation import truncate, truncate_program
 
 Style = Literal["completion", "chat"]
 Matcher = Callable[[Any, "Printed | None"], bool]
+# Answers input() for the running code: (prompt, password) -> the text typed by the user.
+Ask = Callable[[str, bool], Awaitable[str]]
 
 
 class _Unset:
@@ -95,6 +98,7 @@ class Engine:
         self.max_resamples = 2  # extra generations allowed when a refinement copies old code
         self.strict_truncation = False  # True: MTPB's literal cut rules (see truncation.py)
         self.whole_program = False  # True: a turn is a whole program (single-turn control)
+        self.ask: Ask | None = None  # answers input() (see input_answers.py); None: batch
         self._cancel = threading.Event()
         self._callback_failed = False  # reported once; later failures are only logged
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -112,8 +116,7 @@ class Engine:
 
     # -- events and cancellation ------------------------------------------------------------
     def emit(self, event: Event) -> None:
-        """Hand an event to the front end. Whatever the callback raises (a UI bug, a save that
-        fails) is logged and reported once as a Notice: it must never end the engine's turn."""
+        """To the front end; what its callback raises is logged, shown once, never fatal."""
         if self.on_event is None:
             return
         try:
@@ -219,6 +222,7 @@ class Engine:
         await self.run_candidate(turn, attempt, cand)
         if cand.passed:
             turn.code, turn.status, turn.edited = code, "passed", True
+            turn.inputs = list(cand.inputs)
             self.emit(TurnCommitted(turn.index, attempt.index, 0, code))
         if not cand.passed or turn_index < len(self.session.turns) - 1:
             await self._restore("edit")
@@ -243,7 +247,10 @@ class Engine:
             if upto is not None and t.index >= upto:
                 break
             res = await self.kernel.execute(
-                t.code or "", final=t.final, timeout=self.settings.timeout
+                t.code or "",
+                final=t.final,
+                timeout=self.settings.timeout,
+                stdin=replay_answers(self, t),
             )
             replayed.append(t.index)
             if not res.ok:
@@ -376,9 +383,13 @@ class Engine:
         await self.ensure_clean()
         self.emit(ExecutionStarted(turn.index, attempt.index, cand.index))
         self._executing = True
+        cand.inputs = []
         try:
             res = await self.kernel.execute(
-                cand.code, final=turn.final, timeout=self.settings.timeout
+                cand.code,
+                final=turn.final,
+                timeout=self.settings.timeout,
+                stdin=live_answers(self, turn, attempt, cand),
             )
         finally:
             self._executing = False
@@ -400,6 +411,7 @@ class Engine:
 
     async def commit(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
         turn.code, turn.status = cand.code, "passed"
+        turn.inputs = list(cand.inputs)
         if self._last_run is cand:
             self.dirty = False
         else:

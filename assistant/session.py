@@ -48,6 +48,7 @@ class Candidate:
     tests_total: int = 0
     feedback: str = ""
     rank: int | None = None
+    inputs: list[str] = field(default_factory=list)  # answers given to input() while it ran
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Turn:
     status: TurnStatus = "pending"
     code: str | None = None  # the committed code (after the user may have edited it)
     edited: bool = False  # committed code was written or changed by hand (/edit)
+    inputs: list[str] = field(default_factory=list)  # input() answers, fed again on replay
 
     @property
     def committed(self) -> bool:

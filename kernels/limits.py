@@ -85,6 +85,11 @@ class _Limits:
         self.used = 0
         self.dropped = 0
         self.muted = 0  # bytes from threads of earlier cells
+        # Once a cell's quota is spent, its own writes are only counted (the fast path of
+        # _CappedWrite): a loop printing millions of lines must not pay for the full check.
+        self.full = False
+        self.cell_thread = threading.get_ident()  # the thread running cells
+        self.stdout_class: type = type(sys.stdout)
         self.base_threads = {t.ident for t in threading.enumerate()}
 
     # -- output --------------------------------------------------------------------------
@@ -105,9 +110,19 @@ class _Limits:
         keep = max(room, 0)
         self.used += keep
         self.dropped += n - keep
+        self.full = cell is None and threading.get_ident() == self.cell_thread
         if keep:
             orig(stream, text[:keep])
         return n
+
+    def drop_print(self, args: tuple[Any, ...]) -> bool:
+        """A plain ``print(*args)`` on a full cell: counted, not written (see apply)."""
+        if not self.full or threading.get_ident() != self.cell_thread:
+            return False
+        if type(sys.stdout) is not self.stdout_class:  # redirected: not ours to drop
+            return False
+        self.dropped += len(" ".join(map(str, args))) + 1
+        return True
 
     def wrap_stream_class(self, cls: type) -> None:
         """Cap ``cls.write`` with a data descriptor.
@@ -136,6 +151,8 @@ class _Limits:
     def pre_run_cell(self, *args: Any) -> None:
         self.cell += 1
         self.used = self.dropped = 0
+        self.full = False
+        self.cell_thread = threading.get_ident()
         if self.procs is not None:
             self.procs.begin_cell()
         if self.cpu_seconds:
@@ -198,26 +215,35 @@ class _CappedWrite:
         self.limits = limits
 
     def __get__(self, obj: Any, owner: Any = None) -> Any:
+        # Runs for every write: kept to two dict lookups in the common case.
         if obj is None:
             return self
-        inner = obj.__dict__.get("_asst_write")
-        if inner is not None and getattr(inner, "__func__", None) is not self.orig:
+        d = obj.__dict__
+        inner = d.get("_asst_override")
+        if inner is not None:
             return inner  # IPython's tee, which calls the capped write it saw at cell start
-        capped = obj.__dict__.get("_asst_capped")
+        capped = d.get("_asst_capped")
         if capped is None:
             orig, limits = self.orig, self.limits
+            get_ident = threading.get_ident
 
             def capped(text: Any) -> int:
+                if limits.full and type(text) is str and get_ident() == limits.cell_thread:
+                    n = len(text)
+                    limits.dropped += n
+                    return n
                 return limits.capped_write(orig, obj, text)
 
-            obj.__dict__["_asst_capped"] = capped
+            d["_asst_capped"] = capped
         return capped
 
     def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__["_asst_write"] = value
+        # Putting back the raw method (what IPython saw at boot) must not bypass the cap.
+        raw = getattr(value, "__func__", None) is self.orig
+        obj.__dict__["_asst_override"] = None if raw else value
 
     def __delete__(self, obj: Any) -> None:
-        obj.__dict__.pop("_asst_write", None)
+        obj.__dict__.pop("_asst_override", None)
 
 
 def _utf8_safe(text: str) -> str:
@@ -309,6 +335,11 @@ def apply(
             ip.events.register("pre_run_cell", state.pre_run_cell)
             ip.events.register("post_run_cell", state.post_run_cell)
             _install_exit(ip)
+            helper = ip.user_ns.get("__assistant__")
+            if helper is not None and hasattr(helper, "drop_if_full"):
+                # The print hook asks first: past the quota a print costs one call, not the
+                # print machinery and two capped writes.
+                helper.drop_if_full = state.drop_print
             if hasattr(ip, "_tee"):
                 # IPython 9 copies every write of a cell into history_manager.outputs (even
                 # with history off) and slows each write: a 200 MB print would stay in memory.

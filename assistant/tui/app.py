@@ -396,9 +396,19 @@ def run_mtpb(settings: Settings, problem: Any, case: int, reference: bool) -> in
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    import sys
+
     from .. import autosave
+    from ..demo import has_terminal
     from ..execution.kernel_log import log_app_to_file
 
+    if not has_terminal():  # a pipe or CI: the full-screen app would spin, never get input
+        print(
+            "assistant: the full-screen app needs a terminal; without one use "
+            "`assistant repl` or `assistant demo`",
+            file=sys.stderr,
+        )
+        return 2
     log_app_to_file()
 
     loaded = autosave.resume_from_args(args)

@@ -22,3 +22,15 @@ def test_demo_without_a_terminal_plays_plain_and_exits() -> None:
     assert "no terminal, playing the plain demo" in proc.stderr
     assert "Demo finished: 4 of 4 turns passed." in proc.stdout
     assert "\x1b[" not in proc.stdout  # no full-screen escape sequences
+
+
+def test_full_screen_app_without_a_terminal_says_so_and_exits() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "--model", "reference"],
+        stdin=subprocess.PIPE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "needs a terminal" in proc.stderr and "assistant repl" in proc.stderr

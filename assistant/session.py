@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import tempfile
 import time
 import uuid
@@ -18,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from . import jsontext
 from .execution.result import ExecResult
 
 SCHEMA = 1
@@ -135,10 +135,8 @@ class Session:
     def save(self, path: Path) -> Path:
         """Write atomically: a temp file in the same folder, fsync, then rename over."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = json.dumps(self.to_dict(), ensure_ascii=False, indent=1, default=_json_default)
-        # Kernel text may hold lone surrogates (print('\ud800')), which UTF-8 cannot encode:
-        # written as JSON escapes they load back as the very same text.
-        data = _SURROGATE.sub(_escape_surrogate, data)
+        # jsontext: kernel text may hold lone surrogates, which UTF-8 cannot encode.
+        data = jsontext.dumps(self.to_dict(), indent=1, default=_json_default)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -173,13 +171,6 @@ class Session:
                 f"{path}{where}: session file is corrupt ({exc}); kept aside as {aside.name}",
                 kept_at=aside,
             ) from None
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _escape_surrogate(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
 
 
 def _json_default(obj: object) -> object:

@@ -69,6 +69,11 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def _running(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] not in (b"Z", b"X")  # type: ignore[index]
+
+
 class ProcessGuard:
     def __init__(self, max_procs: int | None, background: bool = False) -> None:
         self.max_procs = max_procs
@@ -150,16 +155,17 @@ class ProcessGuard:
     def end_cell(self) -> None:
         if os.getpid() != self.pid:
             return  # a forked copy of the kernel finishing the cell: not our business
-        if self.max_procs:
-            count = len(session_members(self.sid))
-            if count > self.max_procs:
-                self.over = count
-        if not self.background:
+        # The kernel's tree is enough (orphans are re-parented to it: it is a subreaper) and
+        # costs a few small reads, not a /proc scan: this runs after every cell.
+        running = self.leftovers()
+        if self.max_procs and len(running) + 1 > self.max_procs:
+            self.over = len(running) + 1
+        if running and not self.background:
             self.killed = self.kill_leftovers()
 
     def leftovers(self) -> list[int]:
-        found = set(descendants(self.pid)) | set(session_members(self.sid))
-        return sorted(found - self.keep)
+        """Running (not zombie) processes in the kernel's tree, bar the kernel's parents."""
+        return sorted(p for p in set(descendants(self.pid)) - self.keep if _running(p))
 
     def kill_leftovers(self) -> int:
         """SIGKILL what the cell left running and reap it (zombies would still count)."""
@@ -172,16 +178,20 @@ class ProcessGuard:
                 with contextlib.suppress(OSError):
                     os.kill(p, signal.SIGKILL)
                     killed.add(p)
+        # Reap only what was killed here: a finished Popen's zombie keeps its exit status for
+        # the user's p.wait(). A grandchild becomes our child once its parent is gone.
+        waiting = set(killed)
         deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            try:
-                done, _status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if done == 0:
-                if not any(os.path.exists(f"/proc/{p}") for p in killed):
-                    break
-                time.sleep(0.005)
+        while waiting and time.monotonic() < deadline:
+            for p in list(waiting):
+                try:
+                    done, _status = os.waitpid(p, os.WNOHANG)
+                except ChildProcessError:
+                    done = p if not os.path.exists(f"/proc/{p}") else 0
+                if done:
+                    waiting.discard(p)
+            if waiting:
+                time.sleep(0.002)
         return len(killed)
 
     def report(self) -> dict[str, Any]:

@@ -102,3 +102,16 @@ async def test_a_committed_fork_bomb_is_not_brought_back_by_a_replay() -> None:
         assert tree(k) == [k.pid]
     finally:
         await k.shutdown()
+
+
+async def test_a_finished_child_keeps_its_exit_status_for_the_next_cell() -> None:
+    k = await Kernel(config()).start()
+    try:
+        res = await k.execute(
+            "import subprocess, time\np = subprocess.Popen(['sh', '-c', 'exit 3'])\ntime.sleep(0.3)"
+        )
+        assert res.ok and "stopped" not in res.stderr  # a zombie is not left running
+        res = await k.execute("p.wait(timeout=2)", final=True)
+        assert res.ok and res.stdout == "3\n"
+    finally:
+        await k.shutdown()

@@ -9,9 +9,9 @@ and nothing here may raise into user code except the refusal of a fork.
   file all copies share, so no two processes can both see room for one more. A refused fork
   raises ``BlockingIOError`` (EAGAIN, what a real fork failure raises) and is recorded in that
   file, so a refusal inside a forked copy (whose traceback nobody sees) still fails the cell.
-* When a cell ends, every process it left running (the session's and the kernel's
-  descendants: forked copies of the kernel, ``Popen`` children, daemons re-parented to the
-  kernel, which is a child subreaper) is killed and reaped, unless the user asked for
+* When a cell ends, every process it left running (the kernel's tree: forked copies of the
+  kernel, ``Popen`` children, daemons re-parented to the kernel, which is a child subreaper)
+  is killed and reaped, unless the user asked for
   background work (``background = true`` in the settings). A cell that went over the limit,
   or had a fork refused anywhere, fails; a replay of such a cell fails the same way and leaves
   nothing behind.

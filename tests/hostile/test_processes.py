@@ -115,3 +115,16 @@ async def test_a_finished_child_keeps_its_exit_status_for_the_next_cell() -> Non
         assert res.ok and res.stdout == "3\n"
     finally:
         await k.shutdown()
+
+
+async def test_forks_from_a_shell_over_the_limit_fail_the_cell() -> None:
+    """Forks from C bypass the Python guard (and RLIMIT_NPROC as root): the count when the
+    cell ends still fails it, and the processes are stopped."""
+    k = await Kernel(config()).start()
+    try:
+        res = await k.execute("import os\nos.system('for i in $(seq 40); do sleep 100 & done')")
+        assert res.status == "error" and res.error is not None
+        assert res.error.ename == "ProcessLimitError" and "running when it ended" in res.message
+        assert tree(k) == [k.pid]
+    finally:
+        await k.shutdown()

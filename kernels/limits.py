@@ -89,6 +89,12 @@ class _Limits:
         # _CappedWrite): a loop printing millions of lines must not pay for the full check.
         self.full = False
         self.cell_thread = threading.get_ident()  # the thread running cells
+        # The dropped count, also kept in a file the client reads when the kernel is killed
+        # mid-cell (a hard restart sends no end-of-cell marker): updated at the first drop,
+        # then every 64 KiB, so it costs one comparison per dropped write.
+        self.count_path = os.environ.get("ASSISTANT_DROPPED_FILE")
+        self.next_report = 1 if self.count_path else 1 << 62
+        self.reported = False
         self.stdout_class: type = type(sys.stdout)
         self.base_threads = {t.ident for t in threading.enumerate()}
 
@@ -111,6 +117,8 @@ class _Limits:
         self.used += keep
         self.dropped += n - keep
         self.full = cell is None and threading.get_ident() == self.cell_thread
+        if self.dropped >= self.next_report:
+            self.report_dropped()
         if keep:
             orig(stream, text[:keep])
         return n
@@ -122,7 +130,15 @@ class _Limits:
         if type(sys.stdout) is not self.stdout_class:  # redirected: not ours to drop
             return False
         self.dropped += len(" ".join(map(str, args))) + 1
+        if self.dropped >= self.next_report:
+            self.report_dropped()
         return True
+
+    def report_dropped(self) -> None:
+        self.next_report = self.dropped + 65536
+        self.reported = True
+        with contextlib.suppress(OSError, TypeError), open(self.count_path, "w") as f:  # type: ignore[arg-type]
+            f.write(str(self.dropped))
 
     def wrap_stream_class(self, cls: type) -> None:
         """Cap ``cls.write`` with a data descriptor.
@@ -152,6 +168,12 @@ class _Limits:
         self.cell += 1
         self.used = self.dropped = 0
         self.full = False
+        if self.reported:  # the last cell's count must not pass for this one's
+            self.reported = False
+            with contextlib.suppress(OSError, TypeError):
+                os.unlink(self.count_path)  # type: ignore[arg-type]
+        if self.count_path:
+            self.next_report = 1
         self.cell_thread = threading.get_ident()
         if self.procs is not None:
             self.procs.begin_cell()
@@ -231,6 +253,8 @@ class _CappedWrite:
                 if limits.full and type(text) is str and get_ident() == limits.cell_thread:
                     n = len(text)
                     limits.dropped += n
+                    if limits.dropped >= limits.next_report:
+                        limits.report_dropped()
                     return n
                 return limits.capped_write(orig, obj, text)
 

@@ -23,7 +23,7 @@ from typing import Any
 from . import reaper
 from .kernel_log import KernelLog
 from .launch import OWN_KERNEL, boot_code, spec_manager
-from .output import Collector, read_limits, read_prints
+from .output import Collector, read_limits, read_lost_count, read_prints
 from .result import (
     ExecError,
     ExecResult,
@@ -138,6 +138,8 @@ class Kernel:
         env = {**os.environ, **self.config.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         env.pop("JPY_PARENT_PID", None)
         env[reaper.TAG_VAR] = self.tag
+        if self._tmp is not None:  # kernels/limits.py keeps its dropped-output count there
+            env["ASSISTANT_DROPPED_FILE"] = str(self._tmp / "dropped")
         if self.config.limits.get("memory_mb"):
             # BLAS pools reserve tens of MB of address space per thread: on a many-core machine
             # that alone can exceed RLIMIT_AS and make ``import numpy`` fail. Users may override.
@@ -336,6 +338,8 @@ class Kernel:
                 [strip_ansi(t) for t in reply.get("traceback", [])],
             )
         if status == "died" or (status == "timeout" and not reply):
+            if self._tmp is not None:
+                read_lost_count(result, self._tmp / "dropped")
             if self.config.lazy_restart:
                 reaper.kill_tree(self.pid, self.tag)
                 # A big process takes a few ms to die after SIGKILL: wait (and reap it) so

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from .result import ExecError, ExecResult, Printed, strip_ansi
@@ -106,6 +107,18 @@ def read_limits(result: ExecResult) -> None:
         return
     result.truncated_bytes += int(info.get("dropped", 0))
     read_processes(result, info.get("procs") or {})
+
+
+def read_lost_count(result: ExecResult, count_file: Path) -> None:
+    """A kernel killed mid-cell never prints its truncation marker: kernels/limits.py keeps
+    its count in ``count_file`` (updated every 64 KiB dropped, so a lower bound)."""
+    try:
+        dropped = int(count_file.read_text())
+    except (OSError, ValueError):
+        return
+    if dropped > result.truncated_bytes:
+        result.truncated_bytes = dropped
+        result.stdout += f"\n[... truncated at least {dropped} bytes of output ...]\n"
 
 
 def read_processes(result: ExecResult, report: dict[str, Any]) -> None:

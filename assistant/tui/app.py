@@ -402,6 +402,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     from ..demo import has_terminal
     from ..execution.kernel_log import log_app_to_file
 
+    loaded = autosave.resume_from_args(args)
+    if loaded is None:
+        return 1
     if not has_terminal():  # a pipe or CI: the full-screen app would spin, never get input
         print(
             "assistant: the full-screen app needs a terminal; without one use "
@@ -410,10 +413,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     log_app_to_file()
-
-    loaded = autosave.resume_from_args(args)
-    if loaded is None:
-        return 1
     session, path = loaded
     app = AssistantApp(settings, session=session, session_path=path)
     return app.run() or 0

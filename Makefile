@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint format bench clean
+.PHONY: demo test check lint format bench clean sandbox-tool
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,26 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint
+test: lint sandbox-tool
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The sandbox tests need bubblewrap. Install Debian's package where we can (root or password-less
+# sudo, apt), only when bwrap is missing; otherwise say loudly that those tests will not run.
+sandbox-tool:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO="sudo -n"; \
+	  if command -v apt-get >/dev/null 2>&1 && { [ -z "$$SUDO" ] || sudo -n true 2>/dev/null; }; then \
+	    echo "make: installing bubblewrap for the sandbox tests (apt-get install bubblewrap)"; \
+	    $$SUDO apt-get install -y -q bubblewrap >/dev/null 2>&1 \
+	      || { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q bubblewrap >/dev/null 2>&1; } \
+	      || true; \
+	  fi; }
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  echo "************************************************************************"; \
+	  echo "* WARNING: bubblewrap (bwrap) is not installed and could not be installed"; \
+	  echo "* here: the sandbox tests (no network, read-only files) will be SKIPPED."; \
+	  echo "* Install it (Debian/Ubuntu: apt install bubblewrap) and run make test."; \
+	  echo "************************************************************************"; }
 
 check: test
 

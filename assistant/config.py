@@ -47,6 +47,7 @@ class Settings:
     workdir: str | None = None  # the kernel's cwd; None: a scratch folder per session
     memory_mb: int | None = 4096  # address-space limit in the kernel
     max_procs: int | None = 256  # process limit in the kernel (fork bombs)
+    background: bool = False  # keep processes a cell leaves running (else killed at its end)
     cpu_seconds: float | None = None  # CPU seconds per cell (None: the wall-clock timeout only)
     output_limit: int = 1_000_000  # bytes of output kept per cell
     sandbox: str = "none"  # "none" | "bwrap"
@@ -64,6 +65,8 @@ class Settings:
             limits["max_procs"] = self.max_procs
         if self.cpu_seconds:
             limits["cpu_seconds"] = self.cpu_seconds
+        if self.background:
+            limits["background"] = True
         return KernelConfig(
             kernel_name=self.kernel,
             timeout=self.timeout,

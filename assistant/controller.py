@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +90,8 @@ class Controller:
         self.engine: Any = None
         self.pending = Pending()
         self.save_error: str | None = None
+        # Set by interactive front ends: answers input() in the running code (engine.Ask).
+        self.ask: Any = None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -106,6 +109,7 @@ class Controller:
 
         assert self.model is not None, "start() loads the model first"
         self.engine = Engine(self.model, self.kernel, self.settings, self.session, self._event)
+        self.engine.ask = self.ask
 
     async def close(self) -> None:
         self.save()
@@ -130,15 +134,25 @@ class Controller:
         self.on_event(event)
 
     def save(self) -> Path | None:
+        """Autosave; never raises. A failure (full disk, unwritable folder, text JSON cannot
+        hold) keeps the last good file (the write is atomic) and is shown once as a warning."""
         if not self.autosave or not self.session.turns:
             return None
         try:
             if self.session_path is None:
                 self.session_path = autosave.session_path(self.session)
-            return self.session.save(self.session_path)
-        except OSError as exc:  # a full disk should be reported, not crash the session
-            self.save_error = f"could not save the session: {exc}"
+            path = self.session.save(self.session_path)
+        except Exception as exc:  # a failed save must never break the turn that triggered it
+            error = f"could not save the session ({type(exc).__name__}: {exc}); "
+            error += f"the last good copy is kept at {self.session_path}"
+            if error != self.save_error:
+                self.save_error = error
+                turn = len(self.session.turns) - 1
+                with contextlib.suppress(Exception):
+                    self.on_event(events.Notice(turn, "warning", error))
             return None
+        self.save_error = None
+        return path
 
     # -- turns ----------------------------------------------------------------------------
     async def run_turn(self, text: str, **kwargs: Any) -> Any:

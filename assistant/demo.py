@@ -2,8 +2,9 @@
 
 The built-in problem is small and self-contained (it must run without ``../shared/mtpb``), and
 its second turn is answered wrongly first on purpose, so the demo shows a refinement: the
-error, what the model was told, and the fixed attempt as a diff. ``--plain`` prints to stdout;
-otherwise the Textual app plays it (imported only then, so the core stays Textual-free).
+error, what the model was told, and the fixed attempt as a diff. ``--plain`` prints to stdout,
+and so does a run without a terminal (a pipe, CI); otherwise the Textual app plays it (imported
+only then, so the core stays Textual-free).
 """
 
 from __future__ import annotations
@@ -145,8 +146,20 @@ def _mtpb_problem(args: argparse.Namespace) -> Any:
     return problem
 
 
+def has_terminal() -> bool:
+    """Both stdin and stdout are a terminal: what the full-screen app needs. Without one (a
+    pipe, CI, ``make demo | tee``) Textual never gets input and spins at 100% CPU forever."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False
+
+
 def main(args: argparse.Namespace, settings: Settings) -> int:
     fast = bool(getattr(args, "fast", False))
+    if not getattr(args, "plain", False) and not has_terminal():
+        print("assistant demo: no terminal, playing the plain demo", file=sys.stderr)
+        args.plain = True
     if getattr(args, "problem", None):
         # An MTPB problem instead of the built-in one: answered by the reference solutions
         # unless a model was given.

@@ -21,8 +21,10 @@ one at a time; ``cancel()`` may be called from any thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from . import prompting
@@ -43,6 +45,7 @@ from .events import (
 )
 from .execution.kernel import Kernel
 from .execution.result import Printed
+from .input_answers import live_answers, replay_answers
 from .models.base import Cancelled, Completion, Model, ModelError, Request
 from .ranking import ExecutionRanker, Ranker, get_ranker
 from .session import Attempt, Candidate, Session, Turn
@@ -50,6 +53,8 @@ from .truncation import truncate, truncate_program, upstream_cut
 
 Style = Literal["completion", "chat"]
 Matcher = Callable[[Any, "Printed | None"], bool]
+# Answers input() for the running code: (prompt, password) -> the text typed by the user.
+Ask = Callable[[str, bool], Awaitable[str]]
 
 
 class _Unset:
@@ -58,6 +63,7 @@ class _Unset:
 
 
 UNSET: Any = _Unset()
+log = logging.getLogger(__name__)
 
 # Base-model completions stop where MTPB truncation would cut anyway: saves decode time.
 COMPLETION_STOPS = ["\n#", "\n'''", '\n"""', "\n\n\n"]
@@ -95,7 +101,9 @@ class Engine:
         # True (MTPB runs): upstream's exact prompt bytes and truncation, so results compare
         # with published ones; overrides turn_separator and strict_truncation.
         self.mtpb_exact = False
+        self.ask: Ask | None = None  # answers input() (see input_answers.py); None: batch
         self._cancel = threading.Event()
+        self._callback_failed = False  # reported once; later failures are only logged
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executing = False
         self._interrupt_task: asyncio.Future[None] | None = None
@@ -111,8 +119,18 @@ class Engine:
 
     # -- events and cancellation ------------------------------------------------------------
     def emit(self, event: Event) -> None:
-        if self.on_event is not None:
+        """To the front end; what its callback raises is logged, shown once, never fatal."""
+        if self.on_event is None:
+            return
+        try:
             self.on_event(event)
+        except Exception as exc:
+            log.warning("event callback failed on %s", type(event).__name__, exc_info=True)
+            if not self._callback_failed:
+                self._callback_failed = True
+                message = f"the front end failed to handle an event ({type(exc).__name__}: {exc})"
+                with contextlib.suppress(Exception):
+                    self.on_event(Notice(event.turn, "warning", message))
 
     def cancel(self) -> None:
         """Stop the current turn: generation stops between tokens, running code is interrupted.
@@ -207,6 +225,7 @@ class Engine:
         await self.run_candidate(turn, attempt, cand)
         if cand.passed:
             turn.code, turn.status, turn.edited = code, "passed", True
+            turn.inputs = list(cand.inputs)
             self.emit(TurnCommitted(turn.index, attempt.index, 0, code))
         if not cand.passed or turn_index < len(self.session.turns) - 1:
             await self._restore("edit")
@@ -231,7 +250,10 @@ class Engine:
             if upto is not None and t.index >= upto:
                 break
             res = await self.kernel.execute(
-                t.code or "", final=t.final, timeout=self.settings.timeout
+                t.code or "",
+                final=t.final,
+                timeout=self.settings.timeout,
+                stdin=replay_answers(self, t),
             )
             replayed.append(t.index)
             if not res.ok:
@@ -367,9 +389,13 @@ class Engine:
         await self.ensure_clean()
         self.emit(ExecutionStarted(turn.index, attempt.index, cand.index))
         self._executing = True
+        cand.inputs = []
         try:
             res = await self.kernel.execute(
-                cand.code, final=turn.final, timeout=self.settings.timeout
+                cand.code,
+                final=turn.final,
+                timeout=self.settings.timeout,
+                stdin=live_answers(self, turn, attempt, cand),
             )
         finally:
             self._executing = False
@@ -391,6 +417,7 @@ class Engine:
 
     async def commit(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
         turn.code, turn.status = cand.code, "passed"
+        turn.inputs = list(cand.inputs)
         if self._last_run is cand:
             self.dirty = False
         else:

@@ -112,3 +112,13 @@ class Notice(Event):
 
     level: str  # "info" | "warning" | "error"
     message: str
+
+
+@dataclass(frozen=True)
+class InputRequested(Event):
+    """The running code called ``input()``; the front end's ``ask`` callback answers it."""
+
+    attempt: int
+    candidate: int
+    prompt: str
+    password: bool = False

@@ -46,6 +46,8 @@ class Repl:
         self.ctl = Controller(
             settings, self.view, model=model, session=session, session_path=session_path
         )
+        self.ctl.ask = self.ask
+        self._answers: Any = None
 
     # -- output ---------------------------------------------------------------------------
     def write(self, text: str) -> None:
@@ -118,6 +120,22 @@ class Repl:
             if self.ctl.session_path is not None:
                 self.write(f"session saved: {self.ctl.session_path}")
         return 0
+
+    async def ask(self, prompt: str, password: bool) -> str:
+        """input() in the running code: asked on the prompt line. Ctrl+C or Ctrl+D cancels
+        the turn (the kernel gets an empty answer, then the interrupt)."""
+        if self._answers is None:
+            from prompt_toolkit import PromptSession
+
+            # Its own session: answers (passwords too) stay out of the history file.
+            self._answers = PromptSession(input=self.input, output=self.output)
+        session = self._answers
+        try:
+            return str(await session.prompt_async(prompt or "input> ", is_password=password))
+        except (KeyboardInterrupt, EOFError):
+            self.write("input cancelled: the turn is stopped")
+            self.ctl.cancel()
+            return ""
 
     async def handle(self, line: str, prompt: Any) -> bool:
         """Run one input line; False means quit."""
@@ -209,6 +227,9 @@ class Repl:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    from .execution.kernel_log import log_app_to_file
+
+    log_app_to_file()
     loaded = autosave.resume_from_args(args)
     if loaded is None:
         return 1

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from . import jsontext
 from .execution.result import ExecResult
 
 SCHEMA = 1
@@ -47,6 +48,7 @@ class Candidate:
     tests_total: int = 0
     feedback: str = ""
     rank: int | None = None
+    inputs: list[str] = field(default_factory=list)  # answers given to input() while it ran
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Turn:
     status: TurnStatus = "pending"
     code: str | None = None  # the committed code (after the user may have edited it)
     edited: bool = False  # committed code was written or changed by hand (/edit)
+    inputs: list[str] = field(default_factory=list)  # input() answers, fed again on replay
 
     @property
     def committed(self) -> bool:
@@ -132,7 +135,8 @@ class Session:
     def save(self, path: Path) -> Path:
         """Write atomically: a temp file in the same folder, fsync, then rename over."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = json.dumps(self.to_dict(), ensure_ascii=False, indent=1, default=_json_default)
+        # jsontext: kernel text may hold lone surrogates, which UTF-8 cannot encode.
+        data = jsontext.dumps(self.to_dict(), indent=1, default=_json_default)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -28,13 +28,12 @@ Rejected copies are not faulty code of their own (they were never run) and are s
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from . import prompting
+from . import jsontext, prompting
 from .session import Attempt, Session, Turn
 
 Kind = Literal["cycle", "ranked"]
@@ -140,7 +139,7 @@ def export_jsonl(sessions: Session | Iterable[Session], path: str | Path, kind: 
     n = 0
     with p.open("w", encoding="utf-8") as fh:
         for rec in records(sessions, kind):
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            fh.write(jsontext.dumps(rec) + "\n")  # kernel text: lone surrogates
             n += 1
     return n
 

@@ -4,6 +4,7 @@ Each figure is printed next to the same work done with plain ``exec`` in this pr
 ratio: the price of running code in an isolated, interruptible, limited Jupyter kernel.
 
     .venv/bin/python bench/bench_kernel.py [--starts 5] [--cells 200] [--programs 500] [--jobs 2]
+        [--print-lines 3000000]
 """
 
 from __future__ import annotations
@@ -86,6 +87,21 @@ async def bench_round_trip(n: int) -> tuple[float, float]:
     return statistics.median(times), statistics.median(base)
 
 
+async def bench_print(lines: int) -> tuple[float, float, int]:
+    """One cell printing ``lines`` lines (almost all past the 1 MB output cap) against plain
+    Python printing them to /dev/null."""
+    async with Kernel(KernelConfig(timeout=600, limits=LIMITS)) as k:
+        await k.execute("1 + 1")
+        t0 = time.perf_counter()
+        res = await k.execute(f"for i in range({lines}):\n    print(i)", timeout=600)
+        wall = time.perf_counter() - t0
+        assert res.ok, res.feedback()
+    t0 = time.perf_counter()
+    code = f"for i in range({lines}):\n    print(i)"
+    subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.DEVNULL)
+    return wall, time.perf_counter() - t0, res.truncated_bytes
+
+
 async def bench_pool(n: int, jobs: int) -> tuple[float, float, int]:
     progs = [program(i) for i in range(n)]
     async with KernelPool(size=jobs, config=KernelConfig(limits=LIMITS)) as pool:
@@ -110,6 +126,7 @@ def main() -> None:
     ap.add_argument("--cells", type=int, default=200)
     ap.add_argument("--programs", type=int, default=500)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--print-lines", type=int, default=3_000_000)
     args = ap.parse_args()
 
     start, py = asyncio.run(bench_start(args.starts))
@@ -118,6 +135,14 @@ def main() -> None:
     rt, base = asyncio.run(bench_round_trip(args.cells))
     print(f"trivial cell round trip (median of {args.cells}): {rt * 1000:6.2f} ms")
     print(f"   vs exec in-process:                {base * 1e6:7.2f} us   ratio {rt / base:6.0f}x")
+    if args.print_lines:
+        wall, base_wall, dropped = asyncio.run(bench_print(args.print_lines))
+        print(
+            f"one cell printing {args.print_lines:,} lines: {wall:6.2f} s ({dropped:,} bytes over the cap)"
+        )
+        print(
+            f"   vs plain python to /dev/null:       {base_wall:6.2f} s   ratio {wall / base_wall:6.1f}x"
+        )
     wall, base_wall, correct = asyncio.run(bench_pool(args.programs, args.jobs))
     rate = args.programs / wall
     print(

@@ -21,6 +21,7 @@ import copy
 import json
 import math
 import sys
+from typing import Any
 
 FINAL_MARKER = "#%%assistant:final"
 _MAX_ITEMS = 10_000
@@ -137,6 +138,9 @@ class _Assistant:
         self.last_args: tuple | None = None
         self.total_prints = 0
         self._orig_print = builtins.print
+        # Set by kernels/limits.py: counts (instead of writing) a plain print once the cell's
+        # output quota is spent; True when it did.
+        self.drop_if_full: Any = None
 
     # -- print capture -------------------------------------------------------------------
     def _print(self, *args: object, **kwargs: object) -> None:
@@ -144,7 +148,16 @@ class _Assistant:
         if file is None or file is sys.stdout:
             self.cell_prints += 1
             self.total_prints += 1
-            self.last_args = tuple(_snapshot(a) for a in args)
+            # Copies only for small mutable containers; most prints skip the tuple rebuild.
+            for a in args:
+                if isinstance(a, (list, dict, set)):
+                    self.last_args = tuple(map(_snapshot, args))
+                    break
+            else:
+                self.last_args = args
+            dropped = self.drop_if_full
+            if dropped is not None and not kwargs and dropped(args):
+                return
         self._orig_print(*args, **kwargs)  # type: ignore[call-overload]
 
     def begin_cell(self) -> None:

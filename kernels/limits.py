@@ -10,15 +10,13 @@
   - ``RLIMIT_NPROC`` = the user's current task (thread) count + room for ``max_procs``
     processes and their threads (works for ordinary users, also against forks from C code and
     shells);
-  - a guard around ``os.fork``/``os.forkpty``/``os.posix_spawn*``/``subprocess`` that counts the
-    processes of the kernel's session (the kernel leads its own session) and raises
-    ``BlockingIOError`` (EAGAIN, what a real fork failure raises) past ``max_procs``. It works
-    as root too; only code that forks from C (``os.system`` loops, ctypes) gets past it.
+  - kernels/procs.py: an exact count of the kernel's session around every Python-level fork,
+    serialized across forked copies, which works as root too; a cell that went over the
+    limit fails, and whatever a cell leaves running is killed when it ends unless
+    ``background`` is set.
   Whatever gets forked anyway is killed with the kernel: the client kills the kernel's process
   group and every process carrying the kernel's tag in its environment (see ``reaper``), and the
   kernel is made a child subreaper so daemonised grandchildren stay in its tree meanwhile.
-  A cgroup ``pids.max`` would be stronger but needs a writable, delegated cgroup tree, which
-  neither CI containers nor most desktops give an unprivileged app: not used.
 * CPU time per cell (optional, off by default: the client's wall-clock timeout, interrupt and
   hard restart is the main guard): a soft ``RLIMIT_CPU`` set before each cell to the CPU used so
   far + ``cpu_seconds``; ``SIGXCPU`` raises ``TimeoutError`` in the cell. Only the soft limit
@@ -37,7 +35,6 @@ This file runs inside user kernels too: standard library only, and nothing here 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import resource
@@ -49,23 +46,6 @@ from typing import Any
 
 _PR_SET_CHILD_SUBREAPER = 36
 _state: _Limits | None = None
-
-
-def _session_size(sid: int) -> int:
-    """How many processes belong to session ``sid`` (a /proc scan: ~1 ms per 300 processes)."""
-    count = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 3 and int(fields[3]) == sid:
-            count += 1
-    return count
 
 
 def _user_tasks(uid: int) -> int:
@@ -96,6 +76,7 @@ def _children(pid: int) -> list[int]:
 class _Limits:
     def __init__(self, max_procs: int | None, cpu_seconds: float | None, output_bytes: int | None):
         self.max_procs = max_procs
+        self.procs: Any = None  # kernels/procs.py ProcessGuard
         self.cpu_seconds = cpu_seconds
         self.output_bytes = output_bytes
         self.sid = os.getsid(0)
@@ -104,37 +85,23 @@ class _Limits:
         self.used = 0
         self.dropped = 0
         self.muted = 0  # bytes from threads of earlier cells
+        # Once a cell's quota is spent, its own writes are only counted (the fast path of
+        # _CappedWrite): a loop printing millions of lines must not pay for the full check.
+        self.full = False
+        self.cell_thread = threading.get_ident()  # the thread running cells
+        # The dropped count, also kept in a file the client reads when the kernel is killed
+        # mid-cell (a hard restart sends no end-of-cell marker): updated at the first drop,
+        # then every 64 KiB, so it costs one comparison per dropped write.
+        self.count_path = os.environ.get("ASSISTANT_DROPPED_FILE")
+        self.next_report = 1 if self.count_path else 1 << 62
+        self.reported = False
+        self.stdout_class: type = type(sys.stdout)
         self.base_threads = {t.ident for t in threading.enumerate()}
-
-    # -- processes -----------------------------------------------------------------------
-    def check_fork(self) -> None:
-        if self.max_procs and _session_size(self.sid) >= self.max_procs:
-            raise BlockingIOError(
-                errno.EAGAIN,
-                f"Resource temporarily unavailable: process limit reached "
-                f"({self.max_procs} processes per kernel)",
-            )
-
-    def guard(self, fn: Any) -> Any:
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            self.check_fork()
-            return fn(*args, **kwargs)
-
-        guarded.__wrapped__ = fn  # type: ignore[attr-defined]
-        guarded.__name__ = getattr(fn, "__name__", "fork")
-        return guarded
-
-    def install_fork_guard(self) -> None:
-        import subprocess
-
-        for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp"):
-            if hasattr(os, name):
-                setattr(os, name, self.guard(getattr(os, name)))
-        if getattr(subprocess, "_fork_exec", None) is not None:
-            subprocess._fork_exec = self.guard(subprocess._fork_exec)  # type: ignore[attr-defined]
 
     # -- output --------------------------------------------------------------------------
     def capped_write(self, orig: Any, stream: Any, text: Any) -> int:
+        if isinstance(text, str) and not text.isascii():
+            text = _utf8_safe(text)
         if not isinstance(text, str) or self.output_bytes is None:
             return int(orig(stream, text) or 0)
         n = len(text)
@@ -149,9 +116,29 @@ class _Limits:
         keep = max(room, 0)
         self.used += keep
         self.dropped += n - keep
+        self.full = cell is None and threading.get_ident() == self.cell_thread
+        if self.dropped >= self.next_report:
+            self.report_dropped()
         if keep:
             orig(stream, text[:keep])
         return n
+
+    def drop_print(self, args: tuple[Any, ...]) -> bool:
+        """A plain ``print(*args)`` on a full cell: counted, not written (see apply)."""
+        if not self.full or threading.get_ident() != self.cell_thread:
+            return False
+        if type(sys.stdout) is not self.stdout_class:  # redirected: not ours to drop
+            return False
+        self.dropped += len(" ".join(map(str, args))) + 1
+        if self.dropped >= self.next_report:
+            self.report_dropped()
+        return True
+
+    def report_dropped(self) -> None:
+        self.next_report = self.dropped + 65536
+        self.reported = True
+        with contextlib.suppress(OSError, TypeError), open(self.count_path, "w") as f:  # type: ignore[arg-type]
+            f.write(str(self.dropped))
 
     def wrap_stream_class(self, cls: type) -> None:
         """Cap ``cls.write`` with a data descriptor.
@@ -180,6 +167,16 @@ class _Limits:
     def pre_run_cell(self, *args: Any) -> None:
         self.cell += 1
         self.used = self.dropped = 0
+        self.full = False
+        if self.reported:  # the last cell's count must not pass for this one's
+            self.reported = False
+            with contextlib.suppress(OSError, TypeError):
+                os.unlink(self.count_path)  # type: ignore[arg-type]
+        if self.count_path:
+            self.next_report = 1
+        self.cell_thread = threading.get_ident()
+        if self.procs is not None:
+            self.procs.begin_cell()
         if self.cpu_seconds:
             with contextlib.suppress(Exception):
                 ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -190,6 +187,9 @@ class _Limits:
                 resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
     def post_run_cell(self, *args: Any) -> None:
+        if self.procs is not None:
+            with contextlib.suppress(Exception):
+                self.procs.end_cell()
         if self.cpu_seconds:
             with contextlib.suppress(Exception):
                 hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
@@ -217,7 +217,8 @@ class _Limits:
 
     # -- reports for the client ----------------------------------------------------------
     def info(self) -> str:
-        return json.dumps({"dropped": self.dropped, "muted": self.muted})
+        procs = self.procs.report() if self.procs is not None else None
+        return json.dumps({"dropped": self.dropped, "muted": self.muted, "procs": procs})
 
     def leftovers(self) -> int:
         """Threads and child processes still running after a program (the pool replaces)."""
@@ -236,26 +237,49 @@ class _CappedWrite:
         self.limits = limits
 
     def __get__(self, obj: Any, owner: Any = None) -> Any:
+        # Runs for every write: kept to two dict lookups in the common case.
         if obj is None:
             return self
-        inner = obj.__dict__.get("_asst_write")
-        if inner is not None and getattr(inner, "__func__", None) is not self.orig:
+        d = obj.__dict__
+        inner = d.get("_asst_override")
+        if inner is not None:
             return inner  # IPython's tee, which calls the capped write it saw at cell start
-        capped = obj.__dict__.get("_asst_capped")
+        capped = d.get("_asst_capped")
         if capped is None:
             orig, limits = self.orig, self.limits
+            get_ident = threading.get_ident
 
             def capped(text: Any) -> int:
+                if limits.full and type(text) is str and get_ident() == limits.cell_thread:
+                    n = len(text)
+                    limits.dropped += n
+                    if limits.dropped >= limits.next_report:
+                        limits.report_dropped()
+                    return n
                 return limits.capped_write(orig, obj, text)
 
-            obj.__dict__["_asst_capped"] = capped
+            d["_asst_capped"] = capped
         return capped
 
     def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__["_asst_write"] = value
+        # Putting back the raw method (what IPython saw at boot) must not bypass the cap.
+        raw = getattr(value, "__func__", None) is self.orig
+        obj.__dict__["_asst_override"] = None if raw else value
 
     def __delete__(self, obj: Any) -> None:
-        obj.__dict__.pop("_asst_write", None)
+        obj.__dict__.pop("_asst_override", None)
+
+
+def _utf8_safe(text: str) -> str:
+    """Text UTF-8 can carry: a lone surrogate (``print('\\ud800')``) becomes ``\\ud800``.
+
+    ipykernel cannot send such text at all: the output was lost and a traceback per flush
+    went to the kernel's stderr."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _alive_not_zombie(pid: int) -> bool:
@@ -295,6 +319,7 @@ def apply(
     max_procs: int | None = None,
     cpu_seconds: float | None = None,
     output_bytes: int | None = None,
+    background: bool = False,
     **_ignored: Any,
 ) -> _Limits:
     """Install the limits in this kernel (idempotent per process: a second call is a no-op)."""
@@ -310,7 +335,12 @@ def apply(
             # the exact per-kernel process count is the guard's job.
             room = 4 * int(max_procs) + 64
             _set_limit(resource.RLIMIT_NPROC, _user_tasks(os.getuid()) + room)
-        state.install_fork_guard()
+    with contextlib.suppress(Exception):
+        state.procs = _load_sibling("procs.py", "assistant_procs").ProcessGuard(
+            max_procs, background=bool(background)
+        )
+        if max_procs:
+            state.procs.install()
     with contextlib.suppress(Exception):  # Linux only; orphans then stay in the kernel's tree
         import ctypes
 
@@ -329,12 +359,30 @@ def apply(
             ip.events.register("pre_run_cell", state.pre_run_cell)
             ip.events.register("post_run_cell", state.post_run_cell)
             _install_exit(ip)
+            helper = ip.user_ns.get("__assistant__")
+            if helper is not None and hasattr(helper, "drop_if_full"):
+                # The print hook asks first: past the quota a print costs one call, not the
+                # print machinery and two capped writes.
+                helper.drop_if_full = state.drop_print
             if hasattr(ip, "_tee"):
                 # IPython 9 copies every write of a cell into history_manager.outputs (even
                 # with history off) and slows each write: a 200 MB print would stay in memory.
                 ip._tee = lambda channel: contextlib.nullcontext()
     _state = state
     return state
+
+
+def _load_sibling(name: str, module: str) -> Any:
+    """Load another file of kernels/ (this file is exec'd by path, not imported)."""
+    import types
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    mod = types.ModuleType(module)
+    mod.__file__ = path
+    with open(path, encoding="utf-8") as f:
+        exec(compile(f.read(), path, "exec"), mod.__dict__)
+    sys.modules[module] = mod
+    return mod
 
 
 def info() -> str:

@@ -8,6 +8,7 @@ optional handler. Kernel processes are tracked so none outlives the app (see ``r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import queue
 import shutil
@@ -20,9 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from . import reaper
+from .kernel_log import KernelLog
 from .launch import OWN_KERNEL, boot_code, spec_manager
-from .output import Collector, read_limits, read_prints
-from .result import ExecError, ExecResult, KernelDied, KernelStartError, strip_ansi
+from .output import Collector, read_limits, read_lost_count, read_prints
+from .result import (
+    ExecError,
+    ExecResult,
+    KernelDied,
+    KernelStartError,
+    describe_exit,
+    strip_ansi,
+)
 
 FINAL_MARKER = "#%%assistant:final"
 StdinHandler = Callable[[str, bool], Awaitable[str]]
@@ -41,6 +50,9 @@ class KernelConfig:
     env: dict[str, str] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)  # see kernels/limits.py
     sandbox: str = "none"  # "none" | "bwrap"
+    # Where the kernel process's own stdout/stderr go, never the app's terminal (kernel_log.py);
+    # None: a new file in the state folder's log/.
+    log_file: Path | None = None
     # After a death or an ignored interrupt, kill the kernel's processes at once but start the
     # new kernel only when the next cell comes: the pool discards such kernels anyway.
     lazy_restart: bool = False
@@ -78,6 +90,7 @@ class Kernel:
         self._stale = False  # dead or killed; restarted before the next cell (lazy_restart)
         # Inherited by every process the kernel starts, so the reaper finds even daemons.
         self.tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.log = KernelLog(self.tag, self.config.log_file)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> Kernel:
@@ -100,19 +113,33 @@ class Kernel:
             ip=str(self._tmp / "k"),
             connection_file=str(self._tmp / "kernel.json"),
         )
+        self.log.open()
         try:
-            await self.km.start_kernel(cwd=str(self.workdir), env=self._env())
+            await self.km.start_kernel(**self._launch_args())
             await self._connect()
         except Exception as exc:
             await self._force_stop()
-            raise KernelStartError(f"could not start kernel '{name}': {exc}") from exc
+            self.log.close()
+            raise KernelStartError(
+                f"could not start kernel '{name}': {exc}{self.log.hint()}"
+            ) from exc
         self.start_time = time.perf_counter() - t0
         return self
+
+    def _launch_args(self) -> dict[str, Any]:
+        # jupyter_client keeps these launch arguments for restarts, so one open file serves
+        # every process this Kernel object starts.
+        args: dict[str, Any] = {"cwd": str(self.workdir), "env": self._env()}
+        if self.log.file is not None:
+            args["stdout"] = args["stderr"] = self.log.file
+        return args
 
     def _env(self) -> dict[str, str]:
         env = {**os.environ, **self.config.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         env.pop("JPY_PARENT_PID", None)
         env[reaper.TAG_VAR] = self.tag
+        if self._tmp is not None:  # kernels/limits.py keeps its dropped-output count there
+            env["ASSISTANT_DROPPED_FILE"] = str(self._tmp / "dropped")
         if self.config.limits.get("memory_mb"):
             # BLAS pools reserve tens of MB of address space per thread: on a many-core machine
             # that alone can exceed RLIMIT_AS and make ``import numpy`` fail. Users may override.
@@ -157,7 +184,7 @@ class Kernel:
         except Exception:
             # A kernel that died badly can leave the manager confused: start afresh.
             await self.km.shutdown_kernel(now=True)
-            await self.km.start_kernel(cwd=str(self.workdir), env=self._env())
+            await self.km.start_kernel(**self._launch_args())
         if old:
             reaper.unregister(old)
         self.restarts += 1
@@ -187,6 +214,7 @@ class Kernel:
             if self._tmp is not None:
                 shutil.rmtree(self._tmp, ignore_errors=True)
             self.km = self.kc = None
+            self.log.close()
 
     async def _force_stop(self) -> None:
         pid = self.pid
@@ -310,13 +338,22 @@ class Kernel:
                 [strip_ansi(t) for t in reply.get("traceback", [])],
             )
         if status == "died" or (status == "timeout" and not reply):
+            if self._tmp is not None:
+                read_lost_count(result, self._tmp / "dropped")
             if self.config.lazy_restart:
                 reaper.kill_tree(self.pid, self.tag)
+                # A big process takes a few ms to die after SIGKILL: wait (and reap it) so
+                # "killed now" is true when this returns.
+                proc: Any = getattr(getattr(self.km, "provisioner", None), "process", None)
+                if proc is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.to_thread(proc.wait, 2.0)
                 self._stale = self.tainted = True
             else:
                 await self.restart()
             result.restarted = True
             message += "; the kernel was restarted (all state lost)" if status == "died" else ""
+            message += self.log.hint() if status == "died" else ""
             result.message = message
         if status != "ok" and status != "error":
             self.tainted = True
@@ -333,20 +370,9 @@ class Kernel:
         return result
 
     def _exit_cause(self) -> str:
-        import signal
-
         proc = getattr(getattr(self.km, "provisioner", None), "process", None)
         code = proc.poll() if proc is not None else None
-        if code is None:
-            return "process exited"
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            hint = {"SIGSEGV": "a crash in C code", "SIGKILL": "killed, maybe out of memory"}
-            return f"killed by {name}" + (f": {hint[name]}" if name in hint else "")
-        return f"process exited with code {code}"
+        return describe_exit(code, sandboxed=self.config.sandbox == "bwrap")
 
     async def _shell_reply(self, kc: Any, msg_id: str) -> dict[str, Any]:
         deadline = time.perf_counter() + 10.0

@@ -3,7 +3,6 @@ bubblewrap) and the boot code that installs the capture hooks and limits in the 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,7 +67,8 @@ def boot_code(limits: dict[str, Any]) -> str:
     ]
     if limits_path.exists():
         lines.append(
-            f"__asst_boot({str(limits_path)!r}, 'assistant_limits').apply(**{json.dumps(limits)})"
+            # A Python literal, not JSON: JSON's true/false/null are not Python names.
+            f"__asst_boot({str(limits_path)!r}, 'assistant_limits').apply(**{limits!r})"
         )
     lines.append("del __asst_boot")
     return "\n".join(lines)

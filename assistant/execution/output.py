@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 from .result import ExecError, ExecResult, Printed, strip_ansi
@@ -80,15 +82,67 @@ def read_prints(result: ExecResult) -> None:
         result.printed = [Printed.from_dict(d) for d in last]
 
 
+# The line kernels/limits.py prints at the end of a cell whose output it capped.
+_KERNEL_MARKER = re.compile(r"\n\[\.\.\. truncated (\d+) bytes of output \.\.\.\]\n")
+
+
 def read_limits(result: ExecResult) -> None:
     """Add what the kernel itself dropped (kernels/limits.py) to the result's count."""
     cap = result.expressions.pop("__asst_limits", None)
-    if not cap or cap.get("status") != "ok":
-        return
-    import ast
+    info: dict[str, Any] | None = None
+    if cap and cap.get("status") == "ok":
+        import ast
 
-    try:
-        info = json.loads(ast.literal_eval(cap["data"]["text/plain"]))
-    except (ValueError, SyntaxError, KeyError):
+        try:
+            info = json.loads(ast.literal_eval(cap["data"]["text/plain"]))
+        except (ValueError, SyntaxError, KeyError):
+            info = None
+    if info is None:
+        # ipykernel evaluates user_expressions only for cells that end "ok": after an error or
+        # an interrupted timeout the kernel's own marker line is the only record of the count.
+        if result.truncated_bytes == 0:
+            found = _KERNEL_MARKER.search(result.stdout)
+            if found:
+                result.truncated_bytes = int(found.group(1))
         return
     result.truncated_bytes += int(info.get("dropped", 0))
+    read_processes(result, info.get("procs") or {})
+
+
+def read_lost_count(result: ExecResult, count_file: Path) -> None:
+    """A kernel killed mid-cell never prints its truncation marker: kernels/limits.py keeps
+    its count in ``count_file`` (updated every 64 KiB dropped, so a lower bound)."""
+    try:
+        dropped = int(count_file.read_text())
+    except (OSError, ValueError):
+        return
+    if dropped > result.truncated_bytes:
+        result.truncated_bytes = dropped
+        result.stdout += f"\n[... truncated at least {dropped} bytes of output ...]\n"
+
+
+def read_processes(result: ExecResult, report: dict[str, Any]) -> None:
+    """Fail a cell that went over the process limit (kernels/procs.py): a fork refused in a
+    forked copy of the kernel raises where nobody sees it, so the cell itself may end "ok"."""
+    refused, over = int(report.get("refused") or 0), int(report.get("over") or 0)
+    if refused or over:
+        limit = report.get("max_procs")
+        found = []
+        if refused:
+            found.append(f"{refused} fork(s) refused")
+        if over:
+            found.append(f"{over} processes running when it ended")
+        text = (
+            f"the cell went over the process limit ({limit} processes per kernel: "
+            f"{', '.join(found)}); the processes it left were stopped"
+        )
+        result.status = "error"
+        if result.error is None:
+            result.error = ExecError("ProcessLimitError", text)
+        result.message = text
+    killed = int(report.get("killed") or 0)
+    if killed:
+        result.stderr += (
+            f"[assistant: stopped {killed} process(es) the cell left running; "
+            "set background = true to keep them]\n"
+        )

@@ -15,6 +15,31 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
 
+def describe_exit(code: int | None, *, sandboxed: bool = False) -> str:
+    """How a kernel process ended, naming the signal of a death by signal with a hint."""
+    import signal
+
+    if code is None:
+        return "process exited"
+    signum = -code if code < 0 else 0
+    if sandboxed and code > 128:
+        # bubblewrap is the process we watch: it reports its child's death by signal N the
+        # way shells do, as exit code 128 + N.
+        signum = code - 128
+    if signum:
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        hint = {
+            "SIGSEGV": "a crash in C code",
+            "SIGABRT": "aborted, e.g. a failed assertion in C code",
+            "SIGKILL": "killed, maybe out of memory",
+        }
+        return f"killed by {name}" + (f": {hint[name]}" if name in hint else "")
+    return f"process exited with code {code}"
+
+
 class KernelError(Exception):
     """Base class for failures of the kernel itself (not of the code it runs)."""
 

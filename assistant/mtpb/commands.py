@@ -1,7 +1,8 @@
 """Handlers of ``assistant eval``, ``assistant replay`` and ``assistant mtpb download|check|list``.
 
 Each is ``f(args, settings) -> exit code``; argument parsing lives in ``assistant.cli``.
-Exit codes: 0 done, 1 the work ran but found problems (check errors), 2 bad usage or data.
+Exit codes: 0 done, 1 the work ran but found problems (check errors), 2 bad usage or data,
+3 (``eval``) the good problems were graded but malformed lines of the data were skipped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .problems import DataNotFound, LoadResult, Problem, load_problems, parse_ids, resolve_path
+
+SKIPPED_LINES = 3  # eval's exit code when malformed data lines were skipped
 
 
 def _err(msg: str) -> None:
@@ -132,6 +135,12 @@ def evaluate(args: Any, settings: Any) -> int:
     if getattr(args, "report", None):
         Path(args.report).write_text(json.dumps(summary, indent=1, default=repr) + "\n")
         print(f"summary written to {args.report}")
+    if loaded.errors and code == 0:
+        _err(
+            f"{len(loaded.errors)} malformed line(s) of the MTPB data were skipped (listed "
+            f"above): these results cover only the {len(loaded.problems)} problems that loaded"
+        )
+        return SKIPPED_LINES
     return code
 
 

@@ -211,25 +211,37 @@ def load_problems(path: str | Path) -> LoadResult:
             where = f"{p}:{lineno}"
             if not raw.strip():
                 continue
+            # Without its newline: an error at the end of a truncated line would otherwise be
+            # reported at "line 2 column 1" of the one-line document, i.e. "column 1".
+            text = raw.rstrip("\r\n")
             try:
-                obj = json.loads(raw)
+                obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                out.errors.append(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})")
+                out.errors.append(f"{where}: invalid JSON ({_json_error(exc, text)})")
                 continue
             prob, errs, warns = _check(obj, where)
             out.errors.extend(errs)
-            out.warnings.extend(warns)
             if prob is None:
-                continue
+                continue  # one report per rejected line: its errors, not also its warnings
             if prob.id in seen:
                 out.errors.append(
                     f"{where}: duplicate id {prob.id} (first on line {seen[prob.id]})"
                 )
                 continue
+            out.warnings.extend(warns)
             seen[prob.id] = lineno
             out.problems.append(_with_line(prob, lineno))
     out.problems.sort(key=lambda q: q.num)
     return out
+
+
+def _json_error(exc: json.JSONDecodeError, text: str) -> str:
+    """The decoder's message at the 1-based column of the line; says so when the line ends
+    too early (a truncated download or an editor that cut a long line)."""
+    column = exc.pos + 1
+    if exc.pos >= len(text.rstrip()):
+        return f"{exc.msg} at column {column}: the line ends too early, it looks truncated"
+    return f"{exc.msg} at column {column}"
 
 
 def _with_line(prob: Problem, line: int) -> Problem:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import jsontext
 from ..execution.result import ExecResult
 from ..prompting import mtpb_prefix
 from .grading import Kind, Verdict, grade_program
@@ -105,7 +106,7 @@ class ResultStore:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(rec, ensure_ascii=False, default=repr) + "\n"
+        line = jsontext.dumps(rec, default=repr) + "\n"  # kernel text: lone surrogates
         # One write per line, then flush + fsync: a kill leaves at most a torn last line.
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(line)

@@ -85,6 +85,7 @@ class AssistantApp(App[int]):
             session_path=session_path,
             autosave_enabled=autosave,
         )
+        self.ctl.ask = self._ask
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> Any:
@@ -115,6 +116,25 @@ class AssistantApp(App[int]):
         self.call_after_refresh(self._boot)
 
     # -- engine plumbing ------------------------------------------------------------------
+    async def _ask(self, prompt: str, password: bool) -> str:
+        """input() in the running code: a dialog; Esc cancels the turn."""
+        from .screens.ask import AskScreen
+
+        answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+
+        def done(value: str | None) -> None:
+            if not answer.done():
+                answer.set_result(value)
+
+        self.push_screen(AskScreen(prompt, password), done)
+        value = await answer
+        if value is None:
+            self.note("input cancelled: the turn is stopped", "warning")
+            self.ctl.cancel()
+            return ""
+        self.note(f"input: {prompt}{'(hidden)' if password else value}")
+        return value
+
     def _on_engine_event(self, event: Any) -> None:
         self.transcript.post_message(Transcript.EngineEvent(event))
 
@@ -376,11 +396,23 @@ def run_mtpb(settings: Settings, problem: Any, case: int, reference: bool) -> in
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    import sys
+
     from .. import autosave
+    from ..demo import has_terminal
+    from ..execution.kernel_log import log_app_to_file
 
     loaded = autosave.resume_from_args(args)
     if loaded is None:
         return 1
+    if not has_terminal():  # a pipe or CI: the full-screen app would spin, never get input
+        print(
+            "assistant: the full-screen app needs a terminal; without one use "
+            "`assistant repl` or `assistant demo`",
+            file=sys.stderr,
+        )
+        return 2
+    log_app_to_file()
     session, path = loaded
     app = AssistantApp(settings, session=session, session_path=path)
     return app.run() or 0

@@ -148,3 +148,26 @@ async def test_cpu_limit_per_cell_when_configured() -> None:
         assert ok.ok and ok.last_printed is not None and ok.last_printed.value == 45
     finally:
         await k.shutdown()
+
+
+async def test_truncated_count_survives_a_timed_out_or_failing_cell() -> None:
+    """ipykernel sends no user_expressions for a cell that did not end "ok": the count used to
+    read 0 although the output was cut."""
+    from .conftest import config
+
+    k = await Kernel(config(output_limit=1000)).start()
+    try:
+        res = await k.execute("import time\nprint('x' * 5000)\ntime.sleep(10)", timeout=1)
+        assert res.status == "timeout" and not res.restarted
+        assert res.truncated_bytes == 4001 and "[... truncated 4001 bytes" in res.stdout
+        res = await k.execute("print('y' * 5000)\nraise ValueError('late')")
+        assert res.status == "error" and res.truncated_bytes == 4001
+        # Killed mid-cell (the interrupt is swallowed): no end-of-cell marker ever comes; the
+        # count the kernel kept on the side is a lower bound.
+        swallow = "while True:\n    try:\n        time.sleep(0.01)\n    except KeyboardInterrupt:\n        pass"
+        res = await k.execute("import time\nprint('z' * 5000)\n" + swallow, timeout=1)
+        assert res.status == "timeout" and res.restarted
+        assert 4000 <= res.truncated_bytes <= 4001
+        assert "[... truncated at least 4000 bytes of output ...]" in res.stdout
+    finally:
+        await k.shutdown()

@@ -7,7 +7,7 @@ import pytest_asyncio
 
 from assistant.execution.pool import Cell, KernelPool
 
-from .conftest import config
+from .conftest import LIMITS, config
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
@@ -26,7 +26,11 @@ BAD = {
 
 @pytest_asyncio.fixture(loop_scope="package", scope="module")
 async def pool():
-    async with KernelPool(size=1, config=config(timeout=1, interrupt_grace=0.5)) as p:
+    # background: a program's child outlives its cell, so the pool's own check must see it
+    limits = dict(LIMITS, background=True)
+    async with KernelPool(
+        size=1, config=config(timeout=1, interrupt_grace=0.5, limits=limits)
+    ) as p:
         yield p
 
 

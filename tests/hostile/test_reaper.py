@@ -16,7 +16,8 @@ import asyncio, os, sys
 from assistant.execution import Kernel, KernelConfig
 
 async def main():
-    k = await Kernel(KernelConfig()).start()
+    # background: the daemon must outlive the cell, as work the user asked to keep running
+    k = await Kernel(KernelConfig(limits={"background": True})).start()
     await k.execute("import subprocess\\nsubprocess.Popen(['setsid', 'sleep', '1000'])")
     print(k.pid, k.tag, flush=True)
     await asyncio.sleep(1000)

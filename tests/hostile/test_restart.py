@@ -14,14 +14,18 @@ import pytest_asyncio
 
 from assistant.execution import Kernel
 
-from .conftest import config, tree
+from .conftest import LIMITS, config, tree
+
+# These cases check what restart and shutdown clean up, so the kernels keep the processes a
+# cell leaves running (``background``) instead of killing them when the cell ends.
+BACKGROUND = dict(LIMITS, background=True)
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 
 @pytest_asyncio.fixture(loop_scope="package", scope="module")
 async def victim():
-    k = await Kernel(config()).start()
+    k = await Kernel(config(limits=BACKGROUND)).start()
     yield k
     await k.shutdown()
 
@@ -93,7 +97,7 @@ async def test_child_holding_the_pipe_ends_by_timeout_and_dies_at_restart(victim
 
 
 async def test_daemonized_children_are_killed_at_restart_and_shutdown() -> None:
-    k = await Kernel(config()).start()
+    k = await Kernel(config(limits=BACKGROUND)).start()
     daemons = (
         "import os, subprocess, time\n"
         "subprocess.Popen(['setsid', 'sleep', '1000'])\n"  # a new session: outside our group
@@ -133,7 +137,7 @@ async def test_kernel_death_during_idle_is_reported_on_next_cell(victim: Kernel)
 
 
 async def test_lazy_restart_kills_now_and_starts_on_next_cell() -> None:
-    k = await Kernel(config(lazy_restart=True)).start()
+    k = await Kernel(config(lazy_restart=True, limits=BACKGROUND)).start()
     try:
         await k.execute("import subprocess\nsubprocess.Popen(['sleep', '1000'])")
         res = await k.execute(SWALLOW, timeout=0.5)
@@ -147,7 +151,7 @@ async def test_lazy_restart_kills_now_and_starts_on_next_cell() -> None:
 
 
 async def test_child_with_cleared_environment_is_killed_through_the_tree() -> None:
-    k = await Kernel(config()).start()
+    k = await Kernel(config(limits=BACKGROUND)).start()
     try:
         code = "import subprocess\np = subprocess.Popen(['setsid', 'sleep', '1000'], env={})\np.pid"
         res = await k.execute(code, final=True)

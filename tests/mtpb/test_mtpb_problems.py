@@ -144,3 +144,39 @@ def test_parse_ids() -> None:
         parse_ids("199-200", [*known, "199"])
     with pytest.raises(ValueError, match="bad problem range"):
         parse_ids("a-b", known)
+
+
+def test_truncated_line_is_reported_where_it_ends_and_rejected_lines_get_no_warnings(
+    tmp_path: Path,
+) -> None:
+    whole = _line(id="2")
+    cut = whole[:40]
+    f = tmp_path / "m.jsonl"
+    # line 2 is cut off; line 3 has an unused input (a warning) and a bad template (an error)
+    bad = _line(id="3", prompts=["Broken {A", "Only text."], inputs=[{"A": 1, "Z": 2}] * 5)
+    f.write_text(_line(id="1") + "\n" + cut + "\n" + bad + "\n")
+    res = load_problems(f)
+    assert [p.id for p in res.problems] == ["1"]
+    truncated = [e for e in res.errors if e.startswith(f"{f}:2:")]
+    assert len(truncated) == 1
+    assert f"at column {len(cut) + 1}" in truncated[0] and "truncated" in truncated[0]
+    assert "column 1)" not in truncated[0] and "column 1:" not in truncated[0]
+    assert any(e.startswith(f"{f}:3:") for e in res.errors)
+    assert res.warnings == []  # line 3 was rejected: its errors only
+
+
+def test_eval_after_skipping_malformed_lines_exits_3(
+    tmp_path: Path, mtpb_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant.cli import main
+
+    good = mtpb_path.read_text(encoding="utf-8").splitlines()[0]
+    data = tmp_path / "mtpb.jsonl"
+    data.write_text(good + "\n" + good[:50] + "\n", encoding="utf-8")
+    code = main(
+        ["eval", "--mtpb", str(data), "--model", "reference", "--out", str(tmp_path / "r.jsonl")]
+    )
+    captured = capsys.readouterr()
+    assert code == 3
+    assert "samples: 5/5 passed" in captured.out  # the good line was still graded
+    assert "1 malformed line(s) of the MTPB data were skipped" in captured.err

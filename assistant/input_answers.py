@@ -1,0 +1,52 @@
+"""``input()`` in generated code: answered by the front end, recorded, and replayed.
+
+The engine passes these handlers to ``Kernel.execute`` (kernel with ``allow_stdin``). A live
+run emits ``InputRequested`` and awaits the front end's ``Engine.ask`` (the REPL asks on its
+prompt line, the TUI in a dialog); the answers are kept on the candidate, and on the turn when
+it is committed, so a replay (restore after a death, undo, resume) feeds them again instead of
+asking twice. Without ``ask`` (batch runs: ``eval``, the pool) there is no handler: the kernel
+refuses stdin and ``input()`` fails fast with StdinNotImplementedError.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .events import InputRequested
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .session import Attempt, Candidate, Turn
+
+
+def live_answers(engine: Engine, turn: Turn, attempt: Attempt, cand: Candidate) -> Any:
+    ask = engine.ask
+    if ask is None:
+        return None
+
+    async def answer(prompt: str, password: bool) -> str:
+        engine.emit(InputRequested(turn.index, attempt.index, cand.index, prompt, password))
+        text = await ask(prompt, password)
+        cand.inputs.append("" if password else text)  # a password never reaches the file
+        return text
+
+    return answer
+
+
+def replay_answers(engine: Engine, turn: Turn) -> Any:
+    """The committed run's answers in order; past those, ask like a live run (or answer
+    empty text when nobody can be asked)."""
+    recorded = list(turn.inputs)
+    ask = engine.ask
+    if not recorded and ask is None:
+        return None
+
+    async def answer(prompt: str, password: bool) -> str:
+        if recorded:
+            return recorded.pop(0)
+        if ask is not None:
+            engine.emit(InputRequested(turn.index, -1, -1, prompt, password))
+            return await ask(prompt, password)
+        return ""
+
+    return answer

@@ -1,0 +1,206 @@
+"""Processes started by a cell: an exact per-kernel limit, and no leftovers after the cell.
+
+Loaded by kernels/limits.py (``apply(max_procs=..., background=...)``); standard library only,
+and nothing here may raise into user code except the refusal of a fork.
+
+* The limit holds even as root (where ``RLIMIT_NPROC`` is ignored) and against a fork bomb
+  whose copies all fork at once: every guarded fork (``os.fork``, ``posix_spawn``,
+  ``subprocess``) counts the kernel's session and forks while holding an ``fcntl`` lock on a
+  file all copies share, so no two processes can both see room for one more. A refused fork
+  raises ``BlockingIOError`` (EAGAIN, what a real fork failure raises) and is recorded in that
+  file, so a refusal inside a forked copy (whose traceback nobody sees) still fails the cell.
+* When a cell ends, every process it left running (the kernel's tree: forked copies of the
+  kernel, ``Popen`` children, daemons re-parented to the kernel, which is a child subreaper)
+  is killed and reaped, unless the user asked for
+  background work (``background = true`` in the settings). A cell that went over the limit,
+  or had a fork refused anywhere, fails; a replay of such a cell fails the same way and leaves
+  nothing behind.
+* Processes that fork from C (a shell loop, ``os.system``, a Python subprocess) bypass the
+  guard; as an ordinary user ``RLIMIT_NPROC`` still stops them, as root the end-of-cell count
+  still fails the cell and kills them. A cgroup ``pids.max`` would be exact but needs a
+  delegated cgroup tree, which CI containers and most desktops do not give an app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import signal
+import tempfile
+import threading
+import time
+from typing import Any
+
+
+def _stat_fields(pid: int | str) -> list[bytes] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
+def session_members(sid: int) -> list[int]:
+    """Live (non-zombie) processes of session ``sid`` (a /proc scan: ~1 ms per 300)."""
+    found: list[int] = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        fields = _stat_fields(name)
+        if fields and len(fields) > 3 and fields[0] not in (b"Z", b"X") and int(fields[3]) == sid:
+            found.append(int(name))
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        with contextlib.suppress(OSError):
+            for tid in os.listdir(f"/proc/{parent}/task"):
+                with open(f"/proc/{parent}/task/{tid}/children") as f:
+                    kids = [int(p) for p in f.read().split()]
+                found.extend(kids)
+                todo.extend(kids)
+    return found
+
+
+def _running(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] not in (b"Z", b"X")  # type: ignore[index]
+
+
+class ProcessGuard:
+    def __init__(self, max_procs: int | None, background: bool = False) -> None:
+        self.max_procs = max_procs
+        self.background = background
+        self.pid = os.getpid()
+        self.sid = os.getsid(0)
+        # Never ours to kill: the kernel's parents (bwrap's init in a sandbox) and pid 1.
+        self.keep = {self.pid, os.getppid(), 1}
+        # An unlinked file: forked copies share it through the inherited descriptor, and it
+        # disappears with the last of them. Each refusal appends one byte.
+        fd, path = tempfile.mkstemp(prefix=".asst-procs-")
+        os.unlink(path)
+        os.set_inheritable(fd, False)  # close-on-exec: exec'd programs never see it
+        self.fd = fd
+        # fcntl locks exclude processes, not threads of one process: this excludes threads.
+        # A copy forked while another thread held it would inherit it locked: renewed there.
+        self.thread_lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._renew_thread_lock)
+        self.refused_before = 0  # file size when the cell started
+        self.over = 0  # most processes counted at the end of the cell, when over the limit
+        self.killed = 0
+
+    # -- the limit -----------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise BlockingIOError when the session is full (called with the lock held)."""
+        if not self.max_procs:
+            return
+        if len(session_members(self.sid)) >= self.max_procs:
+            with contextlib.suppress(OSError):
+                os.write(self.fd, b"x")
+            raise BlockingIOError(
+                errno.EAGAIN,
+                f"Resource temporarily unavailable: process limit reached "
+                f"({self.max_procs} processes per kernel)",
+            )
+
+    def _renew_thread_lock(self) -> None:
+        self.thread_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def locked(self) -> Any:
+        # fcntl locks belong to a process and are not inherited: a forked child returning
+        # through here unlocks nothing, the parent's unlock releases the lock for the next.
+        with self.thread_lock:
+            fcntl.lockf(self.fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    fcntl.lockf(self.fd, fcntl.LOCK_UN)
+
+    def wrap(self, fn: Any) -> Any:
+        guard = self
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            with guard.locked():
+                guard.check()
+                return fn(*args, **kwargs)
+
+        guarded.__wrapped__ = fn  # type: ignore[attr-defined]
+        guarded.__name__ = getattr(fn, "__name__", "fork")
+        return guarded
+
+    def install(self) -> None:
+        import subprocess
+
+        for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp"):
+            if hasattr(os, name):
+                setattr(os, name, self.wrap(getattr(os, name)))
+        if getattr(subprocess, "_fork_exec", None) is not None:
+            subprocess._fork_exec = self.wrap(subprocess._fork_exec)  # type: ignore[attr-defined]
+
+    # -- cell hooks ----------------------------------------------------------------------
+    def begin_cell(self) -> None:
+        self.over = self.killed = 0
+        with contextlib.suppress(OSError):
+            self.refused_before = os.fstat(self.fd).st_size
+
+    def end_cell(self) -> None:
+        if os.getpid() != self.pid:
+            return  # a forked copy of the kernel finishing the cell: not our business
+        # The kernel's tree is enough (orphans are re-parented to it: it is a subreaper) and
+        # costs a few small reads, not a /proc scan: this runs after every cell.
+        running = self.leftovers()
+        if self.max_procs and len(running) + 1 > self.max_procs:
+            self.over = len(running) + 1
+        if running and not self.background:
+            self.killed = self.kill_leftovers()
+
+    def leftovers(self) -> list[int]:
+        """Running (not zombie) processes in the kernel's tree, bar the kernel's parents."""
+        return sorted(p for p in set(descendants(self.pid)) - self.keep if _running(p))
+
+    def kill_leftovers(self) -> int:
+        """SIGKILL what the cell left running and reap it (zombies would still count)."""
+        killed: set[int] = set()
+        for _ in range(3):  # a copy may fork between the scan and the kill
+            pids = self.leftovers()
+            if not pids:
+                break
+            for p in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(p, signal.SIGKILL)
+                    killed.add(p)
+        # Reap only what was killed here: a finished Popen's zombie keeps its exit status for
+        # the user's p.wait(). A grandchild becomes our child once its parent is gone.
+        waiting = set(killed)
+        deadline = time.monotonic() + 2.0
+        while waiting and time.monotonic() < deadline:
+            for p in list(waiting):
+                try:
+                    done, _status = os.waitpid(p, os.WNOHANG)
+                except ChildProcessError:
+                    done = p if not os.path.exists(f"/proc/{p}") else 0
+                if done:
+                    waiting.discard(p)
+            if waiting:
+                time.sleep(0.002)
+        return len(killed)
+
+    def report(self) -> dict[str, Any]:
+        refused = 0
+        with contextlib.suppress(OSError):
+            refused = os.fstat(self.fd).st_size - self.refused_before
+        return {
+            "max_procs": self.max_procs,
+            "refused": refused,
+            "over": self.over,
+            "killed": self.killed,
+        }

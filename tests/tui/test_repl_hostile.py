@@ -1,0 +1,74 @@
+"""The REPL against hostile generated code: text UTF-8 cannot hold, failed saves, input()."""
+
+from __future__ import annotations
+
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from assistant.models.scripted import ScriptedModel
+from assistant.repl import Repl
+from assistant.session import Session
+
+from .conftest import settings
+
+
+async def test_lone_surrogates_are_saved_and_the_session_goes_on() -> None:
+    """print('\\ud800') used to make autosave raise UnicodeEncodeError out of the engine's event
+    callback: the REPL exited 1 and the follow-up turn never ran."""
+    lines: list[str] = []
+    model = ScriptedModel(
+        {
+            "turns": [
+                "base = 41\n",
+                "odd = 'a\\udcff'\nprint('\\ud800', odd)\n",
+                "print(base + 1)\n",
+            ]
+        }
+    )
+    with create_pipe_input() as pipe:
+        repl = Repl(
+            settings(autosave=True),
+            model=model,
+            input=pipe,
+            output=DummyOutput(),
+            echo=lines.append,
+        )
+        pipe.send_text("set base\nprint odd text\nprint base plus one\n/quit\n")
+        assert await repl.run() == 0
+    text = "\n".join(lines)
+    assert "[passed] turn 2" in text and "[passed] turn 3" in text
+    assert "could not save" not in text
+    path = repl.ctl.session_path
+    assert path is not None
+    saved = Session.load(path)
+    assert [t.status for t in saved.turns] == ["passed"] * 3
+    best = saved.turns[1].attempts[0].best
+    assert best is not None and best.result is not None
+    assert best.result.stdout == "\\ud800 a\\udcff\n"  # shown escaped, never lost
+    assert best.result.last_printed is not None
+    assert best.result.last_printed.value == "\ud800"  # the value itself, exactly
+    assert best.result.printed is not None and best.result.printed[1].value == "a\udcff"
+
+
+async def test_input_is_asked_on_the_prompt_line_and_replayed_without_asking() -> None:
+    lines: list[str] = []
+    model = ScriptedModel(
+        {"turns": ["name = input('your name? ')\n", "print('hello ' + name)\n", "name\n"]}
+    )
+    with create_pipe_input() as pipe:
+        repl = Repl(settings(), model=model, input=pipe, output=DummyOutput(), echo=lines.append)
+        pipe.send_text(
+            "ask for a name\nAda\n/expect 'hello Ada'\ngreet\n/expect 'hello Ada'\n/undo\n"
+            "greet again\n/quit\n"
+        )
+        assert await repl.run() == 0
+    text = "\n".join(lines)
+    assert "StdinNotImplementedError" not in text
+    assert "[passed] turn 1" in text and "[passed] turn 2" in text
+    first = repl.ctl.session.turns[0]
+    assert first.inputs == ["Ada"]
+    # /undo replays turn 1 in a fresh kernel with the recorded answer (asking would have
+    # eaten the next line), so greeting again still passes
+    assert "undone; 1 turn(s) left" in text
+    assert [t.status for t in repl.ctl.session.turns] == ["passed", "passed"]
+    assert repl.ctl.session.turns[1].text == "greet again"

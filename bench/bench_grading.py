@@ -94,13 +94,13 @@ def main() -> int:
     floor_passed = int(out.strip().splitlines()[-1])
     argv = [py, "-m", "assistant.cli", "eval", "--model", "reference", "--jobs", str(args.jobs)]
     wall, out = timed([*argv, "--runtime", args.runtime, *mtpb])
-    tail = [ln for ln in out.splitlines() if "passed" in ln or "pass@1" in ln][-1:]
+    tail = [ln.strip() for ln in out.splitlines() if ln.startswith("samples:")][:1]
 
     n = 565
     print(f"programs: {n} (113 runnable problems x 5 test cases)")
     print(
         f"assistant eval --jobs {args.jobs} --runtime {args.runtime}: {wall:6.2f} s "
-        f"({1000 * wall / n:5.1f} ms/program; {' '.join(tail).strip()})"
+        f"({1000 * wall / n:5.1f} ms/program, {" ".join(tail)})"
     )
     print(
         f"in-process exec loop (same imports):  {floor:6.2f} s "

@@ -147,6 +147,13 @@ class Child:
         reader = os.fdopen(self.rfd, "rb", buffering=65536)
         for line in reader:
             req = json.loads(line)
+            if req.get("op") == "batch":  # a whole program: one answer per cell, no round trips
+                for cell in req.get("cells") or []:
+                    reply = self.run_cell(str(cell.get("code", "")), bool(cell.get("final")))
+                    self.send(reply)
+                    if reply["status"] != "ok":
+                        break
+                continue
             if req.get("op") == "call":
                 reply = self.call(req)
             else:
@@ -319,6 +326,10 @@ class Server:
         gc.freeze()
 
     def warm(self) -> None:
+        # What every child needs (the fork guard wraps subprocess): imported once, here.
+        import subprocess  # noqa: F401
+        import traceback  # noqa: F401
+
         limits = self.limits_mod
         if limits is not None and self.cfg.get("max_procs"):
             with contextlib.suppress(Exception):
@@ -425,14 +436,22 @@ class Server:
         sid = str(req.get("sid"))
         s = self.open(sid, reply=False, preload=list(req.get("preload") or []))
         s.rid = req.get("rid")
-        s.batch = [dict(c, op="exec") for c in req.get("cells") or []]
+        cells = list(req.get("cells") or [])
+        s.batch = cells
         s.results = []
-        self._next_cell(s)
+        if not cells:
+            self._next_cell(s)
+            return
+        # The child runs them all and answers per cell; the deadline moves on at each answer.
+        self._start(s, {"op": "batch", "cells": cells, "timeout": cells[0].get("timeout")})
 
     def _next_cell(self, s: Session) -> None:
         assert s.batch is not None
-        if s.batch and (not s.results or s.results[-1].get("status") == "ok"):
-            self._start(s, s.batch.pop(0))
+        n = len(s.results)
+        if n < len(s.batch) and (not s.results or s.results[-1].get("status") == "ok"):
+            s.out, s.err, s.kept, s.lost = [], [], 0, 0
+            s.timeout = float(s.batch[n].get("timeout") or 20.0)
+            s.deadline = time.monotonic() + s.timeout
             return
         msg = {"ev": "program", "sid": s.sid, "rid": s.rid, "results": s.results}
         s.batch = None
@@ -481,9 +500,9 @@ class Server:
                     self._forget(s)
             return
         s.buf += data
-        if s.buf.endswith(b"\n"):
-            reply = json.loads(s.buf)
-            s.buf = b""
+        while b"\n" in s.buf and s.alive:
+            line, s.buf = s.buf.split(b"\n", 1)
+            reply = json.loads(line)
             s.deadline = None
             reply.update(self._output(s))
             self.finish(s, reply)

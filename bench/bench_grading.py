@@ -100,7 +100,7 @@ def main() -> int:
     print(f"programs: {n} (113 runnable problems x 5 test cases)")
     print(
         f"assistant eval --jobs {args.jobs} --runtime {args.runtime}: {wall:6.2f} s "
-        f"({1000 * wall / n:5.1f} ms/program, {" ".join(tail)})"
+        f"({1000 * wall / n:5.1f} ms/program, {' '.join(tail)})"
     )
     print(
         f"in-process exec loop (same imports):  {floor:6.2f} s "

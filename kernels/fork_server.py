@@ -47,6 +47,9 @@ TAG_VAR = "ASSISTANT_KERNEL_TAG"  # the server's tag, inherited by all: see exec
 PROGRAM_VAR = "ASSISTANT_PROGRAM_ID"  # which program a process belongs to
 _PR_SET_CHILD_SUBREAPER = 36
 _TRUNC = "\n[... truncated {n} bytes of output ...]\n"
+# The child's own references: a program that rebinds json.dumps or os.write (its own copy of
+# those modules) must not break the channel that reports its result.
+_dumps, _loads, _write = json.dumps, json.loads, os.write
 
 
 def _load(name: str, filename: str) -> types.ModuleType:
@@ -106,7 +109,7 @@ class CappedStream(io.TextIOBase):
             data = text.encode("utf-8", "surrogateescape")
             with contextlib.suppress(OSError):
                 while data:
-                    data = data[os.write(self._fd, data) :]
+                    data = data[_write(self._fd, data) :]
         return n
 
 
@@ -146,13 +149,17 @@ class Child:
     def serve(self) -> None:
         reader = os.fdopen(self.rfd, "rb", buffering=65536)
         for line in reader:
-            req = json.loads(line)
-            if req.get("op") == "batch":  # a whole program: one answer per cell, no round trips
-                for cell in req.get("cells") or []:
+            req = _loads(line)
+            if req.get("op") == "batch":  # a whole program: one request, one answer per cell
+                cells = list(req.get("cells") or [])
+                for i, cell in enumerate(cells):
                     reply = self.run_cell(str(cell.get("code", "")), bool(cell.get("final")))
                     self.send(reply)
-                    if reply["status"] != "ok":
+                    if reply["status"] != "ok" or i == len(cells) - 1:
                         break
+                    # The supervisor takes this cell's output off the pipes, then says go.
+                    if not reader.readline():
+                        return
                 continue
             if req.get("op") == "call":
                 reply = self.call(req)
@@ -161,9 +168,9 @@ class Child:
             self.send(reply)
 
     def send(self, reply: dict[str, Any]) -> None:
-        data = (json.dumps(reply, default=repr) + "\n").encode("utf-8", "surrogateescape")
+        data = (_dumps(reply, default=repr) + "\n").encode("utf-8", "surrogateescape")
         while data:
-            data = data[os.write(self.wfd, data) :]
+            data = data[_write(self.wfd, data) :]
 
     def _begin(self) -> None:
         self.used = self.dropped = 0
@@ -206,7 +213,7 @@ class Child:
         try:
             printed = limits.fetch_bounded(state) if limits is not None else state.fetch()
         except Exception:
-            printed = json.dumps({"count": state.cell_prints, "last": None})
+            printed = _dumps({"count": state.cell_prints, "last": None})
         reply.update(
             status="ok" if error is None else "error",
             error=error,
@@ -452,6 +459,10 @@ class Server:
             s.out, s.err, s.kept, s.lost = [], [], 0, 0
             s.timeout = float(s.batch[n].get("timeout") or 20.0)
             s.deadline = time.monotonic() + s.timeout
+            try:
+                os.write(s.ctl_w, b"go\n")
+            except OSError:
+                self.finish(s, self.dead_result(s))
             return
         msg = {"ev": "program", "sid": s.sid, "rid": s.rid, "results": s.results}
         s.batch = None

@@ -1,0 +1,185 @@
+"""The fork runtime (eval's default): no program sees anything of another, hostile programs
+get the same verdicts as in a Jupyter kernel, and nothing is left running."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import pytest_asyncio
+
+from assistant.execution import reaper
+from assistant.execution.forkserver import ForkPool
+
+from .conftest import config
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+# (what one program does, what the next checks: a final expression that must print True)
+LEAKS = {
+    "module attribute": ("import math\nmath.pi = 3", "import math\nmath.pi > 3.14"),
+    "builtins": ("import builtins\nbuiltins.len = None", "len([1, 2]) == 2"),
+    "sys.modules": (
+        "import sys, types\nsys.modules['leaky'] = types.ModuleType('leaky')\nimport json\n"
+        "json.dumps = None",
+        "import sys, json\n'leaky' not in sys.modules and json.dumps([1]) == '[1]'",
+    ),
+    "globals": ("secret = 42", "'secret' not in dir()"),
+    "cwd": ("import os\nos.chdir('/')", "import os\nos.getcwd() == WORKDIR"),
+    "environment": (
+        "import os\nos.environ['LEAKY'] = '1'\nos.environ.pop('HOME', None)",
+        "import os\n'LEAKY' not in os.environ and 'HOME' in os.environ",
+    ),
+    "open files": (
+        "import os\nkept = open('leak.txt', 'w')\nfd = os.open('leak.txt', os.O_RDONLY)\n"
+        "r, w = os.pipe()",
+        "import os\nlen(os.listdir('/proc/self/fd')) == FDS",
+    ),
+    "threads": (
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(1000,)).start()\n"
+        "threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()",
+        "import threading\nthreading.active_count() == 1",
+    ),
+    "child processes": (
+        "import subprocess\np = subprocess.Popen(['sleep', '1000'])\n"
+        "d = subprocess.Popen(['setsid', 'sleep', '1001'])\n"
+        "open('pids.txt', 'w').write(f'{p.pid} {d.pid}')",
+        "import os\nopen(f'/proc/{os.getpid()}/task/{os.getpid()}/children').read() == ''",
+    ),
+}
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def pool():
+    async with ForkPool(size=2, config=config(timeout=2)) as p:
+        yield p
+
+
+async def _fds(pool: ForkPool) -> int:
+    res = await pool.run_cells(["import os\nlen(os.listdir('/proc/self/fd'))"])
+    assert res[0].last_printed is not None
+    return int(res[0].last_printed.value)
+
+
+@pytest.mark.parametrize("kind", list(LEAKS))
+async def test_nothing_of_one_program_reaches_the_next(pool: ForkPool, kind: str) -> None:
+    leak, check = LEAKS[kind]
+    fds = await _fds(pool)
+    workdir = str(pool.server.workdir)
+    check = f"WORKDIR = {workdir!r}\nFDS = {fds}\n{check}"
+    # Through both entry points: one program per kernel() context, and whole programs at once.
+    async with pool.kernel() as k:
+        first = await k.execute(leak)
+        assert first.ok, first.feedback()
+        same = await k.execute(check, final=True)  # the state is there within the program
+    async with pool.kernel() as k:
+        res = await k.execute(check, final=True)
+    assert res.ok and res.stdout == "True\n", (res.feedback(), res.stdout)
+    await pool.run_cells([leak, "pass"])
+    again = await pool.run_cells([check])
+    assert again[0].stdout == "True\n", again[0].feedback()
+    if kind == "child processes":
+        pids = [int(p) for p in (pool.server.workdir / "pids.txt").read_text().split()]
+        deadline = time.monotonic() + 2
+        while any(reaper.running(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not any(reaper.running(p) for p in pids)
+    elif kind not in ("globals", "cwd", "threads"):
+        assert same.stdout != "True\n"  # the check can fail: the leak is real inside
+
+
+HOSTILE = {
+    "busy loop": ("while True: pass", "timeout"),
+    "sleeps": ("import time\ntime.sleep(100)", "timeout"),
+    "os._exit": ("import os\nos._exit(1)", "died"),
+    "segfault": ("import ctypes\nctypes.string_at(0)", "died"),
+    "memory bomb": ("x = bytearray(50 * 2**30)", "error"),
+    "fork bomb": (
+        "import os, time\nfor i in range(64):\n    if os.fork() == 0:\n"
+        "        time.sleep(1000)\n        os._exit(0)",
+        "error",
+    ),
+    "input()": ("input('name? ')", "error"),
+    "sys.exit": ("import sys\nsys.exit(1)", "error"),
+    "exit()": ("exit()", "error"),
+    "closes its pipes": ("import os\nfor fd in range(5):\n    os.close(fd)\nwhile True: pass", "x"),
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+async def test_hostile_programs_get_their_verdicts(pool: ForkPool, kind: str) -> None:
+    code, status = HOSTILE[kind]
+    t0 = time.monotonic()
+    results = await pool.run_cells(["before = 1", code, "print('never')"])
+    assert time.monotonic() - t0 < 6
+    assert len(results) == 2 and results[0].ok
+    res = results[1]
+    if status == "x":  # no channel left: a timeout or a death, never a hang
+        assert res.status in ("timeout", "died")
+    else:
+        assert res.status == status, (res.status, res.message, res.feedback())
+    if kind == "memory bomb":
+        assert res.error is not None and res.error.ename == "MemoryError"
+    if kind == "fork bomb":
+        assert res.error is not None and "process limit" in res.error.evalue
+    if kind in ("sys.exit", "exit()"):
+        assert res.error is not None and res.error.ename == "SystemExit"
+        assert "sys.exit" in res.message
+    if status in ("timeout", "died"):
+        assert res.restarted
+    after = await pool.run_cells(["print(sum(range(10)))"])
+    assert after[0].ok and after[0].last_printed is not None
+    assert after[0].last_printed.value == 45
+
+
+async def test_output_cap_and_capture_match_the_kernel(pool: ForkPool) -> None:
+    res = await pool.run_cells(["x = [1, (2, 3)]\nx", "print('big' * 10**6)\nx"])
+    assert res[0].display == ["[1, (2, 3)]"] and res[0].stdout == ""
+    assert res[1].truncated_bytes > 0 and "truncated" in res[1].stdout
+    assert res[1].last_printed is not None and res[1].last_printed.repr == "[1, (2, 3)]"
+    err = await pool.run_cells(["def f():\n    return 1 / 0", "f()"])
+    assert err[1].error is not None and err[1].error.ename == "ZeroDivisionError"
+    assert "fork_server" not in "".join(err[1].error.traceback)  # the program's frames only
+
+
+async def test_interrupt_stops_the_program(pool: ForkPool) -> None:
+    import asyncio
+
+    async with pool.kernel() as k:
+        task = asyncio.ensure_future(k.execute("x = 1\nwhile True: pass", timeout=30))
+        await asyncio.sleep(0.3)
+        await k.interrupt()
+        res = await asyncio.wait_for(task, 5)
+        assert res.status == "interrupted" and res.restarted
+        again = await k.execute("'x' in dir()", final=True)  # a fresh program
+        assert again.stdout == "False\n"
+
+
+async def test_pluggable_program_runner(pool: ForkPool) -> None:
+    """A child can call any ``module:function`` (e.g. issue 12's upstream execution mode)."""
+    async with pool.kernel() as k:
+        reply = await k.call("json:loads", {"s": "[1, 2]"})
+        assert reply["status"] == "ok" and reply["value"] == [1, 2]
+        bad = await k.call("json:loads", {"s": "{"})
+        assert bad["status"] == "error" and bad["error"]["ename"] == "JSONDecodeError"
+
+
+async def test_nothing_left_running_after_close() -> None:
+    p = ForkPool(size=2, config=config(timeout=1))
+    await p.start()
+    tag, pid = p.server.tag, p.server.pid
+    await p.run_cells(["import subprocess\nsubprocess.Popen(['setsid', 'sleep', '1000'])"])
+    await p.run_cells(["import os\nif os.fork() == 0:\n    os.setsid()\n    while True: pass"])
+    await p.run_cells(["import subprocess\nsubprocess.check_output('sleep 1000 &', shell=True)"])
+    await p.close()
+    assert pid is not None and not reaper.running(pid)
+    assert [x for x in reaper.tagged(tag) if reaper.running(x)] == []
+
+
+async def test_fork_is_the_eval_default() -> None:
+    from assistant.execution.pool import KernelPool
+    from assistant.mtpb.runner import make_pool
+
+    assert isinstance(make_pool(1, config()), ForkPool)
+    assert isinstance(make_pool(1, config(), runtime="jupyter"), KernelPool)

@@ -421,6 +421,11 @@ class ForkPool:
             {"code": c, "final": i == len(cells) - 1, "timeout": timeout}
             for i, c in enumerate(cells)
         ]
+        return await self._program(batch, preload)
+
+    async def _program(
+        self, batch: list[dict[str, Any]], preload: Sequence[str] = ()
+    ) -> list[ExecResult]:
         server = await self._live_server()
         async with self._gate:
             try:
@@ -434,16 +439,28 @@ class ForkPool:
                 )
             except KernelDied as exc:
                 return [ExecResult(status="died", message=str(exc), restarted=True)]
-        return [ForkProgram._result_of(r, timeout) for r in reply.get("results") or []]
+        results = reply.get("results") or []
+        return [
+            ForkProgram._result_of(r, float(b["timeout"]))
+            for r, b in zip(results, batch, strict=False)
+        ]
 
     async def run_program(self, cells: Sequence[Any], *, stop_on_error: bool = True) -> list[Any]:
+        """``KernelPool.run_program``: ``Cell``s (code, final, timeout) in one fresh child."""
+        if stop_on_error:
+            batch = [
+                {
+                    "code": c.code,
+                    "final": bool(c.final),
+                    "timeout": self.config.timeout if c.timeout is None else c.timeout,
+                }
+                for c in cells
+            ]
+            return await self._program(batch)
         results: list[ExecResult] = []
         async with self.kernel() as k:
             for cell in cells:
-                res = await k.execute(cell.code, final=cell.final, timeout=cell.timeout)
-                results.append(res)
-                if stop_on_error and not res.ok:
-                    break
+                results.append(await k.execute(cell.code, final=cell.final, timeout=cell.timeout))
         return results
 
     async def close(self) -> None:

@@ -581,6 +581,17 @@ class Server:
             return
         s.alive = False
         self.live.pop(s.num, None)
+        # Its descendants first, while they are still in its tree (setsid children included):
+        # once killed they cannot run another instruction, so the next program never meets them.
+        todo, seen = [s.pid], set()
+        while todo:
+            pid = todo.pop()
+            for kid in _children(pid):
+                if kid not in seen:
+                    seen.add(kid)
+                    todo.append(kid)
+                    with contextlib.suppress(OSError):
+                        os.kill(kid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             os.killpg(s.pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
@@ -638,6 +649,7 @@ class Server:
                 self.finish(s, {"status": "interrupted", **self._output(s)})
             self.kill(s)
             self._forget(s)
+            self.kill_orphans()  # daemons it left that were already re-parented here
         if reply:
             self.reply({"ev": "closed", "sid": sid, "rid": rid})
 

@@ -52,6 +52,10 @@ LEAKS: dict[str, tuple[str, str]] = {
         f"PIDS = {PIDS!r}\nimport os\n"
         "def alive(pid):\n    try:\n        st = open(f'/proc/{pid}/stat').read()\n"
         "    except OSError:\n        return False\n    return st.rsplit(')', 1)[1].split()[0] != 'Z'\n"
-        "not any(alive(int(p)) for p in open(PIDS).read().split())",
+        "import time\n"
+        "pids = [int(p) for p in open(PIDS).read().split()]\n"
+        "for _ in range(50):  # killed (they cannot run), maybe not yet reaped\n"
+        "    if not any(alive(p) for p in pids):\n        break\n    time.sleep(0.01)\n"
+        "not any(alive(p) for p in pids)",
     ),
 }

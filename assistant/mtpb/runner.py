@@ -247,6 +247,13 @@ async def run_eval(
     workers = max(1, opts.jobs)
     if opts.concurrency and not isinstance(model, ReferenceModel) and runtime == "fork":
         workers = max(1, opts.concurrency)  # each holds a forked program while it generates
+        # Generations run in the loop's default executor (``asyncio.to_thread``), which has
+        # min(32, cores + 4) threads: that would cap the requests in flight on small machines.
+        from concurrent.futures import ThreadPoolExecutor
+
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=workers + 4, thread_name_prefix="generate")
+        )
 
     async def worker() -> None:
         while True:

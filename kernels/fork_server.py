@@ -161,11 +161,54 @@ class Child:
                     if not reader.readline():
                         return
                 continue
-            if req.get("op") == "call":
+            if req.get("op") in ("snapshot", "commit", "rollback"):
+                reply = self.checkpoint(str(req["op"]))
+            elif req.get("op") == "call":
                 reply = self.call(req)
             else:
                 reply = self.run_cell(str(req.get("code", "")), bool(req.get("final")))
             self.send(reply)
+
+    def checkpoint(self, op: str) -> dict[str, Any]:
+        """Snapshots for failed attempts: ``snapshot`` forks a frozen copy of this program;
+        ``commit`` drops it; ``rollback`` wakes it up in place of this process, which ends
+        with everything it started (threads, children): the attempt leaves no trace in the
+        interpreter. The copy shares this process's pipes, so it answers the supervisor."""
+        t0 = time.perf_counter()
+        snap = getattr(self, "_snap", None)
+        if op == "snapshot":
+            if snap is not None:
+                self.checkpoint("commit")
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the frozen copy: wait for the verdict on the attempt
+                os.close(w)
+                word = os.read(r, 1)
+                os.close(r)
+                if word != b"r":
+                    os._exit(0)
+                self._snap = None
+                return {"status": "ok", "pid": os.getpid(), "duration": time.perf_counter() - t0}
+            os.close(r)
+            self._snap = (pid, w)
+            return {"status": "ok", "pid": os.getpid(), "duration": time.perf_counter() - t0}
+        if snap is None:
+            return {"status": "error", "error": {"ename": "RuntimeError", "evalue": "no snapshot"}}
+        self._snap = None
+        pid, w = snap
+        if op == "commit":
+            os.write(w, b"c")
+            os.close(w)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            return {"status": "ok", "pid": os.getpid(), "duration": time.perf_counter() - t0}
+        # rollback: this process and what the attempt started go; the copy answers.
+        for kid in _children(os.getpid()):
+            if kid != pid:
+                with contextlib.suppress(OSError):
+                    os.kill(kid, signal.SIGKILL)
+        os.write(w, b"r")
+        os._exit(0)
 
     def send(self, reply: dict[str, Any]) -> None:
         data = (_dumps(reply, default=repr) + "\n").encode("utf-8", "surrogateescape")
@@ -271,7 +314,8 @@ class Session:
     def __init__(self, num: int, pid: int, ctl_w: int, res_r: int, out_r: int, err_r: int):
         self.num = num  # the server's own number (ASSISTANT_PROGRAM_ID in the child)
         self.sid = ""
-        self.pid = pid
+        self.pid = pid  # the process serving it (changes on a rollback to a snapshot)
+        self.group = pid  # its process group and session, whatever process serves it
         self.ctl_w, self.res_r, self.out_r, self.err_r = ctl_w, res_r, out_r, err_r
         self.buf = b""
         self.out: list[bytes] = []
@@ -515,6 +559,8 @@ class Server:
             line, s.buf = s.buf.split(b"\n", 1)
             reply = json.loads(line)
             s.deadline = None
+            if isinstance(reply.get("pid"), int):
+                s.pid = reply["pid"]  # a snapshot now serves the program
             reply.update(self._output(s))
             self.finish(s, reply)
 
@@ -583,7 +629,7 @@ class Server:
         self.live.pop(s.num, None)
         # Its descendants first, while they are still in its tree (setsid children included):
         # once killed they cannot run another instruction, so the next program never meets them.
-        todo, seen = [s.pid], set()
+        todo, seen = [s.pid, s.group], set()
         while todo:
             pid = todo.pop()
             for kid in _children(pid):
@@ -593,7 +639,7 @@ class Server:
                     with contextlib.suppress(OSError):
                         os.kill(kid, signal.SIGKILL)
         with contextlib.suppress(OSError):
-            os.killpg(s.pid, signal.SIGKILL)
+            os.killpg(s.group, signal.SIGKILL)
         with contextlib.suppress(OSError):
             os.kill(s.pid, signal.SIGKILL)
         self.dying.add(s.pid)
@@ -622,9 +668,13 @@ class Server:
         """Processes re-parented here whose program is over (daemons, setsid children, the
         children of a killed program): killed with their groups, then reaped."""
         live = {x.pid for x in self.live.values()}
+        groups = {x.group for x in self.live.values()}
         for pid in _children(os.getpid()):
             if pid in live or pid in self.dying:
                 continue
+            with contextlib.suppress(OSError):
+                if os.getsid(pid) in groups:
+                    continue  # a snapshot taking over its program, or a process it forked
             owner = _env_of(pid, PROGRAM_VAR)
             if owner.isdigit() and int(owner) in self.live:
                 continue  # a daemon of a program still running: its close kills it
@@ -658,7 +708,7 @@ class Server:
         op = req.get("op")
         if op == "open":
             self.open(str(req["sid"]), req.get("rid"), preload=list(req.get("preload") or []))
-        elif op in ("exec", "call"):
+        elif op in ("exec", "call", "snapshot", "commit", "rollback"):
             self.send(req)
         elif op == "program":
             self.run_program(req)

@@ -306,6 +306,20 @@ class ForkProgram:
                 self.tainted = True
             return reply
 
+    async def checkpoint(self, op: str) -> bool:
+        """``snapshot`` (fork a frozen copy of the program before an attempt), ``commit``
+        (drop it) or ``rollback`` (the copy takes over: the attempt leaves no trace in the
+        interpreter, ~ a fork's cost). False when it could not be done (no program, a timeout
+        killed it): then only a restart and replay bring the committed state back."""
+        if self.sid is None:
+            return False
+        async with self._lock:
+            try:
+                reply = await self._roundtrip({"op": op, "timeout": 10.0})
+            except KernelDied:
+                return False
+            return reply.get("status") == "ok"
+
     @staticmethod
     def _result_of(reply: dict[str, Any], timeout: float) -> ExecResult:
         prog = ForkProgram.__new__(ForkProgram)

@@ -135,3 +135,34 @@ async def test_fork_is_the_eval_default() -> None:
 
     assert isinstance(make_pool(1, config()), ForkPool)
     assert isinstance(make_pool(1, config(), runtime="jupyter"), KernelPool)
+
+
+async def test_snapshot_rollback_leaves_no_trace_of_the_attempt(pool: ForkPool) -> None:
+    """A failed attempt's rollback: its variables, module changes, threads and children go;
+    the committed state stays; a commit keeps the attempt's state."""
+    async with pool.kernel() as k:
+        assert (await k.execute("import math\ncommitted = [1, 2]")).ok
+        assert await k.checkpoint("snapshot")
+        attempt = (
+            "import threading, time, subprocess\nmath.pi = 3\ncommitted.append(3)\nbad = 1\n"
+            "threading.Thread(target=time.sleep, args=(100,)).start()\n"
+            "child = subprocess.Popen(['sleep', '100'])\n"
+            "raise ValueError('attempt failed')"
+        )
+        assert (await k.execute(attempt)).status == "error"
+        pid = (await k.execute("child.pid", final=True)).stdout.strip()
+        assert await k.checkpoint("rollback")
+        res = await k.execute(
+            "import threading\n(math.pi > 3.14, committed, 'bad' in dir(), "
+            "threading.active_count())",
+            final=True,
+        )
+        assert res.stdout == "(True, [1, 2], False, 1)\n", res.feedback()
+        time.sleep(0.05)
+        assert not reaper.running(int(pid))
+        # A kept attempt: snapshot, run, commit.
+        assert await k.checkpoint("snapshot")
+        assert (await k.execute("committed.append(4)")).ok
+        assert await k.checkpoint("commit")
+        assert (await k.execute("committed", final=True)).stdout == "[1, 2, 4]\n"
+        assert not await k.checkpoint("rollback")  # nothing to roll back to

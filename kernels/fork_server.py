@@ -154,12 +154,14 @@ class Child:
                 cells = list(req.get("cells") or [])
                 for i, cell in enumerate(cells):
                     reply = self.run_cell(str(cell.get("code", "")), bool(cell.get("final")))
+                    # Where this cell's output ends in the pipes, written before the answer:
+                    # the next cell runs at once, the supervisor splits the output there.
+                    for fd in (1, 2):
+                        with contextlib.suppress(OSError):
+                            _write(fd, self.server.marker)
                     self.send(reply)
                     if reply["status"] != "ok" or i == len(cells) - 1:
                         break
-                    # The supervisor takes this cell's output off the pipes, then says go.
-                    if not reader.readline():
-                        return
                 continue
             if req.get("op") in ("snapshot", "commit", "rollback"):
                 reply = self.checkpoint(str(req["op"]))
@@ -318,9 +320,8 @@ class Session:
         self.group = pid  # its process group and session, whatever process serves it
         self.ctl_w, self.res_r, self.out_r, self.err_r = ctl_w, res_r, out_r, err_r
         self.buf = b""
-        self.out: list[bytes] = []
-        self.err: list[bytes] = []
-        self.kept = 0
+        # Output read from the child's stdout/stderr pipes, not yet handed to a cell.
+        self.raw: dict[str, bytearray] = {"out": bytearray(), "err": bytearray()}
         self.lost = 0  # bytes over the supervisor's cap (output from C code, subprocesses)
         self.deadline: float | None = None
         self.timeout = 0.0
@@ -348,7 +349,14 @@ class Server:
         self.exits: dict[int, int] = {}  # pid -> wait status, reaped early
         self.sel = selectors.DefaultSelector()
         self.cap = int(cfg.get("output_bytes") or 1_000_000) + 400
+        # Ends a cell's output in whole-program mode; no program can guess it.
+        self.marker = b"\x00\x1e" + os.urandom(8).hex().encode() + b"\x1e\x00"
         self.want_spares = max(0, int(cfg.get("spares", 2)))
+        # Whole programs running at once (``--jobs``); more wait here, so the next one starts
+        # the moment one ends, without a round trip to the client in between.
+        self.max_programs = max(1, int(cfg.get("max_programs") or 1 << 30))
+        self.programs = 0
+        self.waiting: list[dict[str, Any]] = []
         self.out = sys.stdout.buffer
         self.inbuf = b""
         self.count = 0
@@ -471,7 +479,9 @@ class Server:
         self._start(s, req)
 
     def _start(self, s: Session, req: dict[str, Any]) -> None:
-        s.out, s.err, s.kept, s.lost, s.buf = [], [], 0, 0, b""
+        s.raw["out"].clear()
+        s.raw["err"].clear()
+        s.lost, s.buf = 0, b""
         s.timeout = float(req.get("timeout") or 20.0)
         s.deadline = time.monotonic() + s.timeout
         data = (json.dumps(req) + "\n").encode("utf-8", "surrogateescape")
@@ -484,6 +494,10 @@ class Server:
     def run_program(self, req: dict[str, Any]) -> None:
         """A whole program at once: a fresh child runs the cells in order, stopping at the
         first that is not ok; one reply with every result; the child is killed after."""
+        if self.programs >= self.max_programs:
+            self.waiting.append(req)
+            return
+        self.programs += 1
         sid = str(req.get("sid"))
         s = self.open(sid, reply=False, preload=list(req.get("preload") or []))
         s.rid = req.get("rid")
@@ -500,21 +514,22 @@ class Server:
         assert s.batch is not None
         n = len(s.results)
         if n < len(s.batch) and (not s.results or s.results[-1].get("status") == "ok"):
-            s.out, s.err, s.kept, s.lost = [], [], 0, 0
             s.timeout = float(s.batch[n].get("timeout") or 20.0)
-            s.deadline = time.monotonic() + s.timeout
-            try:
-                os.write(s.ctl_w, b"go\n")
-            except OSError:
-                self.finish(s, self.dead_result(s))
+            s.deadline = time.monotonic() + s.timeout  # the child is already running it
             return
         msg = {"ev": "program", "sid": s.sid, "rid": s.rid, "results": s.results}
         s.batch = None
         self.close(s.sid, reply=False)
+        self.programs -= 1
+        if self.waiting:
+            self.run_program(self.waiting.pop(0))
         self.reply(msg)
 
-    def _drain(self, s: Session, fd: int, into: list[bytes]) -> bool:
-        """Read what is there; False at end of file."""
+    def _drain(self, s: Session, fd: int, raw: bytearray) -> bool:
+        """Read what is there; False at end of file. Only the output after the last cell
+        marker can grow: past the cap its middle is dropped (and counted), keeping its end,
+        where a marker may be arriving."""
+        m = len(self.marker)
         while True:
             try:
                 data = os.read(fd, 1 << 16)
@@ -524,18 +539,18 @@ class Server:
                 return False
             if not data:
                 return False
-            room = self.cap - s.kept
-            if len(data) > room:
-                s.lost += len(data) - max(room, 0)
-                data = data[: max(room, 0)]
-            s.kept += len(data)
-            if data:
-                into.append(data)
+            raw += data
+            last = raw.rfind(self.marker)
+            start = 0 if last < 0 else last + m
+            if len(raw) - start > self.cap + (1 << 16):
+                cut_from, cut_to = start + self.cap, len(raw) - (m - 1)
+                s.lost += cut_to - cut_from
+                del raw[cut_from:cut_to]
 
     def on_readable(self, fd: int) -> None:
         s, kind = self.by_fd[fd], self.kinds[fd]
         if kind in ("out", "err"):
-            if not self._drain(s, fd, s.out if kind == "out" else s.err):
+            if not self._drain(s, fd, s.raw[kind]):
                 self._unregister(fd)
             return
         try:
@@ -561,7 +576,7 @@ class Server:
             s.deadline = None
             if isinstance(reply.get("pid"), int):
                 s.pid = reply["pid"]  # a snapshot now serves the program
-            reply.update(self._output(s))
+            reply.update(self._output(s, marked=s.batch is not None))
             self.finish(s, reply)
 
     def finish(self, s: Session, result: dict[str, Any]) -> None:
@@ -581,16 +596,24 @@ class Server:
         with contextlib.suppress(OSError):
             os.close(fd)
 
-    def _output(self, s: Session) -> dict[str, Any]:
-        # Whatever the child wrote before its answer is already in the pipes.
-        for fd, into in ((s.out_r, s.out), (s.err_r, s.err)):
+    def _output(self, s: Session, marked: bool = False) -> dict[str, Any]:
+        """The output of the cell that just ended. Whatever the child wrote before its answer
+        is already in the pipes; with ``marked`` (whole programs) it ends at a marker and
+        what follows belongs to the next cell."""
+        out: dict[str, Any] = {}
+        for kind, fd in (("out", s.out_r), ("err", s.err_r)):
+            raw = s.raw[kind]
             if fd in self.by_fd:
-                self._drain(s, fd, into)
-        return {
-            "stdout": b"".join(s.out).decode("utf-8", "replace"),
-            "stderr": b"".join(s.err).decode("utf-8", "replace"),
-            "lost": s.lost,
-        }
+                self._drain(s, fd, raw)
+            end = raw.find(self.marker) if marked else -1
+            chunk = bytes(raw[:end]) if end >= 0 else bytes(raw)
+            del raw[: end + len(self.marker) if end >= 0 else len(raw)]
+            if len(chunk) > self.cap:
+                s.lost += len(chunk) - self.cap
+                chunk = chunk[: self.cap]
+            out["std" + kind] = chunk.decode("utf-8", "replace")
+        out["lost"], s.lost = s.lost, 0
+        return out
 
     def dead_result(self, s: Session) -> dict[str, Any]:
         status = self._wait(s.pid)

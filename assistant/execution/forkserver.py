@@ -50,6 +50,7 @@ class ForkServer:
     ) -> None:
         self.config = config or KernelConfig()
         self.spares = spares  # children forked ahead, while the server waits
+        self.max_programs = 0  # whole programs ("program" op) running at once; 0: no limit
         self.preload = list(DEFAULT_PRELOAD if preload is None else preload)
         self.proc: asyncio.subprocess.Process | None = None
         self.tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
@@ -112,6 +113,7 @@ class ForkServer:
             "max_procs": limits.get("max_procs"),
             "cpu_seconds": limits.get("cpu_seconds"),
             "spares": self.spares,
+            "max_programs": self.max_programs,
         }
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write((json.dumps(cfg) + "\n").encode())
@@ -393,7 +395,11 @@ class ForkPool:
         self.size = max(1, size)
         self.config = config or KernelConfig()
         self.server = ForkServer(self.config, preload, spares=self.size)
+        self.server.max_programs = self.size
         self._gate = asyncio.Semaphore(self.size)
+        # Whole programs queue in the server (which runs ``size`` at once): twice as many in
+        # flight keep it from waiting on the client between two programs.
+        self._program_gate = asyncio.Semaphore(2 * self.size)
         self._start_lock = asyncio.Lock()
 
     async def start(self) -> ForkPool:
@@ -411,6 +417,7 @@ class ForkPool:
             if self.server.dead:  # it runs no user code, but never leave the pool unusable
                 await self.server.shutdown()
                 self.server = ForkServer(self.config, self.server.preload, self.size)
+                self.server.max_programs = self.size
                 await self.server.start()
         return self.server
 
@@ -441,7 +448,7 @@ class ForkPool:
         self, batch: list[dict[str, Any]], preload: Sequence[str] = ()
     ) -> list[ExecResult]:
         server = await self._live_server()
-        async with self._gate:
+        async with self._program_gate:
             try:
                 reply = await server.request(
                     {

@@ -245,6 +245,8 @@ async def run_eval(
         queue.put_nowait(j)
     await pool.start()
     workers = max(1, opts.jobs)
+    if isinstance(model, ReferenceModel) and runtime == "fork":
+        workers *= 2  # the server runs --jobs at once; the others wait there, ready to start
     if opts.concurrency and not isinstance(model, ReferenceModel) and runtime == "fork":
         workers = max(1, opts.concurrency)  # each holds a forked program while it generates
         # Generations run in the loop's default executor (``asyncio.to_thread``), which has

@@ -90,6 +90,16 @@ async def test_output_cap_and_capture_match_the_kernel(pool: ForkPool) -> None:
     assert res[0].display == ["[1, (2, 3)]"] and res[0].stdout == ""
     assert res[1].truncated_bytes > 0 and "truncated" in res[1].stdout
     assert res[1].last_printed is not None and res[1].last_printed.repr == "[1, (2, 3)]"
+    cells = [
+        "print('a')",
+        "import os\nos.system('echo b')\nprint('c')",
+        "os.system('yes | head -c 3000000')",  # from a subprocess: capped by the supervisor
+        "print('d')",
+    ]
+    split = await pool.run_cells(cells)
+    assert [r.stdout for r in split][:2] == ["a\n", "b\nc\n"]
+    assert split[2].truncated_bytes > 1_000_000 and split[2].stdout.startswith("y\ny\n")
+    assert split[3].stdout == "d\n"
     err = await pool.run_cells(["def f():\n    return 1 / 0", "f()"])
     assert err[1].error is not None and err[1].error.ename == "ZeroDivisionError"
     assert "fork_server" not in "".join(err[1].error.traceback)  # the program's frames only

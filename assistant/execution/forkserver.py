@@ -391,6 +391,7 @@ class ForkPool:
         size: int = 2,
         config: KernelConfig | None = None,
         preload: Sequence[str] | None = None,
+        heavy: Sequence[str] = (),
     ) -> None:
         self.size = max(1, size)
         self.config = config or KernelConfig()
@@ -400,9 +401,20 @@ class ForkPool:
         # Whole programs queue in the server (which runs ``size`` at once): twice as many in
         # flight keep it from waiting on the client between two programs.
         self._program_gate = asyncio.Semaphore(2 * self.size)
+        # Programs known to import third-party modules (``run_cells(preload=...)``) go to a
+        # second server that imports ``heavy`` at start, on another core, while the first
+        # runs the light programs: forks of the light one stay small and cheap, and nobody
+        # waits on pandas being imported.
+        self.heavy: ForkServer | None = None
+        self._heavy_start: asyncio.Task[ForkServer] | None = None
+        if heavy:
+            self.heavy = ForkServer(self.config, list(heavy), spares=self.size)
+            self.heavy.max_programs = self.size
         self._start_lock = asyncio.Lock()
 
     async def start(self) -> ForkPool:
+        if self.heavy is not None:
+            self._heavy_start = asyncio.ensure_future(self.heavy.start())
         await self.server.start()
         return self
 
@@ -448,6 +460,8 @@ class ForkPool:
         self, batch: list[dict[str, Any]], preload: Sequence[str] = ()
     ) -> list[ExecResult]:
         server = await self._live_server()
+        if self._heavy_start is not None and any(_third_party(m) for m in preload):
+            server = await self._heavy_start
         async with self._program_gate:
             try:
                 reply = await server.request(
@@ -485,4 +499,13 @@ class ForkPool:
         return results
 
     async def close(self) -> None:
+        if self._heavy_start is not None:
+            with contextlib.suppress(BaseException):
+                await self._heavy_start
+        if self.heavy is not None:
+            await self.heavy.shutdown()
         await self.server.shutdown()
+
+
+def _third_party(module: str) -> bool:
+    return module.split(".", 1)[0] not in sys.stdlib_module_names

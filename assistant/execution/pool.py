@@ -70,7 +70,7 @@ class Cell:
 
 class KernelPool:
     def __init__(
-        self, size: int = 2, config: KernelConfig | None = None, recycle_after: int = 50
+        self, size: int = 2, config: KernelConfig | None = None, recycle_after: int = 200
     ) -> None:
         self.size = max(1, size)
         self.config = config or KernelConfig()

@@ -232,6 +232,7 @@ async def run_eval(
     if opts.workdir is not None:
         cfg.workdir = opts.workdir
     runtime = opts.runtime if cfg.kernel_name is None else "jupyter"  # other interpreters
+    heavy: list[str] = []  # third-party modules of known programs (a second fork server)
     preload: list[str] | None = None  # the fork server's default (numpy, pandas)
     if isinstance(model, ReferenceModel) and runtime == "fork":
         # Known programs: the server imports what each needs just before forking it, and the
@@ -239,7 +240,8 @@ async def run_eval(
         # with the parent's size: ~0.3 ms bare, ~2.4 ms with sklearn loaded).
         preload = []
         todo.sort(key=lambda j: _weight(_imports(model, j)))
-    pool = make_pool(max(1, opts.jobs), cfg, runtime=runtime, preload=preload)
+        heavy = sorted({m for j in todo for m in _weight(_imports(model, j))[1]})
+    pool = make_pool(max(1, opts.jobs), cfg, runtime=runtime, preload=preload, heavy=heavy)
     queue: asyncio.Queue[Job] = asyncio.Queue()
     for j in todo:
         queue.put_nowait(j)
@@ -306,7 +308,11 @@ async def _run_job(
 
 
 def make_pool(
-    size: int, config: Any, runtime: str = "fork", preload: Iterable[str] | None = None
+    size: int,
+    config: Any,
+    runtime: str = "fork",
+    preload: Iterable[str] | None = None,
+    heavy: Iterable[str] = (),
 ) -> Any:
     """Where programs run: forked children of a warm server (``ForkPool``, the default), or
     pre-warmed Jupyter kernels reset between programs (``KernelPool``)."""
@@ -316,7 +322,8 @@ def make_pool(
         return KernelPool(size=size, config=config)
     from ..execution.forkserver import ForkPool
 
-    return ForkPool(size=size, config=config, preload=None if preload is None else list(preload))
+    pre = None if preload is None else list(preload)
+    return ForkPool(size=size, config=config, preload=pre, heavy=list(heavy))
 
 
 _IMPORT = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_][\w.]*)", re.MULTILINE)

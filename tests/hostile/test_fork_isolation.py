@@ -176,3 +176,12 @@ async def test_snapshot_rollback_leaves_no_trace_of_the_attempt(pool: ForkPool) 
         assert await k.checkpoint("commit")
         assert (await k.execute("committed", final=True)).stdout == "[1, 2, 4]\n"
         assert not await k.checkpoint("rollback")  # nothing to roll back to
+
+
+async def test_programs_with_third_party_imports_go_to_the_heavy_server() -> None:
+    async with ForkPool(size=2, config=config(), preload=[], heavy=["numpy"]) as p:
+        probe = "import sys\n'numpy' in sys.modules"
+        light = await p.run_cells([probe])
+        heavy = await p.run_cells([probe], preload=["numpy", "math"])
+        assert light[0].stdout == "False\n" and heavy[0].stdout == "True\n"
+        assert p.heavy is not None and p.heavy.pid != p.server.pid

@@ -105,10 +105,21 @@ def _watched(name: str) -> bool:
     return name.split(".", 1)[0] in _KERNEL
 
 
+def _fingerprint(mod: Any) -> tuple[list[str], list[int]] | None:
+    """Names and value identities of a module's attributes, built at C speed (a check of
+    ~100k attributes takes a few ms)."""
+    try:
+        d = vars(mod)
+    except TypeError:
+        return None
+    return list(d), list(map(id, d.values()))
+
+
 def snapshot() -> None:
     mods = {n: m for n, m in list(sys.modules.items()) if not _watched(n)}
     _state["modules"] = {n: id(m) for n, m in mods.items()}
     _state["attrs"] = {n: _ids(n, m) for n, m in mods.items()}
+    _state["prints"] = {n: _fingerprint(m) for n, m in mods.items() if n not in _VOLATILE}
     _state["env"] = dict(os.environ)
     _state["fds"] = _fds()
 
@@ -126,9 +137,11 @@ def taint() -> list[str]:
     gone = sorted(n for n in before if n not in mods or id(mods[n]) != before[n])
     if gone:
         found.append(f"modules removed or replaced: {', '.join(gone[:5])}")
-    attrs = _state["attrs"]
+    attrs, prints = _state["attrs"], _state["prints"]
     changed: list[str] = []
     for n, m in mods.items():
+        if n in prints and _fingerprint(m) == prints[n]:
+            continue  # the common case: untouched
         if n in attrs:
             now, then = _ids(n, m), attrs[n]
             if now != then:

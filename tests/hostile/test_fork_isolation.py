@@ -185,3 +185,17 @@ async def test_programs_with_third_party_imports_go_to_the_heavy_server() -> Non
         heavy = await p.run_cells([probe], preload=["numpy", "math"])
         assert light[0].stdout == "False\n" and heavy[0].stdout == "True\n"
         assert p.heavy is not None and p.heavy.pid != p.server.pid
+
+
+async def test_fork_server_in_the_sandbox() -> None:
+    from assistant.execution import sandbox
+
+    if not sandbox.available():
+        pytest.skip("bubblewrap cannot create a sandbox here")
+    async with ForkPool(size=1, config=config(sandbox="bwrap")) as p:
+        code = (
+            "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=1)\n"
+            "    net = True\nexcept OSError:\n    net = False\nnet"
+        )
+        res = await p.run_cells([code])
+        assert res[0].stdout == "False\n"

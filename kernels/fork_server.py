@@ -153,7 +153,10 @@ class Child:
             if req.get("op") == "batch":  # a whole program: one request, one answer per cell
                 cells = list(req.get("cells") or [])
                 for i, cell in enumerate(cells):
-                    reply = self.run_cell(str(cell.get("code", "")), bool(cell.get("final")))
+                    if cell.get("runner"):  # a pluggable program runner, in this fresh child
+                        reply = self.call(cell)
+                    else:
+                        reply = self.run_cell(str(cell.get("code", "")), bool(cell.get("final")))
                     # Where this cell's output ends in the pipes, written before the answer:
                     # the next cell runs at once, the supervisor splits the output there.
                     for fd in (1, 2):
@@ -165,11 +168,25 @@ class Child:
                 continue
             if req.get("op") in ("snapshot", "commit", "rollback"):
                 reply = self.checkpoint(str(req["op"]))
+            elif req.get("op") == "eval":
+                reply = self.evaluate(dict(req.get("exprs") or {}))
             elif req.get("op") == "call":
                 reply = self.call(req)
             else:
                 reply = self.run_cell(str(req.get("code", "")), bool(req.get("final")))
             self.send(reply)
+
+    def evaluate(self, exprs: dict[str, str]) -> dict[str, Any]:
+        """Expressions in the program's namespace, answered like Jupyter user_expressions."""
+        out: dict[str, Any] = {}
+        for name, code in exprs.items():
+            try:
+                value = eval(compile(str(code), "<expression>", "eval"), self.ns)
+                text = self.server.ak._safe_repr(value) if not isinstance(value, str) else None
+                out[name] = {"status": "ok", "data": {"text/plain": text or repr(value)}}
+            except BaseException as exc:
+                out[name] = {"status": "error", **_describe_error(exc)}
+        return {"status": "ok", "expressions": out}
 
     def checkpoint(self, op: str) -> dict[str, Any]:
         """Snapshots for failed attempts: ``snapshot`` forks a frozen copy of this program;
@@ -731,7 +748,7 @@ class Server:
         op = req.get("op")
         if op == "open":
             self.open(str(req["sid"]), req.get("rid"), preload=list(req.get("preload") or []))
-        elif op in ("exec", "call", "snapshot", "commit", "rollback"):
+        elif op in ("exec", "call", "eval", "snapshot", "commit", "rollback"):
             self.send(req)
         elif op == "program":
             self.run_program(req)

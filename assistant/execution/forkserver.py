@@ -308,6 +308,13 @@ class ForkProgram:
                 self.tainted = True
             return reply
 
+    async def evaluate(self, expressions: dict[str, str]) -> dict[str, Any]:
+        """``Kernel.evaluate``: expressions in the program's namespace, as Jupyter answers
+        user_expressions (``{"status": "ok", "data": {"text/plain": repr}}`` each)."""
+        async with self._lock:
+            reply = await self._roundtrip({"op": "eval", "exprs": expressions, "timeout": 10.0})
+            return dict(reply.get("expressions") or {})
+
     async def checkpoint(self, op: str) -> bool:
         """``snapshot`` (fork a frozen copy of the program before an attempt), ``commit``
         (drop it) or ``rollback`` (the copy takes over: the attempt leaves no trace in the
@@ -456,9 +463,26 @@ class ForkPool:
         ]
         return await self._program(batch, preload)
 
+    async def call(
+        self,
+        runner: str,
+        args: dict[str, Any],
+        timeout: float | None = None,
+        preload: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """A pluggable program runner (``module:function``, e.g. an upstream-exact execution
+        mode in ``kernels/``) called with ``args`` in a fresh child, in one round trip: the
+        server's reply (``status``, ``value`` = what it returned, ``error``, ``stdout``...)."""
+        timeout = self.config.timeout if timeout is None else timeout
+        entry = {"runner": runner, "args": args, "timeout": timeout}
+        replies = await self._program([entry], preload, raw=True)
+        if not replies:
+            return {"status": "died", "cause": "no answer"}
+        return replies[0]
+
     async def _program(
-        self, batch: list[dict[str, Any]], preload: Sequence[str] = ()
-    ) -> list[ExecResult]:
+        self, batch: list[dict[str, Any]], preload: Sequence[str] = (), raw: bool = False
+    ) -> list[Any]:
         server = await self._live_server()
         if self._heavy_start is not None and any(_third_party(m) for m in preload):
             server = await self._heavy_start
@@ -473,8 +497,12 @@ class ForkPool:
                     }
                 )
             except KernelDied as exc:
+                if raw:
+                    return [{"status": "died", "cause": str(exc)}]
                 return [ExecResult(status="died", message=str(exc), restarted=True)]
         results = reply.get("results") or []
+        if raw:
+            return list(results)
         return [
             ForkProgram._result_of(r, float(b["timeout"]))
             for r, b in zip(results, batch, strict=False)

@@ -125,6 +125,16 @@ async def test_pluggable_program_runner(pool: ForkPool) -> None:
         assert reply["status"] == "ok" and reply["value"] == [1, 2]
         bad = await k.call("json:loads", {"s": "{"})
         assert bad["status"] == "error" and bad["error"]["ename"] == "JSONDecodeError"
+        assert (await k.execute("x = [1, 2]")).ok
+        got = await k.evaluate({"x": "x", "bad": "1 / 0"})
+        assert got["x"] == {"status": "ok", "data": {"text/plain": "[1, 2]"}}
+        assert got["bad"]["status"] == "error" and got["bad"]["ename"] == "ZeroDivisionError"
+    # Whole programs: a fresh child per call, one round trip (how an upstream-exact mode in
+    # kernels/upstream_exec.py plugs in: pool.call("upstream_exec:run_upstream", {...})).
+    one = await pool.call("json:loads", {"s": "[3]"})
+    assert one["status"] == "ok" and one["value"] == [3]
+    hung = await pool.call("subprocess:run", {"args": ["sleep", "100"]}, timeout=0.5)
+    assert hung["status"] == "timeout"
 
 
 async def test_nothing_left_running_after_close() -> None:

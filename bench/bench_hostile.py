@@ -100,7 +100,7 @@ async def run(n_good: int, n_hostile: int, jobs: int, seed: int, runtime: str = 
     wrong: list[str] = []
     t0 = time.perf_counter()
     if runtime == "fork":
-        from assistant.execution.forkserver import ForkPool
+        from assistant.execution.forkpool import ForkPool
 
         pool_cm: Any = ForkPool(size=jobs, config=config)
     else:

@@ -320,7 +320,7 @@ def make_pool(
         from ..execution.pool import KernelPool
 
         return KernelPool(size=size, config=config)
-    from ..execution.forkserver import ForkPool
+    from ..execution.forkpool import ForkPool
 
     pre = None if preload is None else list(preload)
     return ForkPool(size=size, config=config, preload=pre, heavy=list(heavy))

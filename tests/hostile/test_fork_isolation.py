@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from assistant.execution import reaper
-from assistant.execution.forkserver import ForkPool
+from assistant.execution.forkpool import ForkPool
 
 from .conftest import config
 from .leaks import LEAKS
@@ -100,6 +100,14 @@ async def test_output_cap_and_capture_match_the_kernel(pool: ForkPool) -> None:
     assert [r.stdout for r in split][:2] == ["a\n", "b\nc\n"]
     assert split[2].truncated_bytes > 1_000_000 and split[2].stdout.startswith("y\ny\n")
     assert split[3].stdout == "d\n"
+    paths = await pool.run_cells(
+        [
+            "open('helper_mod.py', 'w').write('Y = 5')",
+            "import helper_mod\nimport importlib.util\n"
+            "(helper_mod.Y, importlib.util.find_spec('fork_server') is None)",
+        ]
+    )
+    assert paths[1].stdout == "(5, True)\n", paths[1].feedback()  # the cwd, as in Jupyter
     err = await pool.run_cells(["def f():\n    return 1 / 0", "f()"])
     assert err[1].error is not None and err[1].error.ename == "ZeroDivisionError"
     assert "fork_server" not in "".join(err[1].error.traceback)  # the program's frames only

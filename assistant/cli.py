@@ -120,6 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-n", "--samples", type=int, default=1, help="samples per problem and case")
     s.add_argument("-k", type=int, nargs="+", default=[1], help="k values for pass@k")
     s.add_argument("--jobs", "-j", type=int, default=2, help="programs graded in parallel")
+    s.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="programs in flight at once for a server backend (requests to the model), "
+        "independent of --jobs (default: --jobs; in-process models stay one at a time)",
+    )
+    s.add_argument(
+        "--runtime",
+        choices=["fork", "jupyter"],
+        default="fork",
+        help="run each program in a forked child of a warm server (default, fast) or in "
+        "pooled Jupyter kernels",
+    )
     s.add_argument("--out", help="results JSONL (appended; a rerun skips what is done)")
     s.add_argument("--problems", help="ids to run, e.g. '1-10,42' (default all)")
     s.add_argument(

@@ -116,6 +116,9 @@ class Engine:
         self._dirty_reason = "resume"
         self._last_run: Candidate | None = None  # the candidate whose state the kernel holds
         self._setup_done = False  # the prefix's imports ran in this kernel process
+        # A kernel with snapshots (the fork runtime): a frozen copy of the committed state is
+        # taken before a candidate runs, so a failed one costs a rollback, not a replay.
+        self._snapshot = False
 
     # -- events and cancellation ------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -242,6 +245,15 @@ class Engine:
             return await self._restore(reason, upto=upto)
 
     async def _restore(self, reason: str, *, upto: int | None = None) -> list[int]:
+        # The snapshot is the committed state when the last candidate failed ("retry"); a
+        # commit, undo or edit changes that state (and a commit drops the snapshot).
+        if self._snapshot and upto is None and reason == "retry":
+            self._snapshot = False
+            if await self.kernel.checkpoint("rollback"):  # type: ignore[attr-defined]
+                self.dirty, self._last_run = False, None
+                self.emit(StateRestored(self._current, replayed=[], reason=reason, failed=[]))
+                return []
+        self._snapshot = False
         await self.kernel.restart()
         await self._setup()
         replayed: list[int] = []
@@ -387,6 +399,8 @@ class Engine:
     async def run_candidate(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
         """Execute one candidate from the committed state, then check it."""
         await self.ensure_clean()
+        if not self._snapshot and hasattr(self.kernel, "checkpoint"):
+            self._snapshot = await self.kernel.checkpoint("snapshot")
         self.emit(ExecutionStarted(turn.index, attempt.index, cand.index))
         self._executing = True
         cand.inputs = []
@@ -420,6 +434,9 @@ class Engine:
         turn.inputs = list(cand.inputs)
         if self._last_run is cand:
             self.dirty = False
+            if self._snapshot:  # the committed state moved on: the copy is stale
+                self._snapshot = False
+                await self.kernel.checkpoint("commit")  # type: ignore[attr-defined]
         else:
             # Another candidate ran last: rebuild the state with the chosen one committed.
             await self._restore("candidate")

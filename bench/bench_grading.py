@@ -1,15 +1,18 @@
-"""Wall time to grade the reference programs of MTPB: the kernel pool vs a plain exec loop.
+"""Wall time to grade the reference programs of MTPB: ``assistant eval`` vs a plain exec loop.
 
-    .venv/bin/python bench/bench_grading.py [--mtpb PATH] [--jobs 2]
+    .venv/bin/python bench/bench_grading.py [--mtpb PATH] [--jobs 2] [--runtime fork]
 
-Grades every test case of every runnable problem (5 x 113 programs) twice:
+Grades every test case of every runnable problem (5 x 113 programs), each timed as a whole
+command (interpreter start, imports and all), one after the other in this run:
 
-* the real path: ``runner.run_eval`` over a ``KernelPool`` of ``--jobs`` Jupyter kernels
-  (isolation, timeouts, print capture, JSON transport, namespace resets);
-* the floor: the same programs ``exec``-ed one after another in this process with a print
-  hook, as upstream's harness does (no isolation at all), graded by the same rules.
+* the real path: ``assistant eval --model reference --jobs N`` (isolation, timeouts, print
+  capture, grading twice, the summary);
+* the floor: one Python process that imports what the programs import (numpy, pandas,
+  sklearn...), then ``exec``-s each program in fresh globals with a print override, as
+  upstream's harness does (no isolation at all: a program's module changes reach the next).
 
-It prints both times and their ratio: what isolation costs.
+It prints both times and their ratio: what isolation costs. ``--runtime jupyter`` times the
+pooled Jupyter kernels instead of the fork server.
 """
 
 from __future__ import annotations
@@ -18,25 +21,34 @@ import argparse
 import builtins
 import contextlib
 import io
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from assistant.config import Settings
-from assistant.mtpb.grading import equivalent
-from assistant.mtpb.problems import load_problems, resolve_path
-from assistant.mtpb.reference import ReferenceModel
-from assistant.mtpb.runner import EvalOptions, ResultStore, make_jobs, run_sync
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 
-def exec_loop(programs: list[tuple[list[str], Any]]) -> tuple[float, int]:
-    """Run each program in fresh globals with a print hook; returns (seconds, passed)."""
+def exec_loop(mtpb: str | None) -> int:
+    """The floor, run as its own command: returns the number of programs that passed."""
+    from assistant.mtpb.grading import equivalent
+    from assistant.mtpb.problems import load_problems, resolve_path
+    from assistant.mtpb.reference import ReferenceModel
+    from assistant.mtpb.runner import _IMPORT, make_jobs
+
+    problems = [p for p in load_problems(resolve_path(mtpb)).problems if not p.datasets()]
+    model = ReferenceModel(problems={p.id: p for p in problems})
+    jobs = make_jobs(problems, 1, ["multi"])
+    programs = [(model.cells(j.problem.id, j.case), j.problem.outputs[j.case]) for j in jobs]
+    # The same imports as the programs, once (an in-process harness pays them once too).
+    for cells, _ in programs:
+        for name in _IMPORT.findall("\n".join(cells)):
+            with contextlib.suppress(Exception):
+                __import__(name)
     passed = 0
     real_print = builtins.print
-    t0 = time.perf_counter()
     for cells, expected in programs:
         stack: list[tuple[Any, ...]] = []
 
@@ -53,39 +65,48 @@ def exec_loop(programs: list[tuple[list[str], Any]]) -> tuple[float, int]:
                 pass
         if stack and stack[-1] and equivalent(stack[-1][0], expected)[0]:
             passed += 1
-    return time.perf_counter() - t0, passed
+    return passed
+
+
+def timed(argv: list[str]) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return wall, proc.stdout
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mtpb")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--runtime", choices=["fork", "jupyter"], default="fork")
+    ap.add_argument("--floor-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    problems = [p for p in load_problems(resolve_path(args.mtpb)).problems if not p.datasets()]
-    model = ReferenceModel(problems={p.id: p for p in problems})
-    jobs = make_jobs(problems, 1, ["multi"])
+    mtpb = ["--mtpb", args.mtpb] if args.mtpb else []
+    if args.floor_only:
+        print(exec_loop(args.mtpb))
+        return 0
 
-    # The floor. The last cell's bare expression is not auto-printed here; reference programs
-    # print explicitly, so the verdicts are comparable.
-    programs = [(model.cells(j.problem.id, j.case), j.problem.outputs[j.case]) for j in jobs]
-    floor, floor_passed = exec_loop(programs)
+    py = sys.executable
+    floor, out = timed([py, __file__, "--floor-only", *mtpb])
+    floor_passed = int(out.strip().splitlines()[-1])
+    argv = [py, "-m", "assistant.cli", "eval", "--model", "reference", "--jobs", str(args.jobs)]
+    wall, out = timed([*argv, "--runtime", args.runtime, *mtpb])
+    tail = [ln.strip() for ln in out.splitlines() if ln.startswith("samples:")][:1]
 
-    store = ResultStore(None)
-    opts = EvalOptions(jobs=args.jobs, progress=False)
-    wall = run_sync(jobs, store, opts, Settings(), model)  # includes starting the kernels
-    passed = sum(r["verdict"]["kind"] == "pass" for r in store.records.values())
-
-    n = len(jobs)
-    print(f"programs: {n} ({len(problems)} runnable problems x 5 test cases)")
+    n = 565
+    print(f"programs: {n} (113 runnable problems x 5 test cases)")
     print(
-        f"kernel pool, --jobs {args.jobs}: {wall:7.2f} s  ({1000 * wall / n:6.1f} ms/program, "
-        f"{passed} passed, kernel start included)"
+        f"assistant eval --jobs {args.jobs} --runtime {args.runtime}: {wall:6.2f} s "
+        f"({1000 * wall / n:5.1f} ms/program, {' '.join(tail)})"
     )
     print(
-        f"in-process exec loop:    {floor:7.2f} s  ({1000 * floor / n:6.1f} ms/program, "
-        f"{floor_passed} passed)"
+        f"in-process exec loop (same imports):  {floor:6.2f} s "
+        f"({1000 * floor / n:5.1f} ms/program, {floor_passed} passed)"
     )
-    print(f"ratio pool / exec loop:  {wall / floor:7.1f}x")
+    print(f"ratio eval / exec loop: {wall / floor:5.2f}x (both whole commands)")
     return 0
 
 

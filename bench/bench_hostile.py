@@ -4,7 +4,7 @@ Every good program must still be graded correctly (its last printed value), what
 before it in the same pool; the hostile ones must each end with a verdict; nothing may be left
 running at the end and the bench's own cwd must be untouched.
 
-    .venv/bin/python bench/bench_hostile.py [--good 500] [--hostile 100] [--jobs 2]
+    .venv/bin/python bench/bench_hostile.py [--good 500] [--hostile 100] [--jobs 2] [--runtime fork]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -82,7 +83,7 @@ def left_behind() -> list[int]:
     return pids
 
 
-async def run(n_good: int, n_hostile: int, jobs: int, seed: int) -> int:
+async def run(n_good: int, n_hostile: int, jobs: int, seed: int, runtime: str = "jupyter") -> int:
     rng = random.Random(seed)
     kinds = list(HOSTILE)
     work: list[tuple[str, list[Cell], int | None]] = [("good", *good(i)) for i in range(n_good)]
@@ -98,7 +99,13 @@ async def run(n_good: int, n_hostile: int, jobs: int, seed: int) -> int:
     verdicts: collections.Counter[tuple[str, str]] = collections.Counter()
     wrong: list[str] = []
     t0 = time.perf_counter()
-    async with KernelPool(size=jobs, config=config) as pool:
+    if runtime == "fork":
+        from assistant.execution.forkpool import ForkPool
+
+        pool_cm: Any = ForkPool(size=jobs, config=config)
+    else:
+        pool_cm = KernelPool(size=jobs, config=config)
+    async with pool_cm as pool:
 
         async def one(kind: str, cells: list[Cell], want: int | None) -> None:
             results = await pool.run_program(cells)
@@ -115,7 +122,10 @@ async def run(n_good: int, n_hostile: int, jobs: int, seed: int) -> int:
     await asyncio.sleep(0.2)
     leftovers = left_behind()
 
-    print(f"{n_good} good + {n_hostile} hostile programs, jobs {jobs}: {wall:.1f} s wall")
+    print(
+        f"{n_good} good + {n_hostile} hostile programs, jobs {jobs}, runtime {runtime}: "
+        f"{wall:.1f} s wall"
+    )
     width = max(len(k) for k in [*kinds, "good"])
     for kind in ["good", *kinds]:
         counts = {v: c for (k, v), c in verdicts.items() if k == kind}
@@ -134,11 +144,12 @@ def main() -> None:
     ap.add_argument("--hostile", type=int, default=100)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--runtime", choices=["jupyter", "fork"], default="jupyter")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as cwd:
         os.chdir(cwd)  # a user folder with a file in it: must survive "delete cwd files"
         Path("precious.txt").write_text("keep")
-        code = asyncio.run(run(args.good, args.hostile, args.jobs, args.seed))
+        code = asyncio.run(run(args.good, args.hostile, args.jobs, args.seed, args.runtime))
         if Path("precious.txt").read_text() != "keep":
             print("the bench's cwd was modified")
             code = 1

@@ -1,11 +1,14 @@
 """A pool of pre-warmed kernels for running many independent programs in parallel.
 
-Each program gets a clean namespace: after a clean run the kernel is reset in place (fast:
+Each program gets a clean kernel: after a clean run the kernel is reset in place (fast:
 imported modules stay loaded); after a timeout, a death, a restart, an exception in the
 caller, or ``recycle_after`` programs, it is replaced by a fresh process started in the
-background. A program that leaves threads or child processes running (even with an "ok" result)
-is replaced too: they could print into, or compete with, the next program. So one bad program
-never affects another's verdict.
+background. A program that leaves anything a namespace reset cannot undo is replaced too:
+threads or child processes still running (they could print into, or compete with, the next
+program), files left open, a module imported, removed or with an attribute rebound
+(``math.pi = 3``; see kernels/isolation.py); the environment is put back in place. So one
+program never affects another's verdict. Kernels start with numpy and pandas loaded, so
+programs that import them do not cost a replacement.
 """
 
 from __future__ import annotations
@@ -30,6 +33,32 @@ _RESET = (
 )
 # Threads and live child processes a program left behind (0 without kernels/limits.py).
 _LEFTOVERS = "getattr(__import__('sys').modules.get('assistant_limits'), 'leftovers', int)()"
+# What else it changed that a reset cannot undo (kernels/isolation.py): [] when clean.
+_TAINT = "getattr(__import__('sys').modules.get('assistant_isolation'), 'taint', list)()"
+# Modules loaded before the snapshot: programs importing them leave the kernel clean.
+PRELOAD = ("numpy", "pandas")
+
+
+def _isolation_code() -> str:
+    from ..resources import kernel_file
+
+    path = str(kernel_file("isolation.py"))
+    return "\n".join(
+        [
+            "def __asst_iso(path, preload):",
+            "    import sys, types",
+            "    for name in preload:",
+            "        try:",
+            "            __import__(name)",
+            "        except Exception:",
+            "            pass",
+            "    mod = types.ModuleType('assistant_isolation'); mod.__file__ = path",
+            "    exec(compile(open(path, encoding='utf-8').read(), path, 'exec'), mod.__dict__)",
+            "    sys.modules['assistant_isolation'] = mod",
+            f"__asst_iso({path!r}, {list(PRELOAD)!r})",
+            "del __asst_iso",
+        ]
+    )
 
 
 @dataclass
@@ -41,7 +70,7 @@ class Cell:
 
 class KernelPool:
     def __init__(
-        self, size: int = 2, config: KernelConfig | None = None, recycle_after: int = 50
+        self, size: int = 2, config: KernelConfig | None = None, recycle_after: int = 200
     ) -> None:
         self.size = max(1, size)
         self.config = config or KernelConfig()
@@ -51,6 +80,7 @@ class KernelPool:
         self._all: set[Kernel] = set()
         self._pending: set[asyncio.Task[None]] = set()
         self._closed = False
+        self.replaced_tainted = 0  # kernels replaced because a program left something behind
 
     async def start(self) -> KernelPool:
         kernels = await asyncio.gather(*(self._new_kernel() for _ in range(self.size)))
@@ -61,6 +91,15 @@ class KernelPool:
     async def _new_kernel(self) -> Kernel:
         cfg = replace(self.config, lazy_restart=True)
         k = await Kernel(cfg).start()
+        await k._run_raw(_isolation_code(), silent=True, timeout=60)
+        # A first cell and a first user expression make the kernel open what it opens lazily
+        # (zmq descriptors...), so the snapshot is of the kernel as programs find it.
+        await k.execute("pass")
+        await k._run_raw(
+            "__import__('sys').modules['assistant_isolation'].snapshot()",
+            silent=True,
+            user_expressions={"x": "1"},
+        )
         self._all.add(k)
         self._uses[id(k)] = 0
         return k
@@ -104,10 +143,16 @@ class KernelPool:
         try:
             code = _RESET.format(workdir=str(k.workdir))
             res = await k._run_raw(
-                code, silent=True, timeout=10, user_expressions={"left": _LEFTOVERS}
+                code,
+                silent=True,
+                timeout=10,
+                user_expressions={"left": _LEFTOVERS, "taint": _TAINT},
             )
             left = res.expressions.get("left", {})
+            taint = res.expressions.get("taint", {})
             clean = left.get("status") == "ok" and left["data"]["text/plain"] == "0"
+            clean = clean and taint.get("status") == "ok" and taint["data"]["text/plain"] == "[]"
+            self.replaced_tainted += not clean
             ok = res.ok and clean and await k.is_alive()
         except Exception:
             ok = False

@@ -62,6 +62,9 @@ class _Failed(Exception):
 
 
 class OpenAIModel(SamplingMixin):
+    # Thread-safe (httpx pools connections): ``eval --concurrency N`` sends N requests at once.
+    concurrent_requests = True
+
     def __init__(
         self,
         base_url: str,

@@ -100,6 +100,8 @@ def evaluate(args: Any, settings: Any) -> int:
         samples=samples,
         modes=modes,
         jobs=max(1, int(args.jobs or 1)),
+        concurrency=getattr(args, "concurrency", None),
+        runtime=getattr(args, "runtime", None) or "fork",
         out=out,
         refine=args.refine,
         model_spec=spec,

@@ -16,6 +16,7 @@ model, so pass@k stays comparable with published numbers.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 from typing import Any
@@ -26,11 +27,14 @@ from .grading import grade_program
 
 
 class _SerialModel:
-    """A model shared by parallel jobs: one generation at a time (llama.cpp is not reentrant)."""
+    """A model shared by parallel jobs: one generation at a time for in-process backends
+    (llama.cpp is not reentrant). A server backend (``concurrent_requests = True``: vLLM,
+    llama.cpp's server with parallel slots) gets every request at once: it batches them."""
 
     def __init__(self, model: Any) -> None:
         self._model = model
-        self._lock = threading.Lock()
+        concurrent = bool(getattr(model, "concurrent_requests", False))
+        self._lock: Any = contextlib.nullcontext() if concurrent else threading.Lock()
         self.name = getattr(model, "name", "model")
 
     def generate(self, *args: Any, **kwargs: Any) -> Any:

@@ -25,7 +25,7 @@ from ..truncation import upstream_cut
 from .grading import Verdict
 
 PROGRAM_TIMEOUT = 20.0  # seconds per program, as upstream
-_CLIENT_SLACK = 10.0  # the kernel's own timer fires first; the client only catches a stuck one
+CLIENT_SLACK = 10.0  # the kernel's own timer fires first; the client only catches a stuck one
 
 _CELL = """\
 def __asst_upstream(path, program, timeout, expected):
@@ -102,7 +102,7 @@ async def run_in_kernel(
         timeout=float(timeout),
         expected=json.dumps(expected),
     )
-    res = await kernel.execute(cell, timeout=timeout + _CLIENT_SLACK)
+    res = await kernel.execute(cell, timeout=timeout + CLIENT_SLACK)
     if res.status in ("timeout", "died") and res.restarted:
         kind = "timeout" if res.status == "timeout" else "died"
         return {"status": kind, "error": res.message, "printed": None, "passed": False}, res

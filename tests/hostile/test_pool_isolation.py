@@ -8,6 +8,7 @@ import pytest_asyncio
 from assistant.execution.pool import Cell, KernelPool
 
 from .conftest import LIMITS, config
+from .leaks import LEAKS
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
@@ -63,3 +64,24 @@ async def test_clean_programs_reuse_the_kernel(pool: KernelPool) -> None:
         # cwd is back in the scratch folder; the print capture still works
         cwd = await k.execute("import os\nos.getcwd()", final=True)
         assert cwd.last_printed is not None and cwd.last_printed.value == str(k.workdir)
+
+
+@pytest.mark.parametrize("kind", list(LEAKS))
+async def test_no_state_reaches_the_next_program(pool: KernelPool, kind: str) -> None:
+    """What a namespace reset cannot undo (module state, sys.modules, open files...) either is
+    put back (the environment) or gets the kernel replaced."""
+    leak, check = LEAKS[kind]
+    first = await pool.run_program([Cell(leak), Cell(check, final=True)])
+    assert first[0].ok, first[0].feedback()
+    res = await pool.run_program([Cell(check, final=True)])
+    assert res[0].ok and res[0].stdout == "True\n", (res[0].feedback(), res[0].stdout)
+    if kind not in ("globals", "cwd"):
+        assert first[1].stdout != "True\n"  # the check can fail: the leak is real inside
+
+
+async def test_imports_of_preloaded_modules_keep_the_kernel(pool: KernelPool) -> None:
+    async with pool.kernel() as k:
+        first = k
+    await pool.run_program([Cell("import numpy as np, pandas as pd, re, collections\nnp.ones(2)")])
+    async with pool.kernel() as k:
+        assert k is first

@@ -181,7 +181,7 @@ def test_mtpb_check_and_list(
 async def test_eval_pool_cleans_namespace_but_keeps_capture() -> None:
     from assistant.mtpb.runner import make_pool
 
-    pool = make_pool(1, Settings().kernel_config())
+    pool = make_pool(1, Settings().kernel_config(), runtime="jupyter")
     await pool.start()
     try:
         async with pool.kernel() as k:

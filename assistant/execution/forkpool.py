@@ -1,0 +1,172 @@
+"""``KernelPool``'s interface over fork servers (``forkserver.py``): the eval runtime.
+
+Each program is a fresh forked child; ``size`` programs execute at once. Whole programs
+(``run_cells``, ``run_program``, ``call``) go to the server in one round trip and queue there,
+so the next one starts the moment one ends; programs that import third-party modules can go to
+a second server that imported them at start (``heavy``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from .forkserver import ForkProgram, ForkServer
+from .kernel import KernelConfig
+from .result import ExecResult, KernelDied
+
+
+class ForkPool:
+    """``KernelPool``'s interface over one fork server: each program a fresh forked child.
+
+    ``size`` cells run at once (CPU); any number of programs may be open (a model run keeps
+    its program open while the model generates the next turn).
+    """
+
+    def __init__(
+        self,
+        size: int = 2,
+        config: KernelConfig | None = None,
+        preload: Sequence[str] | None = None,
+        heavy: Sequence[str] = (),
+    ) -> None:
+        self.size = max(1, size)
+        self.config = config or KernelConfig()
+        self.server = ForkServer(self.config, preload, spares=self.size)
+        self.server.max_programs = self.size
+        self._gate = asyncio.Semaphore(self.size)
+        # Whole programs queue in the server (which runs ``size`` at once): twice as many in
+        # flight keep it from waiting on the client between two programs.
+        self._program_gate = asyncio.Semaphore(2 * self.size)
+        # Programs known to import third-party modules (``run_cells(preload=...)``) go to a
+        # second server that imports ``heavy`` at start, on another core, while the first
+        # runs the light programs: forks of the light one stay small and cheap, and nobody
+        # waits on pandas being imported.
+        self.heavy: ForkServer | None = None
+        self._heavy_start: asyncio.Task[ForkServer] | None = None
+        if heavy:
+            self.heavy = ForkServer(self.config, list(heavy), spares=self.size)
+            self.heavy.max_programs = self.size
+        self._start_lock = asyncio.Lock()
+
+    async def start(self) -> ForkPool:
+        if self.heavy is not None:
+            self._heavy_start = asyncio.ensure_future(self.heavy.start())
+        await self.server.start()
+        return self
+
+    async def __aenter__(self) -> ForkPool:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _live_server(self) -> ForkServer:
+        async with self._start_lock:
+            if self.server.dead:  # it runs no user code, but never leave the pool unusable
+                await self.server.shutdown()
+                self.server = ForkServer(self.config, self.server.preload, self.size)
+                self.server.max_programs = self.size
+                await self.server.start()
+        return self.server
+
+    @contextlib.asynccontextmanager
+    async def kernel(self) -> AsyncIterator[ForkProgram]:
+        """A fresh program (a forked child); killed, with all it started, afterwards."""
+        prog = ForkProgram(await self._live_server(), self._gate)
+        await prog.start()
+        try:
+            yield prog
+        finally:
+            await prog.shutdown()
+
+    async def run_cells(
+        self, cells: Sequence[str], timeout: float | None = None, preload: Sequence[str] = ()
+    ) -> list[ExecResult]:
+        """A whole program in one round trip: a fresh child runs ``cells`` in order (the last
+        one final), stopping at the first that is not ok, and is killed after. ``preload``:
+        modules the server imports first, once, so that the child starts with them loaded."""
+        timeout = self.config.timeout if timeout is None else timeout
+        batch = [
+            {"code": c, "final": i == len(cells) - 1, "timeout": timeout}
+            for i, c in enumerate(cells)
+        ]
+        return await self._program(batch, preload)
+
+    async def call(
+        self,
+        runner: str,
+        args: dict[str, Any],
+        timeout: float | None = None,
+        preload: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """A pluggable program runner (``module:function``, e.g. an upstream-exact execution
+        mode in ``kernels/``) called with ``args`` in a fresh child, in one round trip: the
+        server's reply (``status``, ``value`` = what it returned, ``error``, ``stdout``...)."""
+        timeout = self.config.timeout if timeout is None else timeout
+        entry = {"runner": runner, "args": args, "timeout": timeout}
+        replies = await self._program([entry], preload, raw=True)
+        if not replies:
+            return {"status": "died", "cause": "no answer"}
+        return replies[0]
+
+    async def _program(
+        self, batch: list[dict[str, Any]], preload: Sequence[str] = (), raw: bool = False
+    ) -> list[Any]:
+        server = await self._live_server()
+        if self._heavy_start is not None and any(_third_party(m) for m in preload):
+            server = await self._heavy_start
+        async with self._program_gate:
+            try:
+                reply = await server.request(
+                    {
+                        "op": "program",
+                        "sid": f"p{next(server._sids)}",
+                        "cells": batch,
+                        "preload": list(preload),
+                    }
+                )
+            except KernelDied as exc:
+                if raw:
+                    return [{"status": "died", "cause": str(exc)}]
+                return [ExecResult(status="died", message=str(exc), restarted=True)]
+        results = reply.get("results") or []
+        if raw:
+            return list(results)
+        return [
+            ForkProgram._result_of(r, float(b["timeout"]))
+            for r, b in zip(results, batch, strict=False)
+        ]
+
+    async def run_program(self, cells: Sequence[Any], *, stop_on_error: bool = True) -> list[Any]:
+        """``KernelPool.run_program``: ``Cell``s (code, final, timeout) in one fresh child."""
+        if stop_on_error:
+            batch = [
+                {
+                    "code": c.code,
+                    "final": bool(c.final),
+                    "timeout": self.config.timeout if c.timeout is None else c.timeout,
+                }
+                for c in cells
+            ]
+            return await self._program(batch)
+        results: list[ExecResult] = []
+        async with self.kernel() as k:
+            for cell in cells:
+                results.append(await k.execute(cell.code, final=cell.final, timeout=cell.timeout))
+        return results
+
+    async def close(self) -> None:
+        if self._heavy_start is not None:
+            with contextlib.suppress(BaseException):
+                await self._heavy_start
+        if self.heavy is not None:
+            await self.heavy.shutdown()
+        await self.server.shutdown()
+
+
+def _third_party(module: str) -> bool:
+    return module.split(".", 1)[0] not in sys.stdlib_module_names

@@ -1,0 +1,314 @@
+"""The child side of the fork server (``fork_server.py``): one program's process.
+
+Forked from the warm server, it reads requests from its control pipe and answers on its result
+pipe: cells run with the Jupyter kernel's semantics (assistant_kernel.py: the last print's
+arguments, a final cell's last bare expression printed, the output cap, the limits of
+limits.py), a pluggable program runner (``module:function``), expressions, and snapshots for
+failed attempts (``checkpoint``). Standard library only: it runs in the user's interpreter.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import io
+import json
+import os
+import resource
+import signal
+import sys
+import time
+import traceback
+import types
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_TRUNC = "\n[... truncated {n} bytes of output ...]\n"
+# The child's own references: a program that rebinds json.dumps or os.write (its own copy of
+# those modules) must not break the channel that reports its result.
+_dumps, _loads, _write = json.dumps, json.loads, os.write
+
+
+def _load(name: str, filename: str) -> types.ModuleType:
+    """A module of this folder under a fixed name (what the Jupyter kernel's boot code does)."""
+    path = os.path.join(HERE, filename)
+    mod = types.ModuleType(name)
+    mod.__file__ = path
+    with open(path, encoding="utf-8") as f:
+        exec(compile(f.read(), path, "exec"), mod.__dict__)
+    sys.modules[name] = mod
+    return mod
+
+
+class CappedStream(io.TextIOBase):
+    """``sys.stdout``/``sys.stderr`` of a child: straight to its pipe, capped per cell."""
+
+    def __init__(self, fd: int, name: str, child: Child) -> None:
+        self._fd = fd
+        self._name = name
+        self._child = child
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def flush(self) -> None:
+        pass
+
+    def write(self, text: Any) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        n = len(text)
+        c = self._child
+        room = c.output_bytes - c.used
+        if n > room:
+            keep = max(room, 0)
+            c.dropped += n - keep
+            text = text[:keep]
+        c.used += len(text)
+        if text:
+            data = text.encode("utf-8", "surrogateescape")
+            with contextlib.suppress(OSError):
+                while data:
+                    data = data[_write(self._fd, data) :]
+        return n
+
+
+class Child:
+    """The forked child: reads cells from its control pipe, runs them, answers."""
+
+    def __init__(self, server: Any, sid: str, rfd: int, wfd: int) -> None:
+        # server: the fork_server.Server this process was forked from (its modules, config)
+        self.server = server
+        self.sid = sid
+        self.rfd, self.wfd = rfd, wfd
+        self.output_bytes = int(server.cfg.get("output_bytes") or 1_000_000)
+        self.used = self.dropped = 0
+        self.ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+
+    def setup(self) -> None:
+        cfg = self.server.cfg
+        os.setsid()  # its own session and group: one killpg ends it, the fork guard counts it
+        with contextlib.suppress(OSError):
+            os.chdir(cfg.get("workdir") or HERE)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        limits = self.server.limits_mod
+        if limits is not None:
+            memory = cfg.get("memory_mb")
+            if memory:
+                limits._set_limit(resource.RLIMIT_AS, int(memory) * 1024 * 1024)
+            if cfg.get("max_procs"):
+                nproc = cfg.get("nproc_limit")
+                if nproc:
+                    limits._set_limit(resource.RLIMIT_NPROC, int(nproc))
+                procs = self.server.procs_mod
+                if procs is not None:
+                    # The exact per-program limit (its own session, counted under a lock);
+                    # leftovers are this child's to kill when the program closes, so the
+                    # guard's own end-of-cell cleanup stays off (background=True).
+                    procs.ProcessGuard(int(cfg["max_procs"]), background=True).install()
+        sys.stdout = CappedStream(1, "<stdout>", self)
+        sys.stderr = CappedStream(2, "<stderr>", self)
+        sys.stdin = open(os.devnull)  # noqa: SIM115 - input() gets EOF, like a closed stdin
+
+    def serve(self) -> None:
+        reader = os.fdopen(self.rfd, "rb", buffering=65536)
+        for line in reader:
+            req = _loads(line)
+            if req.get("op") == "batch":  # a whole program: one request, one answer per cell
+                cells = list(req.get("cells") or [])
+                for i, cell in enumerate(cells):
+                    if cell.get("runner"):  # a pluggable program runner, in this fresh child
+                        reply = self.call(cell)
+                    else:
+                        reply = self.run_cell(str(cell.get("code", "")), bool(cell.get("final")))
+                    # Where this cell's output ends in the pipes, written before the answer:
+                    # the next cell runs at once, the supervisor splits the output there.
+                    for fd in (1, 2):
+                        with contextlib.suppress(OSError):
+                            _write(fd, self.server.marker)
+                    self.send(reply)
+                    if reply["status"] != "ok" or i == len(cells) - 1:
+                        break
+                continue
+            if req.get("op") in ("snapshot", "commit", "rollback"):
+                reply = self.checkpoint(str(req["op"]))
+            elif req.get("op") == "eval":
+                reply = self.evaluate(dict(req.get("exprs") or {}))
+            elif req.get("op") == "call":
+                reply = self.call(req)
+            else:
+                reply = self.run_cell(str(req.get("code", "")), bool(req.get("final")))
+            self.send(reply)
+
+    def evaluate(self, exprs: dict[str, str]) -> dict[str, Any]:
+        """Expressions in the program's namespace, answered like Jupyter user_expressions."""
+        out: dict[str, Any] = {}
+        for name, code in exprs.items():
+            try:
+                value = eval(compile(str(code), "<expression>", "eval"), self.ns)
+                text = self.server.ak._safe_repr(value) if not isinstance(value, str) else None
+                out[name] = {"status": "ok", "data": {"text/plain": text or repr(value)}}
+            except BaseException as exc:
+                out[name] = {"status": "error", **_describe_error(exc)}
+        return {"status": "ok", "expressions": out}
+
+    def checkpoint(self, op: str) -> dict[str, Any]:
+        """Snapshots for failed attempts: ``snapshot`` forks a frozen copy of this program;
+        ``commit`` drops it; ``rollback`` wakes it up in place of this process, which ends
+        with everything it started (threads, children): the attempt leaves no trace in the
+        interpreter. The copy shares this process's pipes, so it answers the supervisor."""
+        t0 = time.perf_counter()
+        snap = getattr(self, "_snap", None)
+        if op == "snapshot":
+            if snap is not None:
+                self.checkpoint("commit")
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the frozen copy: wait for the verdict on the attempt
+                os.close(w)
+                word = os.read(r, 1)
+                os.close(r)
+                if word != b"r":
+                    os._exit(0)
+                self._snap = None
+                return {"status": "ok", "pid": os.getpid(), "duration": time.perf_counter() - t0}
+            os.close(r)
+            self._snap = (pid, w)
+            return {"status": "ok", "pid": os.getpid(), "duration": time.perf_counter() - t0}
+        if snap is None:
+            return {"status": "error", "error": {"ename": "RuntimeError", "evalue": "no snapshot"}}
+        self._snap = None
+        pid, w = snap
+        if op == "commit":
+            os.write(w, b"c")
+            os.close(w)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            return {"status": "ok", "pid": os.getpid(), "duration": time.perf_counter() - t0}
+        # rollback: this process and what the attempt started go; the copy answers.
+        for kid in _children(os.getpid()):
+            if kid != pid:
+                with contextlib.suppress(OSError):
+                    os.kill(kid, signal.SIGKILL)
+        os.write(w, b"r")
+        os._exit(0)
+
+    def send(self, reply: dict[str, Any]) -> None:
+        data = (_dumps(reply, default=repr) + "\n").encode("utf-8", "surrogateescape")
+        while data:
+            data = data[_write(self.wfd, data) :]
+
+    def _begin(self) -> None:
+        self.used = self.dropped = 0
+        self.server.assistant.begin_cell()
+
+    def _end(self, t0: float) -> dict[str, Any]:
+        dropped = self.dropped
+        if dropped:
+            self.output_bytes += 10**9  # let the marker through
+            sys.stdout.write(_TRUNC.format(n=dropped))
+            self.output_bytes -= 10**9
+        return {"duration": time.perf_counter() - t0, "dropped": dropped}
+
+    def run_cell(self, code: str, final: bool) -> dict[str, Any]:
+        state = self.server.assistant
+        t0 = time.perf_counter()
+        self._begin()
+        state.final = final
+        display: list[str] = []
+        error = None
+        try:
+            tree = ast.parse(code, "<cell>")
+            if final:
+                tree = self.server.final_transform(state).visit(tree)
+            last = None
+            if not final and tree.body and isinstance(tree.body[-1], ast.Expr):
+                # IPython shows a non-final cell's last bare expression (display, not print).
+                last = ast.Expression(tree.body.pop().value)
+            exec(compile(tree, "<cell>", "exec"), self.ns)
+            if last is not None:
+                value = eval(compile(last, "<cell>", "eval"), self.ns)
+                if value is not None:
+                    display.append(self.server.ak._safe_repr(value))
+        except BaseException as exc:
+            error = _describe_error(exc)
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        reply = self._end(t0)
+        limits = self.server.limits_mod
+        try:
+            printed = limits.fetch_bounded(state) if limits is not None else state.fetch()
+        except Exception:
+            printed = _dumps({"count": state.cell_prints, "last": None})
+        reply.update(
+            status="ok" if error is None else "error",
+            error=error,
+            display=display,
+            printed=printed,
+        )
+        return reply
+
+    def call(self, req: dict[str, Any]) -> dict[str, Any]:
+        """The pluggable program runner: ``module:function`` called with ``args``."""
+        t0 = time.perf_counter()
+        self._begin()
+        error = None
+        value: Any = None
+        try:
+            modname, _, fname = str(req["runner"]).partition(":")
+            path = os.path.join(HERE, modname + ".py")
+            if modname in sys.modules:
+                mod = sys.modules[modname]
+            elif os.path.exists(path):
+                mod = _load(modname, modname + ".py")
+            else:
+                import importlib
+
+                mod = importlib.import_module(modname)
+            value = getattr(mod, fname)(**dict(req.get("args") or {}))
+        except BaseException as exc:
+            error = _describe_error(exc)
+        reply = self._end(t0)
+        reply.update(status="ok" if error is None else "error", error=error, value=value)
+        return reply
+
+
+def _describe_error(exc: BaseException) -> dict[str, Any]:
+    try:
+        evalue = str(exc)
+    except Exception:
+        evalue = "<unprintable>"
+    try:
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        # Drop this folder's frames (the runner, the fork guard): the program's own are what
+        # a reader needs.
+        tb = [t for t in tb if not t.startswith(f'  File "{HERE}')]
+    except Exception:
+        tb = []
+    return {"ename": type(exc).__name__, "evalue": evalue, "traceback": tb}
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids.extend(int(p) for p in f.read().split())
+    return kids

@@ -17,21 +17,25 @@ import codecs
 import ctypes
 import inspect
 import logging
-import re
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from .base import Cancelled, Completion, GenStats, ModelError, OnText, Request, SamplingMixin
-from .llama_setup import GPU_HINT, LoadLog, check_gguf, gpu_backend, import_llama_cpp
+from .buildcheck import check_build
+from .llama_setup import (
+    GPU_HINT,
+    LoadLog,
+    check_gguf,
+    cpu_features,
+    gpu_backend,
+    import_llama_cpp,
+)
 from .stop_filter import StopFilter
 from .token_history import TokenHistory
 
 log = logging.getLogger(__name__)
-
-# Words in a model's name that mean it was tuned to follow chat-formatted instructions.
-_CHAT_NAME = re.compile(r"instruct|chat|(^|[-_. ])it([-_. ]|$)")
 
 
 class _LogprobRecorder:
@@ -73,6 +77,9 @@ class LlamaModel(SamplingMixin):
     ) -> None:
         self.path = check_gguf(path)
         llama_cpp = self._lc = import_llama_cpp()
+        # A build whose CPU kernels fault here would kill the app on the first prompt: a child
+        # process finds out first (once per build and CPU) and this raises an error instead.
+        self.build_check = check_build()
         self.gpu_build = gpu_backend(llama_cpp)
         self.warning: str | None = None
         if n_gpu_layers is None:
@@ -138,10 +145,8 @@ class LlamaModel(SamplingMixin):
                 f"{self.path.name} has no chat template (tokenizer.chat_template), so chat mode "
                 "cannot format messages; run without --chat (raw completion)"
             )
-        if chat is None:
-            label = " ".join(str(meta.get(k, "")) for k in ("general.name", "general.finetune"))
-            label = f"{label} {self.path.name}".lower()
-            chat = bool(self.template) and bool(_CHAT_NAME.search(label))
+        if chat is None:  # the GGUF says: a chat template means an instruct/chat model
+            chat = bool(self.template)
         self.chat = chat
         self._formatter: Any = None
         self._history = TokenHistory()
@@ -191,6 +196,7 @@ class LlamaModel(SamplingMixin):
             "threads": self._llm.context_params.n_threads,
             "chat": self.chat,
             "llama_cpp_version": self._lc.__version__,
+            "cpu_features": cpu_features(self._lc),
         }
         if self.warning:
             info["warning"] = self.warning

@@ -115,10 +115,11 @@ async def _run_case(
                 _wait(step)
         return results
     from ..engine import Engine
+    from ..models import engine_style
     from ..session import Session
     from .engine_run import _chosen
 
-    style: Any = "chat" if settings.chat else "completion"
+    style: Any = engine_style(model, settings)
     engine = Engine(model, kernel, settings, Session(model=getattr(model, "name", "")), None, style)
     meta = {"problem": prob.id, "case": case, "sample": 0, "mode": "multi"}
     for t, text in enumerate(prompts):

@@ -53,6 +53,33 @@ class _LogprobRecorder:
         return scores
 
 
+class _LastLogits:
+    """Log-prob of the sampled token, read from the context's logits of the last decode.
+
+    Read after sampling (the generator is paused at its yield, the logits are still those of
+    the step). A logits processor would do the same job, but llama-cpp-python then copies the
+    whole vocabulary through a numpy recarray twice per token: 3 ms per token on Gemma's 262k
+    vocabulary, a tenth of its decode time on 2 threads. This is one pass, into one buffer.
+    """
+
+    def __init__(self, llama_cpp: Any, llm: Any) -> None:
+        import numpy as np
+
+        self.np = np
+        self.get = llama_cpp.llama_get_logits_ith
+        self.ctx = llm._ctx.ctx
+        self.n_vocab = int(llm.n_vocab())
+        self.buf = np.empty(self.n_vocab, dtype=np.float32)
+
+    def __call__(self, token: int) -> float:
+        np = self.np
+        x = np.ctypeslib.as_array(self.get(self.ctx, -1), shape=(self.n_vocab,))
+        m = x.max()
+        np.subtract(x, m, out=self.buf)
+        np.exp(self.buf, out=self.buf)
+        return float(x[token] - m) - float(np.log(self.buf.sum(dtype=np.float64)))
+
+
 class LlamaModel(SamplingMixin):
     """A GGUF model in this process. Blocking calls; one generation at a time (locked)."""
 
@@ -154,6 +181,7 @@ class LlamaModel(SamplingMixin):
         self._pieces: dict[tuple[int, bool], bytes] = {}
         self._piece_buf = ctypes.create_string_buffer(256)
         self._grammars: dict[str, Any] = {}
+        self._last_logits = _LastLogits(llama_cpp, llm)
         self._lock = threading.Lock()
 
     @classmethod
@@ -354,7 +382,10 @@ class LlamaModel(SamplingMixin):
         max_tokens = min(request.max_tokens, room) if request.max_tokens > 0 else room
         reused = self._prefill(tokens, cancel)
 
-        recorder = _LogprobRecorder() if request.logprobs else None
+        # With extra logits processors (they may ban tokens) the log-probs must see their
+        # output, so a recording processor goes last; otherwise the cheap read after sampling.
+        recorder = _LogprobRecorder() if request.logprobs and self.extra_processors else None
+        reader = self._last_logits if request.logprobs and recorder is None else None
         processors = self.extra_processors + ([recorder] if recorder else [])
         seed = request.seed if request.seed is not None else self.seed
         llm.set_seed(lc.LLAMA_DEFAULT_SEED if seed is None else seed & 0xFFFFFFFF)
@@ -382,7 +413,9 @@ class LlamaModel(SamplingMixin):
                     finish = "stop"
                     break
                 generated.append(tok)
-                if recorder is not None:
+                if reader is not None:
+                    logprobs.append(reader(tok))
+                elif recorder is not None:
                     logprobs.append(float(recorder.last[tok]))
                 if stops.feed(decoder.decode(piece(tok, False))):
                     finish = "stop"

@@ -33,3 +33,22 @@ def test_quantized_tiny_model_runs_a_multi_token_prompt(tmp_path: Path, quant: s
         assert free.stats.completion_tokens > 0
     finally:
         m.close()
+
+
+def test_logprobs_read_after_sampling_equal_the_processor_ones(tmp_path: Path) -> None:
+    """The cheap path (context logits after sampling) gives the log-softmax the slow one did."""
+    path = write_tiny_gguf(tmp_path / "tiny-q8.gguf", quant="Q8_0")
+    m = LlamaModel(path, n_ctx=256, n_threads=1)
+    try:
+        req = Request(prompt="def return print", max_tokens=12, seed=3)
+        fast = m.generate(req)
+        m.extra_processors = [lambda ids, scores: scores]  # forces the recording processor
+        m.reset_cache()
+        slow = m.generate(req)
+    finally:
+        m.close()
+    assert fast.text == slow.text and len(fast.token_logprobs) == fast.stats.completion_tokens
+    assert (
+        max(abs(a - b) for a, b in zip(fast.token_logprobs, slow.token_logprobs, strict=True))
+        < 1e-4
+    )

@@ -206,7 +206,8 @@ def _prefetch(command: str, spec: str | None) -> int:
         return 0
     from .models import ModelError
 
-    print(f"assistant: fetching the built-in model {entry.name} ({entry.size / 1e6:.0f} MB, once)")
+    size = f"{entry.size / 1e6:.0f} MB"
+    print(f"assistant: fetching the built-in model {entry.name} ({size}, once)", file=sys.stderr)
     try:
         ensure(entry.name)
     except ModelError as exc:

@@ -241,7 +241,10 @@ class Controller:
             old.close()
         self.session.model = new.name
         self._build_engine()
-        return f"model: {new.name}"
+        from .models.builtin import BUILTINS
+
+        notice = BUILTINS[spec].notice if spec in BUILTINS else ""
+        return f"model: {new.name}" + (f" ({notice})" if notice else "")
 
     def export(self, target: str) -> str:
         from .export import export_session

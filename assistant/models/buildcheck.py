@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .base import ModelError
+
+log = logging.getLogger(__name__)
 
 # /proc/cpuinfo flag -> the ggml CMake option for it (only what ggml can use on x86).
 CPU_OPTIONS = (
@@ -50,6 +53,7 @@ AMX_OFF = ("GGML_AMX_TILE", "GGML_AMX_INT8", "GGML_AMX_BF16")
 GPU_OPTIONS = ("CUDA", "METAL", "HIP", "HIPBLAS", "VULKAN", "SYCL", "MUSA", "CANN", "OPENCL")
 FIX_COMMAND = "python -m assistant.models.buildcheck --fix"
 CACHE_NAME = "buildcheck.json"
+CANNOT_PROBE = 3  # the probe's exit status when it lacks what it needs (not a verdict)
 # Tests only: makes the probe child kill itself with this signal, like a faulting build.
 CRASH_ENV = "ASSISTANT_TEST_PROBE_CRASH"
 
@@ -157,10 +161,17 @@ PROBE_PROMPT = "def return print import from for in range if else while len self
 def _probe_child() -> int:
     """Run a quantized model on a multi-token prompt; print what the build uses as JSON."""
     crash = os.environ.get(CRASH_ENV)
-    if crash:
+    if crash:  # "SIGSEGV" (a faulting build) or "exit:N" (a probe that fails otherwise)
+        if crash.startswith("exit:"):
+            return int(crash[5:])
         os.kill(os.getpid(), getattr(signal, crash))
     import llama_cpp
 
+    try:
+        import gguf  # noqa: F401  (writes the probe model)
+    except ImportError:
+        print("cannot probe: the gguf package is missing (pip install gguf)")
+        return CANNOT_PROBE
     from .tiny_gguf import write_tiny_gguf
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -269,11 +280,12 @@ def check_build(force: bool = False) -> dict[str, Any]:
             f"this llama-cpp-python build crashes on this CPU: {decision.reason.split(':')[0]}. "
             f"Fix: {fix_hint(flags)}"
         )
-    if result.status == 124:  # too slow to tell on a busy machine: do not block the user
-        return {"ok": None, "reason": result.output}
     if not result.ok:
-        tail = "\n".join(result.output.splitlines()[-5:])
-        raise ModelError(f"llama-cpp-python failed its self-check ({decision.reason}):\n{tail}")
+        # Not a crash (too slow on a busy machine, gguf missing, a Python error): only a
+        # signal proves the build faults, so anything else must not keep the user's model out.
+        tail = " | ".join(result.output.splitlines()[-3:])
+        log.warning("llama.cpp self-check inconclusive (%s): %s", decision.reason, tail)
+        return {"ok": None, "reason": f"{describe_status(result.status)}: {tail}"}
     data = {"key": build_key(flags), "ok": True, "system_info": result.system_info}
     try:
         path = _cache_file()

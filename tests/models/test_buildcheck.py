@@ -124,3 +124,22 @@ def test_fix_dry_run_prints_the_rebuild_and_ok_build_needs_none(tmp_path: Path) 
     del env[bc.CRASH_ENV]
     ok = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert ok.returncode == 0 and "runs quantized models" in ok.stdout
+
+
+def test_a_probe_failing_without_a_signal_does_not_block_models(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ASSISTANT_BUILD_CHECK", raising=False)
+    monkeypatch.setenv(bc.CRASH_ENV, "exit:1")
+    result = bc.check_build(force=True)
+    assert result["ok"] is None and "exit status 1" in result["reason"]
+    assert bc.cached_check() is None or bc.cached_check()["ok"] is True  # not cached as ok
+
+
+def test_info_shows_cpu_features_and_the_check(capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.cli import main
+
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "llama.cpp CPU features" in out
+    assert "build check             ok" in out

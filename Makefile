@@ -1,7 +1,9 @@
 # Two entry points do all set-up on a fresh machine (see README):
 #   make demo   creates .venv, installs everything, plays the built-in teaching demo
 #   make test   creates .venv, installs everything (dev extras too), runs lint, types and tests
-# llama-cpp-python builds from source on first install (about 5 minutes on 2 cores).
+# llama-cpp-python builds from source on first install (about 5 minutes on 2 cores); then a
+# probe runs a quantized model in a child process and, if that build faults on this CPU (AMX
+# on some VMs), rebuilds it without native CPU detection (assistant/models/buildcheck.py).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,6 +16,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m assistant.models.buildcheck --fix
 	@touch $(STAMP)
 
 demo: $(STAMP)

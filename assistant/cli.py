@@ -19,15 +19,16 @@ model (GGUF via llama-cpp-python, or an OpenAI-compatible server) writes a short
 each turn, which runs in a Jupyter kernel so state carries over like a notebook. Failing code
 is refined with the error as feedback (every attempt shown). MTPB can be replayed and scored.
 
-Models (--model): reference | scripted:FILE.json | PATH.gguf | hf:REPO/FILE.gguf |
-openai:http://HOST:PORT/v1#MODEL. Settings also come from the config file (TOML) and
+Models (--model): smollm2-135m | gemma3-270m (built-in, fetched once; `assistant models`) |
+reference | scripted:FILE.json | PATH.gguf | hf:REPO/FILE.gguf | openai:http://HOST:PORT/v1#MODEL. Settings also come from the config file (TOML) and
 ASSISTANT_* environment variables; see README.md.
 """
 
 EPILOG = """\
 examples:
   assistant demo                         watch a built-in problem solved turn by turn
-  assistant --model ~/models/coder.gguf  interactive session (full-screen)
+  assistant --model smollm2-135m         interactive session (full-screen), built-in model
+  assistant --model ~/models/coder.gguf  the same with your own GGUF
   assistant repl --model openai:http://127.0.0.1:8080/v1
   assistant replay 3                     step through MTPB problem 3 with reference code
   assistant eval --model reference       grade the reference solutions on all of MTPB
@@ -182,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     ls = msub.add_parser("list", help="list problems")
     ls.add_argument("--mtpb")
 
+    s = sub.add_parser("models", help="list the built-in models (size, licence, cached or not)")
+    s.add_argument("--fetch", metavar="NAME", help="download a built-in model now")
+
     s = sub.add_parser("info", help="show settings, paths, model backend and GPU support")
     _model_flags(s)
     return p
@@ -198,7 +202,32 @@ HANDLERS: dict[str, str] = {
     "export": "assistant.export:main",
     "sessions": "assistant.export:list_sessions",
     "info": "assistant.info:main",
+    "models": "assistant.models.builtin:main",
 }
+
+# Commands that load settings.model: a built-in model is fetched before they start, so its
+# progress bar and any error show on the terminal (not under a full-screen UI).
+_LOADS_MODEL = ("tui", "repl", "demo", "replay", "eval", "info")
+
+
+def _prefetch(command: str, spec: str | None) -> int:
+    if command not in _LOADS_MODEL or not spec:
+        return 0
+    from .models.builtin import BUILTINS, cached_path, ensure
+
+    entry = BUILTINS.get(spec.strip())
+    if entry is None or cached_path(entry):
+        return 0
+    from .models import ModelError
+
+    size = f"{entry.size / 1e6:.0f} MB"
+    print(f"assistant: fetching the built-in model {entry.name} ({size}, once)", file=sys.stderr)
+    try:
+        ensure(entry.name)
+    except ModelError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _handler(command: str) -> Callable[..., int]:
@@ -221,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
     try:
+        if _prefetch(command, settings.model):
+            return 1
         return int(_handler(command)(args, settings) or 0)
     except KeyboardInterrupt:
         print("\nassistant: interrupted", file=sys.stderr)

@@ -19,7 +19,7 @@ from typing import Any
 from . import autosave, events
 from .commands import Command, help_text
 from .config import Settings
-from .models import Model, load_model
+from .models import Model, engine_style, load_model_for
 from .session import Session
 
 OnEvent = Callable[[events.Event], None]
@@ -98,7 +98,10 @@ class Controller:
         from .execution import Kernel
 
         if self.model is None:
-            self.model = await asyncio.to_thread(load_model, default_model_spec(self.settings))
+            # the one loading path of every front end: the user's n_ctx, threads, GPU layers,
+            # seed and --chat reach the backend here as they do in `eval`
+            spec = default_model_spec(self.settings)
+            self.model = await asyncio.to_thread(load_model_for, self.settings, spec)
         self.session.model = self.session.model or getattr(self.model, "name", "")
         self.kernel = Kernel(self.settings.kernel_config())
         await self.kernel.start()
@@ -108,7 +111,10 @@ class Controller:
         from .engine import Engine
 
         assert self.model is not None, "start() loads the model first"
-        self.engine = Engine(self.model, self.kernel, self.settings, self.session, self._event)
+        style: Any = engine_style(self.model, self.settings)
+        self.engine = Engine(
+            self.model, self.kernel, self.settings, self.session, self._event, style
+        )
         self.engine.ask = self.ask
 
     async def close(self) -> None:
@@ -243,13 +249,16 @@ class Controller:
         return "new session: fresh kernel, empty transcript"
 
     async def switch_model(self, spec: str) -> str:
-        new = await asyncio.to_thread(load_model, spec)
+        new = await asyncio.to_thread(load_model_for, self.settings, spec or None)
         old, self.model = self.model, new
         if old is not None:
             old.close()
         self.session.model = new.name
         self._build_engine()
-        return f"model: {new.name}"
+        from .models.builtin import BUILTINS
+
+        notice = BUILTINS[spec].notice if spec in BUILTINS else ""
+        return f"model: {new.name}" + (f" ({notice})" if notice else "")
 
     def export(self, target: str) -> str:
         from .export import export_session

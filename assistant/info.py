@@ -29,6 +29,31 @@ def gpu_support() -> str:
     return f"llama-cpp-python {version}: CPU-only build. {GPU_HINT}"
 
 
+def cpu_support() -> list[str]:
+    """The CPU features the llama.cpp build uses and the result of its self-check."""
+    try:
+        from .models.buildcheck import check_build, fix_hint
+        from .models.llama_setup import cpu_features, import_llama_cpp
+
+        llama_cpp = import_llama_cpp()
+    except Exception:  # reported under "GPU support" already
+        return ["llama.cpp not available"]
+    from .models.base import ModelError
+
+    lines = [f"llama.cpp CPU features  {cpu_features(llama_cpp) or 'none reported'}"]
+    try:
+        result = check_build()
+    except ModelError as exc:
+        return [*lines, f"build check             FAILED: {exc}"]
+    if result.get("skipped"):
+        status = "skipped (ASSISTANT_BUILD_CHECK=0)"
+    elif result.get("ok"):
+        status = "ok: runs quantized models on this CPU (checked once per build)"
+    else:
+        status = f"inconclusive: {result.get('reason', '?')}; if models crash, {fix_hint()}"
+    return [*lines, f"build check             {status}"]
+
+
 def main(args: argparse.Namespace, settings: Settings) -> int:
     print(f"assistant {__version__} · Python {platform.python_version()} · {sys.platform}")
     print("\npaths")
@@ -40,6 +65,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {key:<13}{value!r}")
     print("\nGPU support")
     print("  " + gpu_support())
+    print("\nCPU")
+    for line in cpu_support():
+        print("  " + line)
     print("\nmodel")
     if not settings.model:
         print("  none configured (use --model or `model = ...` in the config file)")

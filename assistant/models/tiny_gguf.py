@@ -76,8 +76,21 @@ def _vocab() -> tuple[list[str], list[float], list[int]]:
     return tokens, scores, [int(t) for t in types]
 
 
-def write_tiny_gguf(path: str | Path, *, n_embd: int = 64, n_layer: int = 2, seed: int = 0) -> Path:
-    """Write a random-weight llama GGUF to ``path`` and return the path."""
+def write_tiny_gguf(
+    path: str | Path,
+    *,
+    n_embd: int = 64,
+    n_layer: int = 2,
+    seed: int = 0,
+    quant: str | None = None,
+    chat_template: bool = True,
+) -> Path:
+    """Write a random-weight llama GGUF to ``path`` and return the path.
+
+    ``quant`` ("Q8_0" or "Q4_0") stores the weight matrices quantized, so llama.cpp runs its
+    quantized CPU kernels (the ones that fault on CPUs with broken AMX state, see buildcheck);
+    f32 weights never reach them.
+    """
     import gguf
     import numpy as np
 
@@ -98,7 +111,9 @@ def write_tiny_gguf(path: str | Path, *, n_embd: int = 64, n_layer: int = 2, see
     w.add_rope_dimension_count(n_embd // n_head)
     w.add_layer_norm_rms_eps(1e-5)
     w.add_vocab_size(n_vocab)
-    w.add_file_type(gguf.LlamaFileType.ALL_F32)
+    qtype = getattr(gguf.GGMLQuantizationType, quant) if quant else None
+    ftype = {None: "ALL_F32", "Q8_0": "MOSTLY_Q8_0", "Q4_0": "MOSTLY_Q4_0"}[quant]
+    w.add_file_type(getattr(gguf.LlamaFileType, ftype))
     w.add_tokenizer_model("llama")
     w.add_token_list(tokens)
     w.add_token_scores(scores)
@@ -111,10 +126,15 @@ def write_tiny_gguf(path: str | Path, *, n_embd: int = 64, n_layer: int = 2, see
     w.add_add_eos_token(False)
     # Modern tokenizers add no leading space; this keeps token-level prompt splicing exact.
     w.add_add_space_prefix(False)
-    w.add_chat_template(CHATML_TEMPLATE)
+    if chat_template:  # without one the model is a base (completion) model
+        w.add_chat_template(CHATML_TEMPLATE)
 
     def t(name: str, *shape: int, scale: float = 0.2) -> None:
-        w.add_tensor(name, (rng.standard_normal(shape) * scale).astype(np.float32))
+        data = (rng.standard_normal(shape) * scale).astype(np.float32)
+        if qtype is None:
+            w.add_tensor(name, data)
+        else:
+            w.add_tensor(name, gguf.quants.quantize(data, qtype), raw_dtype=qtype)
 
     def ones(name: str) -> None:
         w.add_tensor(name, np.ones(n_embd, dtype=np.float32))

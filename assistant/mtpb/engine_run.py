@@ -84,7 +84,9 @@ async def run_with_engine(
     prompts = prob.filled_prompts(job.case)
     if job.mode == "single":
         prompts = ["\n".join(prompts)]  # the paper's single-turn control: one prompt, one program
-    style = "chat" if getattr(settings, "chat", None) else "completion"
+    from ..models import engine_style
+
+    style = engine_style(model, settings)
     session = Session(model=opts.model_spec, meta={"mtpb": {"problem": prob.id, "case": job.case}})
     settings = turn_settings(settings, prob, job.mode)
     engine = Engine(serial(model), kernel, settings, session, None, style)  # type: ignore[arg-type]

@@ -115,10 +115,11 @@ async def _run_case(
                 _wait(step)
         return results
     from ..engine import Engine
+    from ..models import engine_style
     from ..session import Session
     from .engine_run import _chosen, turn_settings
 
-    style: Any = "chat" if settings.chat else "completion"
+    style: Any = engine_style(model, settings)
     settings = turn_settings(settings, prob, "multi")  # upstream's max_gen_length per turn
     engine = Engine(model, kernel, settings, Session(model=getattr(model, "name", "")), None, style)
     engine.mtpb_exact = True  # upstream's prompt bytes and truncation

@@ -47,6 +47,7 @@ from .execution.kernel import Kernel
 from .execution.result import Printed
 from .input_answers import live_answers, replay_answers
 from .models.base import Cancelled, Completion, Model, ModelError, Request
+from .models.stop_filter import FENCE_END
 from .ranking import ExecutionRanker, Ranker, get_ranker
 from .session import Attempt, Candidate, Session, Turn
 from .truncation import truncate, truncate_program, upstream_cut
@@ -342,6 +343,7 @@ class Engine:
                 if faulty is not None
                 else prompting.chat_messages(hist, turn.text)
             )
+            req.stop = [FENCE_END]  # only the first code block is kept: stop decoding there
         else:
             sep, exact = self.turn_separator, self.mtpb_exact
             req.prompt = (

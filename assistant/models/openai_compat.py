@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .base import Cancelled, Completion, GenStats, ModelError, OnText, Request, SamplingMixin
-from .stop_filter import StopFilter
+from .stop_filter import StopFilter, server_stops
 
 RETRY_STATUS = {429, 502, 503, 504}
 # Settings of local backends that arrive with every spec; meaningless for a remote server.
@@ -213,8 +213,8 @@ class OpenAIModel(SamplingMixin):
         }
         if self.model:
             body["model"] = self.model
-        if request.stop:
-            body["stop"] = request.stop[:4]  # the OpenAI API takes at most 4
+        if server_stops(request.stop):
+            body["stop"] = server_stops(request.stop)[:4]  # the OpenAI API takes at most 4
         if request.seed is not None:
             body["seed"] = request.seed
         if request.grammar:

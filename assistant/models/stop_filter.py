@@ -7,12 +7,36 @@ have to take back, and the joined chunks always equal the final text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+
+# Not a string to find but a rule: end the text right after the closing fence of the first
+# fenced code block. Chat models answer "Here is the code: ```python ... ``` This prints..."
+# and the engine keeps only the block, so every token after it is wasted decode time. A plain
+# stop string cannot say this ("\n```" also starts the opening fence). Never sent to a server.
+FENCE_END = "\x00end-of-first-code-block"
+_OPEN = re.compile(r"```[^\n`]*\n")
+_CLOSE = re.compile(r"^[ \t]*```", re.MULTILINE)
+
+
+def _fence_end(text: str) -> int:
+    """Where the first fenced block's closing fence ends in ``text``; -1: not closed yet."""
+    m = _OPEN.search(text)
+    if m is None:
+        return -1
+    close = _CLOSE.search(text, m.end())
+    return -1 if close is None else close.end()
+
+
+def server_stops(stops: list[str]) -> list[str]:
+    """The stop strings a server can apply itself (rules such as FENCE_END stay client-side)."""
+    return [s for s in stops if s and s != FENCE_END]
 
 
 class StopFilter:
     def __init__(self, stops: list[str], on_text: Callable[[str], None] | None = None) -> None:
-        self.stops = [s for s in stops if s]
+        self.fence = FENCE_END in stops
+        self.stops = server_stops(stops)
         self.on_text = on_text
         self.stopped = False  # a stop sequence ended the text
         self.matched: str | None = None  # which one (MTPB's exact truncation puts it back)
@@ -29,6 +53,16 @@ class StopFilter:
         if self.stopped or not chunk:
             return self.stopped
         pending = self._pending + chunk
+        if self.fence:
+            done = "".join(self._parts)
+            end = _fence_end(done + pending)
+            if end != -1:  # found in this chunk: earlier feeds saw no closed block
+                pending = pending[: end - len(done)]
+                cut = min((i for s in self.stops if (i := pending.find(s)) != -1), default=-1)
+                if cut == -1:  # the block closed before any stop string: the rule ends it
+                    self.stopped, self.matched, self._pending = True, "```", ""
+                    self._emit(pending)
+                    return True
         if not self.stops:
             self._pending = ""
             self._emit(pending)

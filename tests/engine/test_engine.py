@@ -18,6 +18,7 @@ from assistant.events import (
     TurnFailed,
 )
 from assistant.models.base import ModelError, Request
+from assistant.models.stop_filter import FENCE_END
 from assistant.session import Session
 from assistant.training_export import records
 
@@ -233,6 +234,8 @@ async def test_chat_style_strips_fences_and_refines_in_the_chat(make_engine) -> 
     first, second = (r.messages for r in model.requests)
     assert first is not None and second is not None and model.requests[0].prompt == ""
     assert second[: len(first)] == first  # append-only: the chat prefix is reused
+    # Decoding ends at the first block's closing fence (the engine keeps only that block).
+    assert all(r.stop == [FENCE_END] for r in model.requests)
     assert second[-2] == {
         "role": "assistant",
         "content": "```python\nchat_v = 4\nprint(chat_v)\n```",

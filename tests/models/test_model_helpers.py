@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.models.stop_filter import StopFilter
+from assistant.models.stop_filter import FENCE_END, StopFilter, server_stops
 from assistant.models.tiny_gguf import exact_grammar
 from assistant.models.token_history import TokenHistory, common_prefix
 
@@ -26,6 +26,23 @@ def test_stop_split_across_pieces() -> None:
     text, out, stopped = run(["\ndef "], ["x = 1", "\n", "de", "f g():"])
     assert (text, stopped) == ("x = 1", True)
     assert out == ["x = 1"]  # "\n" and "de" were held back, then dropped
+
+
+def test_fence_end_stops_after_the_first_code_block() -> None:
+    answer = (
+        "Sure:\n```python\nx = [3, 1]\nprint(x)\n```\nThis prints [3, 1].\n```python\ny = 2\n```"
+    )
+    text, _out, stopped = run([FENCE_END], [answer[i : i + 3] for i in range(0, len(answer), 3)])
+    assert (text, stopped) == ("Sure:\n```python\nx = [3, 1]\nprint(x)\n```", True)
+    # A bare opening fence counts; an unclosed block streams to the end.
+    assert run([FENCE_END], ["```\nz = 1\n", "```", " more"])[0] == "```\nz = 1\n```"
+    assert run([FENCE_END], ["```python\nz = 1\n", "print(z)"])[1:] == (
+        ["```python\nz = 1\n", "print(z)"],
+        False,
+    )
+    # A stop string inside the block still wins; the rule is never sent to a server.
+    assert run([FENCE_END, "\n#"], ["```\nz = 1\n# c\n```"])[0] == "```\nz = 1"
+    assert server_stops([FENCE_END, "\n#"]) == ["\n#"]
 
 
 def test_false_alarm_is_released() -> None:

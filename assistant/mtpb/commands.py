@@ -72,6 +72,7 @@ def evaluate(args: Any, settings: Any) -> int:
     spec = model_spec(settings)
     out = Path(args.out) if getattr(args, "out", None) else None
     store = ResultStore.open(out)
+    store.need_upstream = bool(getattr(args, "upstream", False))
     if store.dropped_torn:
         _err(f"{out}: dropped a torn last line (an earlier run was interrupted)")
     if store.bad_lines:

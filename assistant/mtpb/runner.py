@@ -12,8 +12,9 @@ With the reference model the programs are known up front, so the cells run direc
 engine, no prompts). Any other model goes through ``assistant.engine.Engine`` turn by turn, or
 with ``--upstream`` through upstream's own sampler (every turn written before anything runs).
 
-Every program gets two verdicts: this project's (cell by cell, ``grading.py``) and upstream's,
-from running the whole program once more in the same kernel exactly as upstream's harness does
+Every program gets this project's verdict (cell by cell, ``grading.py``); with ``--upstream``
+also upstream's, from running the whole program once more (a fresh child) exactly as upstream's
+harness does
 (``upstream.py``, ``kernels/upstream_exec.py``).
 """
 
@@ -113,8 +114,12 @@ class ResultStore:
                 store.bad_lines.append(lineno)
         return store
 
+    # ``--upstream`` reports need upstream's verdict: a line graded without it is redone.
+    need_upstream: bool = False
+
     def done(self, key: Key) -> bool:
-        return key in self.records
+        rec = self.records.get(key)
+        return rec is not None and (not self.need_upstream or "upstream_verdict" in rec)
 
     def add(self, rec: dict[str, Any]) -> None:
         self.records[_key(rec)] = rec
@@ -180,12 +185,15 @@ def make_record(
     missing: list[str],
     extra: dict[str, Any] | None = None,
     upstream: dict[str, Any] | None = None,
+    with_upstream: bool = True,
 ) -> dict[str, Any]:
-    """One results line with both verdicts (``--upstream`` picks which one a report shows;
-    a model's ``--upstream`` run also samples differently, so its file is never mixed).
+    """One results line: this project's verdict and, with ``--upstream``, upstream's too
+    (``--upstream`` picks which one a report shows; a model's ``--upstream`` run also samples
+    differently, so its file is never mixed).
 
     ``upstream``: the result of running the program the upstream way (None when it did not
-    run: a missing dataset, or no code at all).
+    run: a missing dataset, or no code at all). ``with_upstream=False``: upstream's verdict was
+    not asked for; the line has none (a later ``--upstream`` run of the same file adds it).
     """
     expected = job.problem.outputs[job.case]
     failed = next((i for i, r in enumerate(results) if not r.ok), None)
@@ -196,11 +204,12 @@ def make_record(
     rec: dict[str, Any] = {
         **_job_fields(job, model),
         "verdict": ours.to_dict(),
-        "upstream_verdict": theirs.to_dict(),
         "cells": cells,
         "results": _results_summary(results),
         "time": round(sum(r.duration for r in results), 4),
     }
+    if with_upstream:
+        rec["upstream_verdict"] = theirs.to_dict()
     if upstream is not None:
         keep = ("status", "error", "prints", "duration")
         rec["upstream_run"] = {k: upstream.get(k) for k in keep}
@@ -326,7 +335,7 @@ async def _run_job(
         else:
             async with pool.kernel() as k:
                 results = await run_cells(k, cells)
-        up = await _run_upstream(pool, job, cells, preload)
+        up = await _run_upstream(pool, job, cells, preload) if opts.upstream else None
     elif opts.upstream and job.mode == "multi":  # upstream has no single-turn sampler
         cells, raws = await _sample_upstream(job, model, settings)
         async with pool.kernel() as k:
@@ -341,9 +350,16 @@ async def _run_job(
 
         async with pool.kernel() as k:
             cells, results, extra = await run_with_engine(job, k, model, settings, opts)
-        up = await _run_upstream(pool, job, cells)
+        up = await _run_upstream(pool, job, cells) if opts.upstream else None
     return make_record(
-        job, cells, results, model=opts.model_spec, missing=[], extra=extra, upstream=up
+        job,
+        cells,
+        results,
+        model=opts.model_spec,
+        missing=[],
+        extra=extra,
+        upstream=up,
+        with_upstream=opts.upstream,
     )
 
 
@@ -364,7 +380,9 @@ async def _run_upstream(
             "upstream_exec:run_upstream",
             args,
             timeout=PROGRAM_TIMEOUT + CLIENT_SLACK,
-            preload=preload or (),
+            # Upstream's program starts with the prefix's ``import numpy as np``: a child of
+            # the server that has numpy loaded costs ~5 ms, importing it afresh ~100 ms.
+            preload=[*(preload or ()), "numpy"],
         )
         if reply.get("status") == "ok" and isinstance(reply.get("value"), dict):
             return dict(reply["value"])

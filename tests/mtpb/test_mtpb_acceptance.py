@@ -55,7 +55,13 @@ def test_reference_passes_all_of_mtpb(
     clean = {p for p in s["per_problem"] if not any(k[0] == p for k in KNOWN)}
     assert len(clean) == 113 - len({k[0] for k in KNOWN})
     assert all(s["per_problem"][p]["passed"] == 5 for p in clean)
-    # Upstream grading of the same run: problems 41 (None) and 89 (dict) cannot pass there.
+    # Upstream's verdicts are only computed when asked for: the same file with --upstream
+    # regrades every line that lacks one. Problems 41 (None) and 89 (dict) cannot pass there.
+    assert all("upstream_verdict" not in r for r in records if r["problem"] == "41")
+    assert main([*argv, "--upstream"]) == 0
+    assert "549/565 passed" in capsys.readouterr().out
+    records = [json.loads(x) for x in out_file.read_text().splitlines()]
+    records = list({(r["problem"], r["case"]): r for r in records}.values())  # last line wins
     up = [r for r in records if r["problem"] in ("41", "89")]
     assert any(r["upstream_verdict"]["kind"] != "pass" for r in up)
     assert all(r["verdict"]["kind"] == "pass" for r in up)

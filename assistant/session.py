@@ -47,6 +47,7 @@ class Candidate:
     tests_total: int = 0
     feedback: str = ""
     rank: int | None = None
+    no_code: bool = False  # empty, comment-only or docstring-only: failed without running
 
 
 @dataclass

@@ -110,6 +110,9 @@ async def run_with_engine(
     # Per turn: (attempt that passed or None, attempts run), for success rates per attempt;
     # and how many candidates refinements generated, for the copy rate.
     stats["outcomes"] = [list(turn_outcome(t)) for t in turns]
+    generated = [c for t in turns for a in t.attempts for c in a.candidates]
+    stats["generated"] = len(generated)
+    stats["no_code"] = sum(c.no_code for c in generated)
     stats["refine_generated"] = sum(
         len(a.candidates) for t in turns for a in t.attempts if a.reason in ("refine", "resample")
     )

@@ -285,3 +285,51 @@ async def test_prefix_imports_run_in_the_kernel(make_engine, kernel) -> None:
     engine, _, _ = make_engine({"turns": ["print(int(np.arange(4).sum()))"]})
     turn = await engine.run_turn("Sum 0..3 with numpy.", expect=6)
     assert turn.status == "passed"
+
+
+async def test_comment_only_turn_never_commits(make_engine) -> None:
+    # The issue's TUI run: the model answers a turn with a comment line and nothing else.
+    engine, _, events = make_engine({"turns": ["nc_nums = [3, 1]", "# line 2"]})
+    await engine.run_turn("Make nc_nums.")
+    turn = await engine.run_turn("Sort nc_nums descending into ordered.", attempts=2)
+    assert turn.status == "failed" and turn.code is None and not turn.committed
+    assert engine.session.program() == "nc_nums = [3, 1]"
+    cands = [a.candidates[0] for a in turn.attempts]
+    assert [c.no_code for c in cands] == [True, True]
+    assert all(c.feedback == "the model wrote no code" and not c.passed for c in cands)
+    checks = [e for e in events.of(CheckFinished) if e.turn == 1]
+    assert [(e.passed, e.no_code) for e in checks] == [(False, True), (False, True)]
+    # never sent to the kernel; the refinement was told why
+    assert not [e for e in events if type(e).__name__ == "ExecutionStarted" and e.turn == 1]
+    assert turn.attempts[1].told == "the model wrote no code"
+    assert "wrote no code" in events.of(TurnFailed)[-1].reason
+
+
+async def test_comment_only_refinement_is_not_a_pass(make_engine) -> None:
+    docstring = '"""Fixed: divide by two instead."""\n# print(nc2 / 2)'
+    engine, _, events = make_engine(
+        {"turns": [["nc2 = 10\nprint(nc2 / 0)", docstring, "nc2 = 10\nprint(nc2 / 2)"]]}
+    )
+    turn = await engine.run_turn("Halve ten.", expect=5.0, attempts=3)
+    a1 = turn.attempts[1]
+    assert len(turn.attempts) == 3
+    assert not a1.candidates[0].passed and a1.candidates[0].no_code
+    assert a1.copies_rejected == 0  # no code is a failure of its own, not a copy
+    assert turn.status == "passed" and turn.code == "nc2 = 10\nprint(nc2 / 2)"
+    assert [e.passed for e in events.of(CheckFinished)] == [False, False, True]
+
+
+async def test_no_code_candidate_ranks_last(make_engine) -> None:
+    cands = [
+        {"code": "# nothing to see", "logprob": -0.01},
+        {"code": "print(1 / 0)", "logprob": -3.0},
+        {"code": "print(7)", "logprob": -2.0},
+    ]
+    engine, _, _ = make_engine({"turns": [[cands]]})
+    turn = await engine.run_turn("Print seven.", candidates=3, attempts=1)
+    attempt = turn.attempts[0]
+    assert [c.rank for c in attempt.candidates] == [2, 1, 0]
+    assert turn.code == "print(7)"
+    engine.ranker = __import__("assistant.ranking", fromlist=["x"]).MBRExecRanker()
+    turn = await engine.run_turn("Print seven again.", candidates=3, attempts=1)
+    assert turn.attempts[0].candidates[0].rank == 2

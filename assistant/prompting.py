@@ -98,6 +98,30 @@ def single_turn_prompt(turns: Sequence[str], prefix: str | None = None) -> str:
     return (mtpb_prefix() if prefix is None else prefix) + "".join(_comment(t) for t in turns)
 
 
+# Refinement prompt variants (setting ``refine_prompt``), measured on real models (README):
+# * "plain": the faulty code, then the feedback as comment lines (completion) or as a user
+#   message (chat). Small base models tend to continue the comments instead of writing code.
+# * "primed": the faulty code, the feedback in a docstring, then the turn's comment again, so
+#   the model's next line is code (completion); chat: the feedback message and the answer
+#   primed with an opening ```python fence.
+# * "retry": no feedback at all, the first attempt's prompt again: a fresh sample (the
+#   baseline refinement must beat, at the same token cost).
+REFINE_VARIANTS = ("plain", "primed", "retry")
+DEFAULT_REFINE = {"completion": "primed", "chat": "primed"}
+CHAT_PRIME = "```python\n"
+
+
+def refine_variant(setting: str, style: str) -> str:
+    """The variant a ``refine_prompt`` setting means for a prompt style ("auto": measured)."""
+    if setting == "auto":
+        return DEFAULT_REFINE.get(style, "plain")
+    if setting not in REFINE_VARIANTS:
+        raise ValueError(
+            f"unknown refine_prompt {setting!r} (one of: auto, {', '.join(REFINE_VARIANTS)})"
+        )
+    return setting
+
+
 def refine_prompt(
     history: Sequence[PastTurn],
     current: str,
@@ -105,13 +129,21 @@ def refine_prompt(
     feedback: str,
     prefix: str | None = None,
     sep: str = TURN_SEPARATOR,
+    variant: str = "plain",
 ) -> str:
     """Refinement request appended after the first attempt's prompt (shares its cache prefix).
 
-    The task is every turn so far (history + current comment); then the faulty code, the
-    feedback as comment lines, and a request for the fixed code.
+    The task is every turn so far (history + current comment); then the faulty code and the
+    feedback (see ``REFINE_VARIANTS``).
     """
     base = multi_turn_prompt(history, current, prefix, sep)
+    if variant == "retry":
+        return base
+    if variant == "primed":
+        body = template("refine_primed.txt").format(
+            feedback=feedback.strip().replace('"""', '"""') or "(no feedback)"
+        )
+        return base + faulty_code.rstrip("\n") + "\n" + body + _comment(current)
     body = template("refine.txt").format(
         feedback=_as_comments(feedback).rstrip("\n") or "# (no feedback)",
         prompt=" ".join(current.split()),
@@ -146,9 +178,15 @@ def refine_messages(
     faulty_code: str,
     feedback: str,
     system: str | None = None,
+    variant: str = "plain",
 ) -> list[dict[str, str]]:
-    """Chat refinement: the first attempt's messages + the faulty answer + the feedback."""
+    """Chat refinement: the first attempt's messages + the faulty answer + the feedback.
+
+    ("primed" adds nothing here: the engine primes the answer with ``CHAT_PRIME``.)
+    """
     msgs = chat_messages(history, current, system)
+    if variant == "retry":
+        return msgs
     msgs.append({"role": "assistant", "content": _fence(faulty_code)})
     body = template("refine_chat.txt").format(
         feedback=feedback.strip() or "(no feedback)", prompt=" ".join(current.split())

@@ -240,7 +240,7 @@ class LlamaModel(SamplingMixin):
                     self.template, tok_text(llm.token_eos()), tok_text(llm.token_bos())
                 )
             try:
-                return self._formatter(messages=request.messages).prompt, True
+                return self._formatter(messages=request.messages).prompt + request.prime, True
             except Exception as exc:  # jinja errors and the template's raise_exception
                 raise ModelError(
                     f"the model's chat template failed on these messages: {exc}"

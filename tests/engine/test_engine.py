@@ -65,7 +65,7 @@ async def test_raise_then_copy_rejected_then_pass(make_engine, tmp_path) -> None
     assert [e.copies_attempt for e in events.of(CopyRejected)] == [0]
     # the resample asked for more diversity and told the model what went wrong
     assert model.requests[2].temperature > model.requests[1].temperature
-    assert "# ZeroDivisionError: division by zero" in model.requests[1].prompt
+    assert "ZeroDivisionError: division by zero" in model.requests[1].prompt
     assert events.kinds().count("ExecutionStarted") == 2  # the copy never ran
     # the record survives a save/load and yields one CYCLE triple (the copy is not one)
     loaded = Session.load(engine.session.save(tmp_path / "s.json"))

@@ -77,7 +77,16 @@ async def run_with_engine(
         prompts = ["\n".join(prompts)]  # the paper's single-turn control: one prompt, one program
     style = "chat" if getattr(settings, "chat", None) else "completion"
     session = Session(model=opts.model_spec, meta={"mtpb": {"problem": prob.id, "case": job.case}})
-    engine = Engine(serial(model), kernel, settings, session, None, style)  # type: ignore[arg-type]
+    gen = {"completion_tokens": 0, "decode_s": 0.0, "generate_s": 0.0}
+
+    def count(event: Any) -> None:  # decode speed and token cost of the program
+        st = getattr(event, "stats", None)
+        if type(event).__name__ == "CodeReady" and st is not None:
+            gen["completion_tokens"] += st.completion_tokens
+            gen["decode_s"] += max(0.0, st.total_time - st.time_to_first_token)
+            gen["generate_s"] += st.total_time
+
+    engine = Engine(serial(model), kernel, settings, session, count, style)  # type: ignore[arg-type]
     engine.whole_program = job.mode == "single"
     meta = {
         "problem": prob.id,
@@ -107,6 +116,11 @@ async def run_with_engine(
         if turn.status != "passed":
             break
     stats["ranked"] = _ranked_flags(turns, results, prob.outputs[job.case])
+    stats["last_turn_candidates"] = _last_turn_candidates(turns, results, prob.outputs[job.case])
+    stats.update({k: round(v, 3) if isinstance(v, float) else v for k, v in gen.items()})
+    chosen = [_chosen(t) for t in turns]
+    logprobs = [c.mean_logprob for c in chosen if c is not None and c.mean_logprob > -1e9]
+    stats["mean_logprob"] = sum(logprobs) / len(logprobs) if logprobs else None
     # Per turn: (attempt that passed or None, attempts run), for success rates per attempt;
     # and how many candidates refinements generated, for the copy rate.
     stats["outcomes"] = [list(turn_outcome(t)) for t in turns]
@@ -119,6 +133,31 @@ async def run_with_engine(
     if opts.sessions is not None:
         opts.sessions.append(session)
     return cells, results, {"engine": stats}
+
+
+def _last_turn_candidates(
+    turns: list[Any], results: list[ExecResult], expected: Any
+) -> list[dict[str, Any]]:
+    """The last turn's first-attempt candidates (n > 1), index order: what any ranker needs
+    (output signature, log-prob, ran ok, no code) and whether the program would pass with it."""
+    from ..ranking import output_signature
+
+    if not turns or not turns[-1].attempts or len(turns) != len(results):
+        return []
+    cands = turns[-1].attempts[0].candidates
+    if len(cands) < 2:
+        return []
+    before = results[:-1]
+    return [
+        {
+            "passed": c.result is not None and grade_program([*before, c.result], expected).passed,
+            "sig": output_signature(c),
+            "logprob": c.mean_logprob if c.mean_logprob > -1e9 else None,
+            "ok": c.result is not None and c.result.ok,
+            "no_code": c.no_code,
+        }
+        for c in cands
+    ]
 
 
 def _ranked_flags(turns: list[Any], results: list[ExecResult], expected: Any) -> list[bool]:

@@ -63,7 +63,7 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--refine-prompt",
         dest="refine_prompt",
-        choices=["auto", "plain", "primed", "retry"],
+        choices=["auto", "plain", "primed", "hint", "retry"],
         help="refinement prompt: feedback as comments/message (plain), in a docstring with the "
         "answer primed to start with code (primed), or none: a fresh sample (retry)",
     )

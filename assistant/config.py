@@ -146,5 +146,5 @@ def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> S
 _CHOICES = {
     "ranker": ("execution", "mbr-exec"),
     "sandbox": ("none", "bwrap"),
-    "refine_prompt": ("auto", "plain", "primed", "retry"),
+    "refine_prompt": ("auto", "plain", "primed", "hint", "retry"),
 }

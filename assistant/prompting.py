@@ -104,9 +104,11 @@ def single_turn_prompt(turns: Sequence[str], prefix: str | None = None) -> str:
 # * "primed": the faulty code, the feedback in a docstring, then the turn's comment again, so
 #   the model's next line is code (completion); chat: the feedback message and the answer
 #   primed with an opening ```python fence.
+# * "hint": the feedback without the faulty code (a docstring, then the turn's comment again;
+#   chat: added to the turn's request), so there is no code to copy.
 # * "retry": no feedback at all, the first attempt's prompt again: a fresh sample (the
 #   baseline refinement must beat, at the same token cost).
-REFINE_VARIANTS = ("plain", "primed", "retry")
+REFINE_VARIANTS = ("plain", "primed", "hint", "retry")
 DEFAULT_REFINE = {"completion": "primed", "chat": "primed"}
 CHAT_PRIME = "```python\n"
 
@@ -120,6 +122,11 @@ def refine_variant(setting: str, style: str) -> str:
             f"unknown refine_prompt {setting!r} (one of: auto, {', '.join(REFINE_VARIANTS)})"
         )
     return setting
+
+
+def _docstring_safe(feedback: str) -> str:
+    """Feedback that cannot end the docstring it is put in."""
+    return feedback.strip().replace('"""', "'''") or "(no feedback)"
 
 
 def refine_prompt(
@@ -139,10 +146,12 @@ def refine_prompt(
     base = multi_turn_prompt(history, current, prefix, sep)
     if variant == "retry":
         return base
+    if variant == "hint":
+        # Before the turn's comment, so the prompt still ends with it: the answer starts as code.
+        body = template("refine_hint.txt").format(feedback=_docstring_safe(feedback))
+        return history_prompt(history, prefix, sep) + body + _comment(current)
     if variant == "primed":
-        body = template("refine_primed.txt").format(
-            feedback=feedback.strip().replace('"""', '"""') or "(no feedback)"
-        )
+        body = template("refine_primed.txt").format(feedback=_docstring_safe(feedback))
         return base + faulty_code.rstrip("\n") + "\n" + body + _comment(current)
     body = template("refine.txt").format(
         feedback=_as_comments(feedback).rstrip("\n") or "# (no feedback)",
@@ -186,6 +195,10 @@ def refine_messages(
     """
     msgs = chat_messages(history, current, system)
     if variant == "retry":
+        return msgs
+    if variant == "hint":
+        body = template("refine_hint_chat.txt").format(feedback=feedback.strip() or "(none)")
+        msgs[-1] = {"role": "user", "content": msgs[-1]["content"] + "\n\n" + body.strip()}
         return msgs
     msgs.append({"role": "assistant", "content": _fence(faulty_code)})
     body = template("refine_chat.txt").format(

@@ -56,7 +56,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("-n", "--samples", type=int, default=5, help="samples of the sampled run")
     p.add_argument("--candidates", type=int, default=5, help="candidates per turn when ranked")
     p.add_argument("--refine", type=int, default=3, help="attempts per turn (greedy, single)")
-    p.add_argument("--refine-prompt", default="auto", choices=["auto", "plain", "primed", "retry"])
+    p.add_argument(
+        "--refine-prompt", default="auto", choices=["auto", "plain", "primed", "hint", "retry"]
+    )
     p.add_argument("--configs", default=",".join(CONFIGS), help="subset of " + ",".join(CONFIGS))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--jobs", type=int, default=2, help="programs in flight (one model)")

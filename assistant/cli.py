@@ -64,8 +64,9 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
         "--refine-prompt",
         dest="refine_prompt",
         choices=["auto", "plain", "primed", "hint", "retry"],
-        help="refinement prompt: feedback as comments/message (plain), in a docstring with the "
-        "answer primed to start with code (primed), or none: a fresh sample (retry)",
+        help="refinement prompt: faulty code + feedback as comments/message (plain), in a "
+        "docstring with the answer primed to start with code (primed), feedback without the "
+        "faulty code (hint), or no feedback: a fresh sample (retry)",
     )
     g.add_argument("--timeout", type=float, help="seconds per cell before interrupt/restart")
     g.add_argument("--kernel", help="Jupyter kernelspec to run code in (default: this Python)")

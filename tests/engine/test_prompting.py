@@ -103,6 +103,9 @@ def test_refine_variants() -> None:
     assert '"""\nThe code above failed:\nIndexError: oops\n' in primed
     assert primed.endswith('"""\n# Sort nums.\n')
     assert retry == first
+    hint = p.refine_prompt(hist, "Sort nums.", "x = nums[5]", 'Err: """', variant="hint")
+    assert "x = nums[5]" not in hint and hint.endswith('"""\n# Sort nums.\n')
+    assert "Err: '''" in hint  # the feedback cannot close the docstring
     assert p.refine_variant("auto", "completion") in p.REFINE_VARIANTS
     assert p.refine_messages(hist, "Sort nums.", "x", "err", variant="retry") == p.chat_messages(
         hist, "Sort nums."

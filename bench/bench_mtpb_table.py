@@ -43,7 +43,8 @@ FALLBACK_FILES = {
     "smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf",
     "gemma3-270m": "gemma-3-270m-q4_k_m.gguf",
 }
-CONFIGS = ("greedy", "single", "sampled", "ranked")
+VARIANTS = ("plain", "primed", "hint", "retry")  # refinement prompts (setting refine_prompt)
+CONFIGS = (*(f"refine-{v}" for v in VARIANTS), "single", "ranked", "sampled")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -92,10 +93,11 @@ def config_settings(base: Any, name: str, args: argparse.Namespace) -> tuple[Any
     """Settings and run shape (mode, samples, refine) of one configuration."""
     greedy = replace(base, temperature=0.0, candidates=1)
     sampled = replace(base, temperature=0.2, top_p=0.95, candidates=1)
-    if name == "greedy":
-        return greedy, {"mode": "multi", "samples": 1, "refine": args.refine}
+    if name.startswith("refine-") and name[7:] in VARIANTS:
+        settings = replace(greedy, refine_prompt=name[7:])
+        return settings, {"mode": "multi", "samples": 1, "refine": args.refine}
     if name == "single":
-        return greedy, {"mode": "single", "samples": 1, "refine": args.refine}
+        return greedy, {"mode": "single", "samples": 1, "refine": 1}
     if name == "sampled":
         return sampled, {"mode": "multi", "samples": args.samples, "refine": 1}
     if name == "ranked":
@@ -121,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     walls_path = out / "walls.json"
     walls: dict[str, float] = json.loads(walls_path.read_text()) if walls_path.exists() else {}
+    styles_path = out / "styles.json"
+    styles: dict[str, str] = json.loads(styles_path.read_text()) if styles_path.exists() else {}
 
     def jobs_for(shape: dict) -> list[Any]:
         return [
@@ -135,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = []
     base = load(overrides={"threads": args.threads, "seed": args.seed})
     base = replace(base, refine_prompt=args.refine_prompt)
-    for spec in args.models:
-        for name in configs:
+    for name in configs:  # all models per config: a cut-short run still compares them
+        for spec in args.models:
             settings, shape = config_settings(base, name, args)
             path = out / f"{_tag(spec)}.{name}.jsonl"
             store = ResultStore.open(path)
@@ -185,6 +189,11 @@ def main(argv: list[str] | None = None) -> int:
                 walls_path.write_text(json.dumps(walls, indent=1))
             recs = [store.records[j.key] for j in jobs if store.done(j.key)]
             rows.setdefault(spec, {})[name] = figures(name, recs, shape, args)
+            if left:
+                styles[spec] = "chat" if settings.chat else "completion"
+                styles_path.write_text(json.dumps(styles, indent=1))
+            if spec in styles:
+                rows[spec]["style"] = styles[spec]
     finally:
         bar.close()
         for _, (_, m) in loaded_models.items():
@@ -319,65 +328,89 @@ def format_table(
     n_problems: int,
     n_cases: int,
 ) -> str:
-    n = args.samples
+    from assistant.prompting import refine_variant
+
+    n, c = args.samples, args.candidates
     head = (
         f"MTPB problems {args.problems} (test cases {args.cases}: {n_problems} problems x "
-        f"{n_cases} case(s)), threads {args.threads}, refine {args.refine} attempts "
-        f"(prompt {args.refine_prompt}), {n} samples at T=0.2 top-p 0.95, "
-        f"{args.candidates} ranked candidates per turn"
+        f"{n_cases} case(s)), threads {args.threads}; greedy = temperature 0; refinement "
+        f"{args.refine} attempts per turn; {n} samples at T=0.2 top-p 0.95; {c} candidates per "
+        "turn ranked by the execution ranker"
     )
     lines = [head, ""]
     lines.append(
-        "| model | multi greedy | + refine | single greedy | + refine | multi pass@1 (T=0.2) "
-        f"| pass@{n} | ranked {args.candidates}/turn | no code | copies | tok/s | wall |"
+        "| model | style | multi greedy | + refine | single greedy | multi pass@1 T=0.2 "
+        f"| pass@{n} T=0.2 | ranked, {c}/turn | no code | copies | tok/s | wall |"
     )
     lines.append("|" + "---|" * 12)
     for spec, r in rows.items():
-        g, s, sm, rk = (r.get(c, {}) for c in CONFIGS)
+        style = r.get("style", "?")
+        default = refine_variant("auto", style) if style != "?" else "primed"
+        g = r.get(f"refine-{default}", {})
+        s, sm, rk = r.get("single", {}), r.get("sampled", {}), r.get("ranked", {})
         wall = sum(v for k, v in walls.items() if k.startswith(spec + "."))
-        nc = [x.get("no_code_rate") for x in (g, s, sm, rk) if x.get("no_code_rate") is not None]
-        tps = [x.get("decode_tok_s") for x in (g, s, sm, rk) if x.get("decode_tok_s")]
+        runs = [x for k, x in r.items() if isinstance(x, dict) and x.get("programs")]
+        gen = sum(x["programs"] * (x.get("generations_per_program") or 0) for x in runs)
+        nc = sum(
+            x["programs"] * (x.get("generations_per_program") or 0) * (x.get("no_code_rate") or 0)
+            for x in runs
+        )
+        tps = [x["decode_tok_s"] for x in runs if x.get("decode_tok_s")]
         speed = f"{sum(tps) / len(tps):.0f}" if tps else "n/a"
         lines.append(
-            f"| {spec} | {_pct(g.get('pass@1_no_refine'))} | {_pct(g.get('pass@1'))} "
-            f"| {_pct(s.get('pass@1_no_refine'))} | {_pct(s.get('pass@1'))} "
+            f"| {spec} | {style} | {_pct(g.get('pass@1_no_refine'))} "
+            f"| {_pct(g.get('pass@1'))} ({default}) | {_pct(s.get('pass@1'))} "
             f"| {_pct(sm.get('pass@1'))} | {_pct(sm.get(f'pass@{n}'))} | {_pct(rk.get('pass@1'))} "
-            f"| {_pct(sum(nc) / len(nc) if nc else None)} | {_pct(g.get('copy_rate'))} "
+            f"| {_pct(nc / gen if gen else None)} | {_pct(g.get('copy_rate'))} "
             f"| {speed} | {wall / 60:.1f} min |"
         )
     lines.append(
-        f"| CodeGen-Mono 350M (published, pass@1 T=0.2) | | | | | {PUBLISHED['multi']}% "
-        f"(single {PUBLISHED['single']}%) | | | | | | |"
+        f"| CodeGen-Mono 350M (published) | completion | | | {PUBLISHED['single']}% (T=0.2) "
+        f"| {PUBLISHED['multi']}% | | | | | | |"
     )
+    lines += [
+        "",
+        "Refinement prompts (greedy, multi-turn; the first attempts are the same run):",
+        "",
+    ]
+    lines.append(
+        "| model | refine_prompt | pass@1 without -> with | success per attempt | copies "
+        "| no code | generations/program | tokens/program |"
+    )
+    lines.append("|" + "---|" * 8)
+    for spec, r in rows.items():
+        for v in VARIANTS:
+            g = r.get(f"refine-{v}")
+            if not g or not g.get("programs"):
+                continue
+            per = ", ".join(_pct(x) for x in g.get("success_per_attempt", [])) or "n/a"
+            lines.append(
+                f"| {spec} | {v} | {_pct(g.get('pass@1_no_refine'))} -> {_pct(g.get('pass@1'))} "
+                f"| {per} | {_pct(g.get('copy_rate'))} | {_pct(g.get('no_code_rate'))} "
+                f"| {g.get('generations_per_program') or 0:.2f} "
+                f"| {g.get('tokens_per_program') or 0:.0f} |"
+            )
     lines.append("")
     for spec, r in rows.items():
-        g = r.get("greedy", {})
-        per = ", ".join(
-            f"#{k + 1} {_pct(v)}" for k, v in enumerate(g.get("success_per_attempt", []))
-        )
-        lines.append(
-            f"{spec}: refinement success per attempt (turns still failing) {per or 'n/a'}; "
-            f"generations/program {g.get('generations_per_program') or 0:.2f}, "
-            f"tokens/program {g.get('tokens_per_program') or 0:.0f} (greedy + refine)"
-        )
         sm = r.get("sampled", {})
         if sm.get("program_pick"):
             pp = sm["program_pick"]
             lines.append(
-                f"{spec}: fresh samples pass@2 {_pct(sm.get('pass@2'))}, pass@3 "
-                f"{_pct(sm.get('pass@3'))}; pick 1 of {n} programs: random {_pct(pp['random'])}, "
-                f"execution {_pct(pp['execution'])}, MBR-exec {_pct(pp['mbr-exec'])}, "
-                f"oracle {_pct(pp['oracle'])}"
+                f"{spec}: fresh samples (T=0.2) pass@1 {_pct(sm.get('pass@1'))}, pass@2 "
+                f"{_pct(sm.get('pass@2'))}, pass@3 {_pct(sm.get('pass@3'))}, tokens/program "
+                f"{sm.get('tokens_per_program') or 0:.0f}; picking 1 of {n} programs: random "
+                f"{_pct(pp['random'])}, execution {_pct(pp['execution'])}, MBR-exec "
+                f"{_pct(pp['mbr-exec'])}, oracle {_pct(pp['oracle'])}"
             )
         rk = r.get("ranked", {})
         if rk.get("last_turn_pick"):
             lp = rk["last_turn_pick"]
             lines.append(
-                f"{spec}: ranked run's last turn, 1 of {args.candidates} candidates: random "
+                f"{spec}: ranked run, last turn, 1 of {c} candidates: random "
                 f"{_pct(lp['random'])}, execution {_pct(lp['execution'])}, MBR-exec "
                 f"{_pct(lp['mbr-exec'])}, oracle {_pct(lp['oracle'])}"
             )
-        kinds = {c: r.get(c, {}).get("kinds") for c in CONFIGS if r.get(c)}
+        kinds = {k: x.get("kinds") for k, x in r.items() if isinstance(x, dict) and x.get("kinds")}
         lines.append(f"{spec}: verdicts {json.dumps(kinds)}")
     return "\n".join(lines)
 

@@ -41,7 +41,7 @@ class Settings:
     ranker: str = "execution"  # "execution" (tests, errors, log-prob) | "mbr-exec"
     # refinement
     attempts: int = 3  # total attempts per turn (first try + refinements)
-    refine_prompt: str = "auto"  # "auto" (measured best) | "plain" | "primed" | "retry"
+    refine_prompt: str = "auto"  # "auto" (measured best) | "plain" | "primed" | "hint" | "retry"
     # execution
     timeout: float = 20.0  # seconds per cell
     kernel: str | None = None  # a Jupyter kernelspec name; None: the app's own Python

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from assistant.config import Settings
 from assistant.events import (
     AttemptStarted,
     CheckFinished,
@@ -226,6 +227,7 @@ async def test_chat_style_strips_fences_and_refines_in_the_chat(make_engine) -> 
             ]
         },
         style="chat",
+        settings=Settings(timeout=10, refine_prompt="plain"),
     )
     turn = await engine.run_turn("Five.", expect=5)
     assert turn.status == "passed"
@@ -333,3 +335,13 @@ async def test_no_code_candidate_ranks_last(make_engine) -> None:
     engine.ranker = __import__("assistant.ranking", fromlist=["x"]).MBRExecRanker()
     turn = await engine.run_turn("Print seven again.", candidates=3, attempts=1)
     assert turn.attempts[0].candidates[0].rank == 2
+
+
+async def test_default_refinement_gives_feedback_without_the_faulty_code(make_engine) -> None:
+    # The measured default (hint): no faulty code to copy, the answer starts after the turn.
+    engine, model, _ = make_engine({"turns": [["dh = [1][3]", "dh = 3"]]})
+    turn = await engine.run_turn("Make dh.", attempts=2)
+    assert turn.status == "passed"
+    prompt = model.requests[1].prompt
+    assert "IndexError" in prompt and "\ndh = [1][3]\n" not in prompt
+    assert prompt.endswith("# Make dh.\n")

@@ -3,12 +3,16 @@
     python bench/bench_mtpb_table.py [--models smollm2-135m gemma3-270m] [--problems 1-10]
         [--cases 0] [-n 5] [--out bench-out/mtpb-table] [--markdown table.md]
 
-Per model, four runs (each a results JSONL under ``--out``; a rerun skips what is done):
+Defaults: problems 1,20,39,58,77,96, test case 0 (the README table; ~20-30 min on 2 cores).
 
-* ``greedy``  multi-turn, temperature 0, ``--refine`` attempts per turn. Without refinement
-  is read off the same run: a program passes without refinement when it passed and no turn
-  needed a second attempt (only erroring turns are refined; the first attempts are the same).
-* ``single``  the single-turn control (all turn prompts in one), greedy, same refinement.
+Per model, seven runs (each a results JSONL under ``--out``; a rerun skips what is done):
+
+* ``refine-<variant>`` for each refinement prompt (plain, primed, hint, retry): multi-turn,
+  temperature 0, ``--refine`` attempts per turn. Without refinement is read off the same run:
+  a program passes without refinement when it passed and no turn needed a second attempt
+  (only erroring turns are refined; the first attempts are the same greedy run). The table's
+  greedy columns show the default variant (``refine_prompt = "auto"``) of the model's style.
+* ``single``  the single-turn control (all turn prompts in one), greedy, no refinement.
 * ``sampled`` multi-turn, ``-n`` samples at temperature 0.2, top-p 0.95 (the paper's
   sampling), no refinement: pass@1 and pass@n, and a program-level pick among the n samples
   (random = pass@1, execution ranker, MBR-exec on the printed output).
@@ -52,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
     p.add_argument("--models-dir", default="/work/models", help="where names fall back to")
     p.add_argument("--mtpb", help="mtpb.jsonl (default: cached download or ../shared)")
-    p.add_argument("--problems", default="1-10", help="problem ids, e.g. '1-10,42'")
+    p.add_argument("--problems", default="1,20,39,58,77,96", help="problem ids, e.g. '1-10,42'")
     p.add_argument("--cases", default="0", help="test cases per problem, e.g. '0' or '0-4'")
     p.add_argument("-n", "--samples", type=int, default=5, help="samples of the sampled run")
     p.add_argument("--candidates", type=int, default=5, help="candidates per turn when ranked")

@@ -54,7 +54,8 @@ async def test_turn_commits_and_history_feeds_the_next_prompt(make_engine) -> No
 async def test_raise_then_copy_rejected_then_pass(make_engine, tmp_path) -> None:
     bad = "e2 = 10\nprint(e2 / 0)"
     engine, model, events = make_engine(
-        {"turns": [[bad, "e2 = 10\n\nprint( e2/0 )  # same thing", "e2 = 10\nprint(e2 / 2)"]]}
+        {"turns": [[bad, "e2 = 10\n\nprint( e2/0 )  # same thing", "e2 = 10\nprint(e2 / 2)"]]},
+        settings=Settings(timeout=10, refine_prompt="hint"),
     )
     turn = await engine.run_turn("Halve ten.", expect=5.0)
     assert turn.status == "passed" and turn.code == "e2 = 10\nprint(e2 / 2)"
@@ -337,11 +338,18 @@ async def test_no_code_candidate_ranks_last(make_engine) -> None:
     assert turn.attempts[0].candidates[0].rank == 2
 
 
-async def test_default_refinement_gives_feedback_without_the_faulty_code(make_engine) -> None:
-    # The measured default (hint): no faulty code to copy, the answer starts after the turn.
+async def test_default_refinement_prompts_are_the_measured_ones(make_engine) -> None:
+    from assistant.prompting import refine_variant
+
+    # Completion style (base models): a fresh sample, the measured best for Gemma 3 270M.
     engine, model, _ = make_engine({"turns": [["dh = [1][3]", "dh = 3"]]})
     turn = await engine.run_turn("Make dh.", attempts=2)
-    assert turn.status == "passed"
-    prompt = model.requests[1].prompt
-    assert "IndexError" in prompt and "\ndh = [1][3]\n" not in prompt
-    assert prompt.endswith("# Make dh.\n")
+    assert turn.status == "passed" and model.requests[1].prompt == model.requests[0].prompt
+    # Chat style: the feedback without the faulty answer (hint), the best for SmolLM2.
+    assert refine_variant("auto", "chat") == "hint"
+    engine, model, _ = make_engine({"turns": [["dc = [1][3]", "dc = 3"]]}, style="chat")
+    turn = await engine.run_turn("Make dc.", attempts=2)
+    msgs = model.requests[1].messages
+    assert turn.status == "passed" and msgs is not None
+    assert "IndexError" in msgs[-1]["content"] and msgs[-1]["role"] == "user"
+    assert not any("dc = [1][3]" in m["content"] for m in msgs if m["role"] == "assistant")

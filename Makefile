@@ -10,7 +10,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint format bench clean sandbox-tool
+.PHONY: demo test check lint format bench mtpb-table clean sandbox-tool
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,7 +55,12 @@ sandbox-tool:
 check: test
 
 bench: $(STAMP)
-	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
+	for b in bench/bench_*.py; do \
+		case $$b in *mtpb_table*) continue;; esac; $(PY) $$b || exit 1; done
+
+# The MTPB table on the two built-in models (~20-30 min on 2 cores; resumable).
+mtpb-table: $(STAMP)
+	$(PY) bench/bench_mtpb_table.py --markdown bench-out/mtpb-table.md
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

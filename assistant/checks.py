@@ -1,6 +1,7 @@
 """Checks of a turn's result: error, assert tests, expected printed value; did a cell run.
 
-A candidate passes when its code is not empty, ran without error, every test (an assert line
+A candidate passes when it has code (``has_code``: not empty, not only comments or
+docstrings: small models often just continue the prompt's comments), ran without error, every test (an assert line
 run after it in the same kernel) passes, and its last printed object matches the expected
 value when one is set. The feedback says why not, in the words the refinement prompt uses.
 
@@ -23,6 +24,30 @@ from .execution.kernel import Kernel
 from .execution.result import ExecResult, Printed
 from .session import Attempt, Candidate, Turn
 
+NO_CODE = "the model wrote no code"
+
+
+def is_no_code(code: str) -> bool:
+    """True when ``code`` does nothing: empty, only comments, or only bare string literals.
+
+    Code that does not parse is code (it fails when run, with a useful error).
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return all(
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for node in tree.body
+    )
+
+
+def no_code_result() -> ExecResult:
+    """The result recorded for a candidate with no code: it is not run, and it fails."""
+    return ExecResult(status="error", message=NO_CODE)
+
 
 async def check_candidate(
     kernel: Kernel,
@@ -37,9 +62,10 @@ async def check_candidate(
     cand.tests_total = len(turn.tests)
     cand.tests_passed = 0
     problems: list[str] = []
-    if not cand.code.strip():
-        problems.append("The model produced no code for this step.")
-    if not res.ok:
+    cand.no_code = is_no_code(cand.code)
+    if cand.no_code:
+        problems.append(NO_CODE)
+    elif not res.ok:
         problems.append(prompting.error_feedback(res))
     else:
         for test in turn.tests:
@@ -64,6 +90,7 @@ def check_event(turn: Turn, attempt: Attempt, cand: Candidate) -> CheckFinished:
         cand.feedback,
         cand.tests_passed,
         cand.tests_total,
+        cand.no_code,
     )
 
 

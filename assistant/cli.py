@@ -61,6 +61,14 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--attempts", type=int, help="attempts per turn: first try + refinements (default 3)"
     )
+    g.add_argument(
+        "--refine-prompt",
+        dest="refine_prompt",
+        choices=["auto", "plain", "primed", "hint", "retry"],
+        help="refinement prompt: faulty code + feedback as comments/message (plain), in a "
+        "docstring with the answer primed to start with code (primed), feedback without the "
+        "faulty code (hint), or no feedback: a fresh sample (retry)",
+    )
     g.add_argument("--timeout", type=float, help="seconds per cell before interrupt/restart")
     g.add_argument("--kernel", help="Jupyter kernelspec to run code in (default: this Python)")
     g.add_argument("--workdir", help="working folder of the kernel (default: a scratch folder)")

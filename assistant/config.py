@@ -41,6 +41,7 @@ class Settings:
     ranker: str = "execution"  # "execution" (tests, errors, log-prob) | "mbr-exec"
     # refinement
     attempts: int = 3  # total attempts per turn (first try + refinements)
+    refine_prompt: str = "auto"  # "auto" (measured best) | "plain" | "primed" | "hint" | "retry"
     # execution
     timeout: float = 20.0  # seconds per cell
     kernel: str | None = None  # a Jupyter kernelspec name; None: the app's own Python
@@ -145,4 +146,8 @@ def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> S
 
 # Kept here (not imported from ranking.py) so loading settings stays light; a test checks
 # that the names match the registry.
-_CHOICES = {"ranker": ("execution", "mbr-exec"), "sandbox": ("none", "bwrap")}
+_CHOICES = {
+    "ranker": ("execution", "mbr-exec"),
+    "sandbox": ("none", "bwrap"),
+    "refine_prompt": ("auto", "plain", "primed", "hint", "retry"),
+}

@@ -337,18 +337,23 @@ class Engine:
             # The caller's meta goes last, as specified: it may remap keys for scripted models.
             meta={"turn": turn.index, "attempt": attempt, "candidate": candidate, **meta},
         )
+        variant = prompting.refine_variant(s.refine_prompt, self.style)
         if self.style == "chat":
             req.messages = (
-                prompting.refine_messages(hist, turn.text, faulty.code, faulty.feedback)
+                prompting.refine_messages(
+                    hist, turn.text, faulty.code, faulty.feedback, None, variant
+                )
                 if faulty is not None
                 else prompting.chat_messages(hist, turn.text)
             )
             req.stop = [FENCE_END]  # only the first code block is kept: stop decoding there
+            if faulty is not None and variant == "primed":
+                req.prime = prompting.CHAT_PRIME
         else:
             sep, exact = self.turn_separator, self.mtpb_exact
             req.prompt = (
                 prompting.refine_prompt(
-                    hist, turn.text, faulty.code, faulty.feedback, self.prefix, sep, exact
+                    hist, turn.text, faulty.code, faulty.feedback, self.prefix, sep, variant, exact
                 )
                 if faulty is not None
                 else prompting.multi_turn_prompt(hist, turn.text, self.prefix, sep, exact)
@@ -363,12 +368,21 @@ class Engine:
         def chunk(index: int, text: str) -> None:
             loop.call_soon_threadsafe(self.emit, TokenChunk(turn, attempt, index, text))
 
+        if request.prime:
+            for i in range(n):
+                chunk(i, request.prime)
         if n == 1:
             comp = await asyncio.to_thread(
                 self.model.generate, request, lambda t: chunk(0, t), self._cancel
             )
-            return [comp]
-        return await asyncio.to_thread(self.model.sample, request, n, chunk, self._cancel)
+            comps = [comp]
+        else:
+            comps = await asyncio.to_thread(self.model.sample, request, n, chunk, self._cancel)
+        if request.prime:  # the answer's start was given, not generated: put it back
+            for comp in comps:
+                if request.prime.strip() not in comp.text:  # (canned answers may have it)
+                    comp.text = request.prime + comp.text
+        return comps
 
     def cut(self, raw: str, stop: str | None = None) -> str:
         """One turn's code from a completion; ``stop``: the stop sequence that ended it."""

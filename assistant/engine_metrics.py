@@ -4,6 +4,7 @@
   were still failing when attempt k started, the fraction that pass at attempt k. Attempts are
   counted as the ones whose code ran: rejected copies and hand edits are not attempts here.
 * Copy rate: the share of refinement generations that repeated earlier faulty code.
+* No-code rate: the share of all generations that held no code (empty, comments, docstrings).
 * Ranked pass@k (Top Pass, CodeRanker): 1 when a correct candidate is among the top k after
   ranking, averaged over problems. (Unbiased pass@k over unranked samples is in mtpb/metrics.)
 """
@@ -89,6 +90,18 @@ def copy_rate(turns: Iterable[Turn]) -> float:
                 generated += len(a.candidates)
                 copies += a.copies_rejected
     return copies / generated if generated else 0.0
+
+
+def no_code_rate(turns: Iterable[Turn]) -> float:
+    """Candidates with no code / all candidates generated (every attempt, hand edits aside)."""
+    generated = empty = 0
+    for t in turns:
+        for a in t.attempts:
+            if a.reason == "edit":
+                continue
+            generated += len(a.candidates)
+            empty += sum(c.no_code for c in a.candidates)
+    return empty / generated if generated else 0.0
 
 
 def ranked_correct(

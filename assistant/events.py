@@ -78,6 +78,7 @@ class CheckFinished(Event):
     feedback: str = ""  # why it failed (error, expected vs actual)
     tests_passed: int = 0
     tests_total: int = 0
+    no_code: bool = False  # the candidate had no code (only comments/docstrings): not run
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,40 @@ def single_turn_prompt(turns: Sequence[str], prefix: str | None = None) -> str:
     return (mtpb_prefix() if prefix is None else prefix) + "".join(_comment(t) for t in turns)
 
 
+# Refinement prompt variants (setting ``refine_prompt``), measured on real models (README):
+# * "plain": the faulty code, then the feedback as comment lines (completion) or as a user
+#   message (chat). Small base models tend to continue the comments instead of writing code.
+# * "primed": the faulty code, the feedback in a docstring, then the turn's comment again, so
+#   the model's next line is code (completion); chat: the feedback message and the answer
+#   primed with an opening ```python fence.
+# * "hint": the feedback without the faulty code (a docstring, then the turn's comment again;
+#   chat: added to the turn's request), so there is no code to copy.
+# * "retry": no feedback at all, the first attempt's prompt again: a fresh sample (the
+#   baseline refinement must beat, at the same token cost).
+REFINE_VARIANTS = ("plain", "primed", "hint", "retry")
+# Measured (README, "MTPB on the two small models"): for SmolLM2 (chat) hint fixes the most
+# failing turns and copies least; for Gemma 3 270M (completion) no feedback variant fixed a
+# turn while fresh samples (retry) did.
+DEFAULT_REFINE = {"completion": "retry", "chat": "hint"}
+CHAT_PRIME = "```python\n"
+
+
+def refine_variant(setting: str, style: str) -> str:
+    """The variant a ``refine_prompt`` setting means for a prompt style ("auto": measured)."""
+    if setting == "auto":
+        return DEFAULT_REFINE.get(style, "plain")
+    if setting not in REFINE_VARIANTS:
+        raise ValueError(
+            f"unknown refine_prompt {setting!r} (one of: auto, {', '.join(REFINE_VARIANTS)})"
+        )
+    return setting
+
+
+def _docstring_safe(feedback: str) -> str:
+    """Feedback that cannot end the docstring it is put in."""
+    return feedback.strip().replace('"""', "'''") or "(no feedback)"
+
+
 def refine_prompt(
     history: Sequence[PastTurn],
     current: str,
@@ -127,14 +161,25 @@ def refine_prompt(
     feedback: str,
     prefix: str | None = None,
     sep: str = TURN_SEPARATOR,
+    variant: str = "plain",
     exact: bool = False,
 ) -> str:
     """Refinement request appended after the first attempt's prompt (shares its cache prefix).
 
-    The task is every turn so far (history + current comment); then the faulty code, the
-    feedback as comment lines, and a request for the fixed code.
+    The task is every turn so far (history + current comment); then the faulty code and the
+    feedback (see ``REFINE_VARIANTS``).
     """
     base = multi_turn_prompt(history, current, prefix, sep, exact)
+    turn = upstream_turn(current) if exact else _comment(current)
+    if variant == "retry":
+        return base
+    if variant == "hint":
+        # Before the turn's comment, so the prompt still ends with it: the answer starts as code.
+        body = template("refine_hint.txt").format(feedback=_docstring_safe(feedback))
+        return history_prompt(history, prefix, sep, exact) + body + turn
+    if variant == "primed":
+        body = template("refine_primed.txt").format(feedback=_docstring_safe(feedback))
+        return base + faulty_code.rstrip("\n") + "\n" + body + turn
     body = template("refine.txt").format(
         feedback=_as_comments(feedback).rstrip("\n") or "# (no feedback)",
         prompt=" ".join(current.split()),
@@ -169,9 +214,19 @@ def refine_messages(
     faulty_code: str,
     feedback: str,
     system: str | None = None,
+    variant: str = "plain",
 ) -> list[dict[str, str]]:
-    """Chat refinement: the first attempt's messages + the faulty answer + the feedback."""
+    """Chat refinement: the first attempt's messages + the faulty answer + the feedback.
+
+    ("primed" adds nothing here: the engine primes the answer with ``CHAT_PRIME``.)
+    """
     msgs = chat_messages(history, current, system)
+    if variant == "retry":
+        return msgs
+    if variant == "hint":
+        body = template("refine_hint_chat.txt").format(feedback=feedback.strip() or "(none)")
+        msgs[-1] = {"role": "user", "content": msgs[-1]["content"] + "\n\n" + body.strip()}
+        return msgs
     msgs.append({"role": "assistant", "content": _fence(faulty_code)})
     body = template("refine_chat.txt").format(
         feedback=feedback.strip() or "(no feedback)", prompt=" ".join(current.split())

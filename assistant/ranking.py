@@ -3,10 +3,12 @@
 A ``Ranker`` sees the executed candidates of one attempt (code, execution result, verdict,
 mean token log-prob) and returns an order, best first. Two inference-time rankers ship:
 
-* ``ExecutionRanker`` (default): passed, then tests passed, then ran without error, then mean
-  token log-prob;
+* ``ExecutionRanker`` (default): passed, then has code, then tests passed, then ran without
+  error, then mean token log-prob;
 * ``MBRExecRanker``: MBR-exec (Shi et al. 2022): a candidate scores by how many others produced
   the same output; ties by log-prob. Useful when a turn has no tests or expected value.
+
+A candidate with no code (empty, comments or docstrings only) is never run and ranks last.
 
 A trained ranker (CodeRanker, LEVER, Top Pass) only needs to implement ``rank``.
 """
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .checks import check_event
+from .checks import NO_CODE, check_event, is_no_code, no_code_result
 from .events import CandidatesRanked
 from .session import Attempt, Candidate, Turn
 
@@ -51,13 +53,16 @@ def _finite(x: float) -> float:
 
 
 class ExecutionRanker:
-    """Passed > more tests passed > no error > higher mean token log-prob (> lower index)."""
+    """Passed > has code > more tests passed > no error > higher mean token log-prob."""
 
     name = "execution"
 
     def rank(self, candidates: Sequence[Candidate], *, prompt: str = "") -> Ranking:
         keyed = [
-            ((c.passed, c.tests_passed, _ran_ok(c), _finite(c.mean_logprob)), c.index)
+            (
+                (c.passed, not c.no_code, c.tests_passed, _ran_ok(c), _finite(c.mean_logprob)),
+                c.index,
+            )
             for c in candidates
         ]
         keyed.sort(key=lambda kc: (kc[0], -kc[1]), reverse=True)
@@ -86,7 +91,8 @@ class MBRExecRanker:
         for c in candidates:
             sig = sigs[c.index]
             agree = counts[sig] - 1 if sig is not None else -1
-            keyed.append(((c.passed, _ran_ok(c), agree, _finite(c.mean_logprob)), c.index))
+            key = (c.passed, not c.no_code, _ran_ok(c), agree, _finite(c.mean_logprob))
+            keyed.append((key, c.index))
         keyed.sort(key=lambda kc: (kc[0], -kc[1]), reverse=True)
         return Ranking([i for _, i in keyed], [list(k) for k, _ in keyed])
 
@@ -113,6 +119,17 @@ async def run_and_rank(
 
     ran: dict[str, Candidate] = {}
     for cand in live:
+        if is_no_code(cand.code):
+            # Nothing to run: a failed candidate without a trip to the kernel.
+            cand.no_code, cand.result, cand.passed, cand.feedback = (
+                True,
+                no_code_result(),
+                False,
+                NO_CODE,
+            )
+            cand.tests_total = len(turn.tests)
+            engine.emit(check_event(turn, attempt, cand))
+            continue
         key = normalize_code(cand.code)
         twin = ran.get(key)
         if twin is not None:

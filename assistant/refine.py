@@ -7,6 +7,10 @@ normalising whitespace and comments, is not run again: it is recorded (``Attempt
 ``Attempt.copies_rejected``, a ``CopyRejected`` event) and the model is resampled at a higher
 temperature (reason ``"resample"``), at most ``engine.max_resamples`` times in a row. Resamples
 do not use up the attempt budget, which counts attempts whose code actually ran.
+
+An answer with no code (empty, comments or docstrings only: small models often continue the
+feedback's comment lines) is a failed attempt that counts against the budget; it is not run
+(``ranking.run_and_rank``) and the next refinement is told "the model wrote no code".
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import io
 import tokenize
 from typing import TYPE_CHECKING
 
+from .checks import is_no_code
 from .events import AttemptStarted, CodeReady, CopyRejected, TurnFailed
 from .session import Attempt, Candidate, Turn
 
@@ -68,7 +73,7 @@ def _faulty_so_far(turn: Turn) -> list[tuple[int, str, str]]:
     out = []
     for a in turn.attempts:
         for c in a.candidates:
-            if c.result is not None and not c.passed:
+            if c.result is not None and not c.passed and not c.no_code:
                 out.append((a.index, c.code, normalize_code(c.code)))
     return out
 
@@ -112,7 +117,9 @@ async def run_attempts(engine: Engine, turn: Turn, *, budget: int, n: int) -> No
             break
         live: list[Candidate] = []
         for cand in attempt.candidates:
-            copied = find_copy(cand.code, faulty) if last_faulty is not None else None
+            # No code is not a copy of anything: it is run_and_rank's failure to report.
+            skip = last_faulty is None or is_no_code(cand.code)
+            copied = None if skip else find_copy(cand.code, faulty)
             if copied is None:
                 live.append(cand)
                 continue
@@ -144,7 +151,7 @@ async def run_attempts(engine: Engine, turn: Turn, *, budget: int, n: int) -> No
         faulty.extend(
             (index, c.code, normalize_code(c.code))
             for c in live
-            if c.result is not None and not c.passed
+            if c.result is not None and not c.passed and not c.no_code
         )
         last_faulty = best if best is not None else last_faulty
     if engine.cancelled:
@@ -153,4 +160,5 @@ async def run_attempts(engine: Engine, turn: Turn, *, budget: int, n: int) -> No
         return
     turn.status = "failed"
     tried = len(turn.attempts) - first_index
-    engine.emit(TurnFailed(turn.index, f"no passing code after {tried} attempt(s)"))
+    why = " (the model wrote no code)" if last_faulty is not None and last_faulty.no_code else ""
+    engine.emit(TurnFailed(turn.index, f"no passing code after {tried} attempt(s){why}"))

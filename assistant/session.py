@@ -49,6 +49,7 @@ class Candidate:
     feedback: str = ""
     rank: int | None = None
     inputs: list[str] = field(default_factory=list)  # answers given to input() while it ran
+    no_code: bool = False  # empty, comment-only or docstring-only: failed without running
 
 
 @dataclass

@@ -96,7 +96,9 @@ class TextView:
             self.write("  | " + ln)
 
     def on_CheckFinished(self, e: events.CheckFinished) -> None:
-        if not e.passed and e.feedback:
+        if e.no_code:
+            self.write("[no code] the model wrote no code (empty or only comments): not run")
+        elif not e.passed and e.feedback:
             self.write("check failed: " + e.feedback.strip().splitlines()[-1])
 
     def on_CandidatesRanked(self, e: events.CandidatesRanked) -> None:

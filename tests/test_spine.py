@@ -126,3 +126,14 @@ def test_bad_ranker_is_a_config_error(tmp_path: Path) -> None:
     cfg.write_text('ranker = "best"\n')
     with pytest.raises(ConfigError, match="ranker"):
         load(cfg)
+
+
+def test_refine_prompt_choices_match_the_variants(tmp_path: Path) -> None:
+    from assistant.config import _CHOICES
+    from assistant.prompting import REFINE_VARIANTS
+
+    assert set(_CHOICES["refine_prompt"]) == {"auto", *REFINE_VARIANTS}
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('refine_prompt = "louder"\n')
+    with pytest.raises(ConfigError, match="refine_prompt"):
+        load(cfg)

@@ -44,6 +44,9 @@ class Request:
     seed: int | None = None
     logprobs: bool = True
     grammar: str | None = None  # GBNF constraining the output (llama.cpp backends)
+    # Chat mode: the start of the assistant's answer, put after the template's generation
+    # prompt (the completion's text does not repeat it; the engine prepends it).
+    prime: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
 
 

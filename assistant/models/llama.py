@@ -274,7 +274,7 @@ class LlamaModel(SamplingMixin):
                     self.template, tok_text(llm.token_eos()), tok_text(llm.token_bos())
                 )
             try:
-                return self._formatter(messages=request.messages).prompt, True
+                return self._formatter(messages=request.messages).prompt + request.prime, True
             except Exception as exc:  # jinja errors and the template's raise_exception
                 raise ModelError(
                     f"the model's chat template failed on these messages: {exc}"
@@ -389,7 +389,7 @@ class LlamaModel(SamplingMixin):
         processors = self.extra_processors + ([recorder] if recorder else [])
         seed = request.seed if request.seed is not None else self.seed
         llm.set_seed(lc.LLAMA_DEFAULT_SEED if seed is None else seed & 0xFFFFFFFF)
-        stops = StopFilter(request.stop, on_text)
+        stops = StopFilter(request.stop, on_text, context=request.prime)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         is_eog = getattr(lc, "llama_vocab_is_eog", None) or lc.llama_token_is_eog
         vocab, piece = self._vocab, self._piece

@@ -34,7 +34,12 @@ def server_stops(stops: list[str]) -> list[str]:
 
 
 class StopFilter:
-    def __init__(self, stops: list[str], on_text: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, stops: list[str], on_text: Callable[[str], None] | None = None, context: str = ""
+    ) -> None:
+        # ``context``: text before the generated text that the fence rule must see (an answer
+        # primed with an opening fence, Request.prime); it is never emitted.
+        self.context = context
         self.fence = FENCE_END in stops
         self.stops = server_stops(stops)
         self.on_text = on_text
@@ -54,7 +59,7 @@ class StopFilter:
             return self.stopped
         pending = self._pending + chunk
         if self.fence:
-            done = "".join(self._parts)
+            done = self.context + "".join(self._parts)
             end = _fence_end(done + pending)
             if end != -1:  # found in this chunk: earlier feeds saw no closed block
                 pending = pending[: end - len(done)]

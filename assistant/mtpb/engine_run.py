@@ -89,7 +89,16 @@ async def run_with_engine(
     style = engine_style(model, settings)
     session = Session(model=opts.model_spec, meta={"mtpb": {"problem": prob.id, "case": job.case}})
     settings = turn_settings(settings, prob, job.mode)
-    engine = Engine(serial(model), kernel, settings, session, None, style)  # type: ignore[arg-type]
+    gen = {"completion_tokens": 0, "decode_s": 0.0, "generate_s": 0.0}
+
+    def count(event: Any) -> None:  # decode speed and token cost of the program
+        st = getattr(event, "stats", None)
+        if type(event).__name__ == "CodeReady" and st is not None:
+            gen["completion_tokens"] += st.completion_tokens
+            gen["decode_s"] += max(0.0, st.total_time - st.time_to_first_token)
+            gen["generate_s"] += st.total_time
+
+    engine = Engine(serial(model), kernel, settings, session, count, style)  # type: ignore[arg-type]
     engine.whole_program = job.mode == "single"
     engine.mtpb_exact = job.mode == "multi"  # the single-turn prompt is no upstream format
     meta = {
@@ -120,15 +129,48 @@ async def run_with_engine(
         if turn.status != "passed":
             break
     stats["ranked"] = _ranked_flags(turns, results, prob.outputs[job.case])
+    stats["last_turn_candidates"] = _last_turn_candidates(turns, results, prob.outputs[job.case])
+    stats.update({k: round(v, 3) if isinstance(v, float) else v for k, v in gen.items()})
+    chosen = [_chosen(t) for t in turns]
+    logprobs = [c.mean_logprob for c in chosen if c is not None and c.mean_logprob > -1e9]
+    stats["mean_logprob"] = sum(logprobs) / len(logprobs) if logprobs else None
     # Per turn: (attempt that passed or None, attempts run), for success rates per attempt;
     # and how many candidates refinements generated, for the copy rate.
     stats["outcomes"] = [list(turn_outcome(t)) for t in turns]
+    generated = [c for t in turns for a in t.attempts for c in a.candidates]
+    stats["generated"] = len(generated)
+    stats["no_code"] = sum(c.no_code for c in generated)
     stats["refine_generated"] = sum(
         len(a.candidates) for t in turns for a in t.attempts if a.reason in ("refine", "resample")
     )
     if opts.sessions is not None:
         opts.sessions.append(session)
     return cells, results, {"engine": stats}
+
+
+def _last_turn_candidates(
+    turns: list[Any], results: list[ExecResult], expected: Any
+) -> list[dict[str, Any]]:
+    """The last turn's first-attempt candidates (n > 1), index order: what any ranker needs
+    (output signature, log-prob, ran ok, no code) and whether the program would pass with it."""
+    from ..ranking import output_signature
+
+    if not turns or not turns[-1].attempts or len(turns) != len(results):
+        return []
+    cands = turns[-1].attempts[0].candidates
+    if len(cands) < 2:
+        return []
+    before = results[:-1]
+    return [
+        {
+            "passed": c.result is not None and grade_program([*before, c.result], expected).passed,
+            "sig": output_signature(c),
+            "logprob": c.mean_logprob if c.mean_logprob > -1e9 else None,
+            "ok": c.result is not None and c.result.ok,
+            "no_code": c.no_code,
+        }
+        for c in cands
+    ]
 
 
 def turn_settings(settings: Any, prob: Any, mode: str) -> Any:

@@ -102,9 +102,11 @@ def _engine_stats(
     records: Iterable[dict[str, Any]], ks: Sequence[int], upstream: bool
 ) -> dict[str, Any]:
     """Refinement and copy rates, ranked pass@k, from model runs (absent for reference runs)."""
+    from ..checks import NO_CODE
     from ..engine_metrics import refinement_stats
 
     turns = refined = refined_ok = copies = generated = 0
+    all_generated = no_code = no_code_programs = 0
     outcomes: list[tuple[int | None, int]] = []
     ranked: dict[str, list[bool]] = defaultdict(list)
     for rec in records:
@@ -119,6 +121,9 @@ def _engine_stats(
                 refined_ok += status == "passed"
         copies += int(eng.get("copies_rejected", 0))
         generated += int(eng.get("refine_generated", 0))
+        all_generated += int(eng.get("generated", 0))
+        no_code += int(eng.get("no_code", 0))
+        no_code_programs += rec.get("verdict", {}).get("detail") == NO_CODE
         outcomes.extend((o[0], int(o[1])) for o in eng.get("outcomes", []))
         flags = eng.get("ranked") or []
         if flags:
@@ -135,6 +140,11 @@ def _engine_stats(
         # Of the turns still failing when attempt k started, the share passing at attempt k.
         "success_per_attempt": refinement_stats(outcomes).success_rate if outcomes else [],
         "copy_rate": (copies / generated) if generated else None,
+        # Generations that held no code (empty, comments or docstrings only), and programs
+        # that failed on such a turn.
+        "no_code": no_code,
+        "no_code_rate": (no_code / all_generated) if all_generated else None,
+        "no_code_programs": no_code_programs,
     }
     if ranked:
         rk: dict[str, float] = {}
@@ -228,6 +238,12 @@ def format_summary(summary: dict[str, Any], max_failures: int = 20) -> str:
                     else f" (copy rate {100 * eng['copy_rate']:.1f}%)"
                 )
             )
+            if eng.get("no_code_rate") is not None:
+                lines.append(
+                    f"no code: {eng['no_code']} generation(s) held no code "
+                    f"({100 * eng['no_code_rate']:.1f}%); "
+                    f"{eng['no_code_programs']} program(s) failed on a turn with no code"
+                )
             per = eng.get("success_per_attempt") or []
             if len(per) > 1:
                 lines.append(

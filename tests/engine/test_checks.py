@@ -23,3 +23,21 @@ from assistant.execution.result import Printed
 )
 def test_values_match(expected, printed, ok) -> None:
     assert values_match(expected, printed) is ok
+
+
+def test_is_no_code() -> None:
+    from assistant.checks import is_no_code
+
+    for empty in ["", "  \n", "# line 2", "# a\n# b\n", '"""doc"""', "'''a'''\n# b", "'x'\n'y'"]:
+        assert is_no_code(empty), empty
+    for code in ["x = 1", "# c\nx = 1", "print(1)", '"""doc"""\nx = 2', "f(", "1", "pass"]:
+        assert not is_no_code(code), code
+
+
+def test_text_view_labels_no_code() -> None:
+    from assistant.events import CheckFinished
+    from assistant.textview import TextView
+
+    lines: list[str] = []
+    TextView(lines.append)(CheckFinished(0, 0, 0, False, "the model wrote no code", no_code=True))
+    assert lines == ["[no code] the model wrote no code (empty or only comments): not run"]

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from assistant.config import Settings
 from assistant.events import (
     AttemptStarted,
     CheckFinished,
@@ -54,7 +55,8 @@ async def test_turn_commits_and_history_feeds_the_next_prompt(make_engine) -> No
 async def test_raise_then_copy_rejected_then_pass(make_engine, tmp_path) -> None:
     bad = "e2 = 10\nprint(e2 / 0)"
     engine, model, events = make_engine(
-        {"turns": [[bad, "e2 = 10\n\nprint( e2/0 )  # same thing", "e2 = 10\nprint(e2 / 2)"]]}
+        {"turns": [[bad, "e2 = 10\n\nprint( e2/0 )  # same thing", "e2 = 10\nprint(e2 / 2)"]]},
+        settings=Settings(timeout=10, refine_prompt="hint"),
     )
     turn = await engine.run_turn("Halve ten.", expect=5.0)
     assert turn.status == "passed" and turn.code == "e2 = 10\nprint(e2 / 2)"
@@ -66,7 +68,7 @@ async def test_raise_then_copy_rejected_then_pass(make_engine, tmp_path) -> None
     assert [e.copies_attempt for e in events.of(CopyRejected)] == [0]
     # the resample asked for more diversity and told the model what went wrong
     assert model.requests[2].temperature > model.requests[1].temperature
-    assert "# ZeroDivisionError: division by zero" in model.requests[1].prompt
+    assert "ZeroDivisionError: division by zero" in model.requests[1].prompt
     assert events.kinds().count("ExecutionStarted") == 2  # the copy never ran
     # the record survives a save/load and yields one CYCLE triple (the copy is not one)
     loaded = Session.load(engine.session.save(tmp_path / "s.json"))
@@ -227,6 +229,7 @@ async def test_chat_style_strips_fences_and_refines_in_the_chat(make_engine) -> 
             ]
         },
         style="chat",
+        settings=Settings(timeout=10, refine_prompt="plain"),
     )
     turn = await engine.run_turn("Five.", expect=5)
     assert turn.status == "passed"
@@ -288,3 +291,68 @@ async def test_prefix_imports_run_in_the_kernel(make_engine, kernel) -> None:
     engine, _, _ = make_engine({"turns": ["print(int(np.arange(4).sum()))"]})
     turn = await engine.run_turn("Sum 0..3 with numpy.", expect=6)
     assert turn.status == "passed"
+
+
+async def test_comment_only_turn_never_commits(make_engine) -> None:
+    # The issue's TUI run: the model answers a turn with a comment line and nothing else.
+    engine, _, events = make_engine({"turns": ["nc_nums = [3, 1]", "# line 2"]})
+    await engine.run_turn("Make nc_nums.")
+    turn = await engine.run_turn("Sort nc_nums descending into ordered.", attempts=2)
+    assert turn.status == "failed" and turn.code is None and not turn.committed
+    assert engine.session.program() == "nc_nums = [3, 1]"
+    cands = [a.candidates[0] for a in turn.attempts]
+    assert [c.no_code for c in cands] == [True, True]
+    assert all(c.feedback == "the model wrote no code" and not c.passed for c in cands)
+    checks = [e for e in events.of(CheckFinished) if e.turn == 1]
+    assert [(e.passed, e.no_code) for e in checks] == [(False, True), (False, True)]
+    # never sent to the kernel; the refinement was told why
+    assert not [e for e in events if type(e).__name__ == "ExecutionStarted" and e.turn == 1]
+    assert turn.attempts[1].told == "the model wrote no code"
+    assert "wrote no code" in events.of(TurnFailed)[-1].reason
+
+
+async def test_comment_only_refinement_is_not_a_pass(make_engine) -> None:
+    docstring = '"""Fixed: divide by two instead."""\n# print(nc2 / 2)'
+    engine, _, events = make_engine(
+        {"turns": [["nc2 = 10\nprint(nc2 / 0)", docstring, "nc2 = 10\nprint(nc2 / 2)"]]}
+    )
+    turn = await engine.run_turn("Halve ten.", expect=5.0, attempts=3)
+    a1 = turn.attempts[1]
+    assert len(turn.attempts) == 3
+    assert not a1.candidates[0].passed and a1.candidates[0].no_code
+    assert a1.copies_rejected == 0  # no code is a failure of its own, not a copy
+    assert turn.status == "passed" and turn.code == "nc2 = 10\nprint(nc2 / 2)"
+    assert [e.passed for e in events.of(CheckFinished)] == [False, False, True]
+
+
+async def test_no_code_candidate_ranks_last(make_engine) -> None:
+    cands = [
+        {"code": "# nothing to see", "logprob": -0.01},
+        {"code": "print(1 / 0)", "logprob": -3.0},
+        {"code": "print(7)", "logprob": -2.0},
+    ]
+    engine, _, _ = make_engine({"turns": [[cands]]})
+    turn = await engine.run_turn("Print seven.", candidates=3, attempts=1)
+    attempt = turn.attempts[0]
+    assert [c.rank for c in attempt.candidates] == [2, 1, 0]
+    assert turn.code == "print(7)"
+    engine.ranker = __import__("assistant.ranking", fromlist=["x"]).MBRExecRanker()
+    turn = await engine.run_turn("Print seven again.", candidates=3, attempts=1)
+    assert turn.attempts[0].candidates[0].rank == 2
+
+
+async def test_default_refinement_prompts_are_the_measured_ones(make_engine) -> None:
+    from assistant.prompting import refine_variant
+
+    # Completion style (base models): a fresh sample, the measured best for Gemma 3 270M.
+    engine, model, _ = make_engine({"turns": [["dh = [1][3]", "dh = 3"]]})
+    turn = await engine.run_turn("Make dh.", attempts=2)
+    assert turn.status == "passed" and model.requests[1].prompt == model.requests[0].prompt
+    # Chat style: the feedback without the faulty answer (hint), the best for SmolLM2.
+    assert refine_variant("auto", "chat") == "hint"
+    engine, model, _ = make_engine({"turns": [["dc = [1][3]", "dc = 3"]]}, style="chat")
+    turn = await engine.run_turn("Make dc.", attempts=2)
+    msgs = model.requests[1].messages
+    assert turn.status == "passed" and msgs is not None
+    assert "IndexError" in msgs[-1]["content"] and msgs[-1]["role"] == "user"
+    assert not any("dc = [1][3]" in m["content"] for m in msgs if m["role"] == "assistant")

@@ -135,3 +135,17 @@ def test_ranked_export_schema() -> None:
 def test_export_rejects_unknown_kind(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown export kind"):
         export_jsonl(_session(), tmp_path / "x.jsonl", "other")  # type: ignore[arg-type]
+
+
+def test_no_code_rate() -> None:
+    from assistant.engine_metrics import no_code_rate
+    from assistant.session import Attempt, Candidate, Turn
+
+    turn = Turn(0, "t")
+    turn.attempts = [
+        Attempt(0, candidates=[Candidate(0, "# x", no_code=True), Candidate(1, "x = 1")]),
+        Attempt(1, reason="refine", candidates=[Candidate(0, "x = 2")]),
+        Attempt(2, reason="edit", candidates=[Candidate(0, "")]),
+    ]
+    assert no_code_rate([turn]) == 1 / 3
+    assert no_code_rate([]) == 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant import prompting
 from assistant.prompting import PastTurn
 
@@ -83,3 +85,42 @@ def test_upstream_separator_reproduces_the_upstream_sampler() -> None:
     upstream = PREFIX + "# Assign 3 to a.\n" + "a = 3\n" + "\n\n" + "# Print a.\n"
     got = prompting.multi_turn_prompt(HIST[:1], "Print a.", sep=prompting.UPSTREAM_SEPARATOR)
     assert got == upstream
+
+
+def test_refine_variants() -> None:
+    from assistant import prompting as p
+
+    hist = [p.PastTurn("Make nums.", "nums = [3, 1]")]
+    first = p.multi_turn_prompt(hist, "Sort nums.")
+    plain = p.refine_prompt(hist, "Sort nums.", "x = nums[5]", "IndexError: oops", variant="plain")
+    primed = p.refine_prompt(
+        hist, "Sort nums.", "x = nums[5]", "IndexError: oops", variant="primed"
+    )
+    retry = p.refine_prompt(hist, "Sort nums.", "x = nums[5]", "IndexError: oops", variant="retry")
+    assert plain.startswith(first) and "# IndexError: oops" in plain
+    # primed: the feedback in a docstring, and the prompt ends with the turn comment again
+    assert primed.startswith(first + "x = nums[5]\n")
+    assert '"""\nThe code above failed:\nIndexError: oops\n' in primed
+    assert primed.endswith('"""\n# Sort nums.\n')
+    assert retry == first
+    hint = p.refine_prompt(hist, "Sort nums.", "x = nums[5]", 'Err: """', variant="hint")
+    assert "x = nums[5]" not in hint and hint.endswith('"""\n# Sort nums.\n')
+    assert "Err: '''" in hint  # the feedback cannot close the docstring
+    assert p.refine_variant("auto", "completion") in p.REFINE_VARIANTS
+    assert p.refine_messages(hist, "Sort nums.", "x", "err", variant="retry") == p.chat_messages(
+        hist, "Sort nums."
+    )
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_chat_refinement_is_primed_with_a_fence(make_engine) -> None:
+    from assistant.config import Settings
+
+    engine, model, _ = make_engine(
+        {"turns": [["```python\ncp = 1 / 0\n```", "cp = 2\n```"]]},
+        style="chat",
+        settings=Settings(timeout=10, refine_prompt="primed"),
+    )
+    turn = await engine.run_turn("Make cp.", attempts=2)
+    assert turn.status == "passed" and turn.code == "cp = 2"
+    assert model.requests[0].prime == "" and model.requests[1].prime == "```python\n"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from assistant.config import Settings
 from assistant.events import CandidatesRanked, ExecutionStarted, StateRestored
 from assistant.ranking import Ranker, Ranking
 from assistant.session import Candidate
@@ -62,7 +63,8 @@ async def test_failed_candidates_feed_refinement_with_the_best_ranked(make_engin
                     ["print(6)", "print(6)"],
                 ]
             ]
-        }
+        },
+        settings=Settings(timeout=10, refine_prompt="plain"),  # the prompt shows the code
     )
     turn = await engine.run_turn("Six.", expect=6, candidates=2)
     assert turn.status == "passed" and len(turn.attempts) == 2

@@ -43,6 +43,13 @@ def test_fence_end_stops_after_the_first_code_block() -> None:
     # A stop string inside the block still wins; the rule is never sent to a server.
     assert run([FENCE_END, "\n#"], ["```\nz = 1\n# c\n```"])[0] == "```\nz = 1"
     assert server_stops([FENCE_END, "\n#"]) == ["\n#"]
+    # An answer primed with the opening fence (Request.prime): the block's end still stops it.
+    out: list[str] = []
+    primed = StopFilter([FENCE_END], out.append, context="```python\n")
+    for piece in ["x = 1\n", "``", "`\nDone."]:
+        if primed.feed(piece):
+            break
+    assert (primed.finish(), "".join(out), primed.stopped) == ("x = 1\n```", "x = 1\n```", True)
 
 
 def test_false_alarm_is_released() -> None:

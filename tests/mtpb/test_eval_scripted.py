@@ -97,3 +97,26 @@ def test_scripted_eval_reports_known_figures(
     last_turn = [r for r in ranked if "1 / 0" in json.dumps(r)]
     assert len(last_turn) == 5
     assert all(r["candidates"][0]["passed"] and not r["candidates"][1]["passed"] for r in last_turn)
+
+
+def test_scripted_eval_counts_no_code(
+    tmp_path: Path, mtpb_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The gemma run: a turn answered with comment lines only. It must fail the
+    # program (not "pass" and go on), and be counted as no code.
+    sols = all_solutions()
+    turns = [[t] for t in sols["1"]]
+    turns[1] = ["# line 2\n# line 3"]
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"problems": {"1": {"turns": turns}}}))
+    report = tmp_path / "summary.json"
+    args = ["--problems", "1", "--refine", "2", "--jobs", "1", "--report", str(report)]
+    code = main(["eval", "--mtpb", str(mtpb_path), "--model", f"scripted:{script}", *args])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "samples: 0/5 passed" in out
+    eng = json.loads(report.read_text())["modes"]["multi"]["engine"]
+    # per program: turn 0 once, turn 1 twice (both no code) -> 2 of 3 generations
+    assert eng["no_code"] == 10 and eng["no_code_programs"] == 5
+    assert abs(eng["no_code_rate"] - 10 / 15) < 1e-9
+    assert "5 program(s) failed on a turn with no code" in out

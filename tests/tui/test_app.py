@@ -267,3 +267,14 @@ async def test_mtpb_browser_filters_and_plays_reference(run_app: Any) -> None:
         assert any(n.startswith("verdict: PASS") for n in notes), notes
         assert app.ctl.session.meta["mtpb"] == {"problem": "3", "case": 1}
         assert all(t.status == "passed" for t in app.ctl.session.turns)
+
+
+async def test_comment_only_answer_shows_no_code_not_passed(run_app: Any) -> None:
+    app = make_app([["# line 2\n", "# line 3\n"]])
+    async with run_app(app) as pilot:
+        await submit(pilot, "sort nums")
+        view = turn_view(app, 0)
+        assert view.badge.state == "no-code" and "no code" in view.badge.label
+        cand = view.attempts[0].views[0]
+        assert cand.no_code and cand.verdict is not None and not cand.verdict[0]
+        assert app.ctl.session.turns[0].code is None

@@ -146,7 +146,9 @@ class Transcript(VerticalScroll):
             feedback = f"{e.tests_passed}/{e.tests_total} tests passed" + (
                 f"\n{feedback}" if feedback else ""
             )
-        self._candidate(e.turn, e.attempt, e.candidate).set_verdict(e.passed, feedback)
+        self._candidate(e.turn, e.attempt, e.candidate).set_verdict(e.passed, feedback, e.no_code)
+        if e.no_code:
+            self.turn(e.turn).badge.set_state("no-code", "no code written")
 
     def _on_CandidatesRanked(self, e: events.CandidatesRanked) -> None:
         self.turn(e.turn).attempt(e.attempt).rank(e.order, e.scores)
@@ -156,7 +158,10 @@ class Transcript(VerticalScroll):
 
     def _on_TurnFailed(self, e: events.TurnFailed) -> None:
         state = "cancelled" if "cancel" in e.reason.lower() else "failed"
-        self.turn(e.turn).badge.set_state(state)  # the reason goes in a note: badges stay short
+        label = "failed: no code" if "wrote no code" in e.reason else None
+        self.turn(e.turn).badge.set_state(
+            "no-code" if label else state, label
+        )  # the reason goes in a note: badges stay short
         if state == "failed" and not (self.notes and self.notes[-1] in e.reason):
             self.note(f"turn {e.turn + 1} failed: {e.reason}", "warning")
 
@@ -190,7 +195,7 @@ def _turn_from_record(turn: Turn) -> TurnView:
             if cand.result is not None:
                 c_view.set_result(cand.result)
             if cand.result is not None or cand.feedback:
-                c_view.set_verdict(cand.passed, cand.feedback)
+                c_view.set_verdict(cand.passed, cand.feedback, cand.no_code)
             c_views.append(c_view)
         a_view = AttemptView(attempt.index, len(turn.attempts), attempt.told, c_views)
         if attempt.reason == "edit":

@@ -51,7 +51,7 @@ def output_renderable(result: ExecResult) -> RenderableType:
 class StatusBadge(Static):
     """running / passed / failed / refining attempt k of N / copy rejected."""
 
-    STATES = ("running", "passed", "failed", "refining", "copy-rejected", "cancelled")
+    STATES = ("running", "passed", "failed", "refining", "copy-rejected", "no-code", "cancelled")
     state = "running"
     label = "running"
 
@@ -76,6 +76,7 @@ class CandidateView(Vertical):
         self.previous: str | None = None
         self.result: ExecResult | None = None
         self.verdict: tuple[bool, str] | None = None
+        self.no_code = False  # the verdict is "no code" (not run), shown apart from errors
         self.dirty = False
         self.rendered = False  # children exist: updates draw now (set in on_mount)
         self.rank: int | None = None
@@ -112,8 +113,8 @@ class CandidateView(Vertical):
         self.result = result
         self._render_all()
 
-    def set_verdict(self, passed: bool, feedback: str) -> None:
-        self.verdict = (passed, feedback)
+    def set_verdict(self, passed: bool, feedback: str, no_code: bool = False) -> None:
+        self.verdict, self.no_code = (passed, feedback), no_code
         self._render_all()
 
     def _render_all(self) -> None:
@@ -140,6 +141,8 @@ class CandidateView(Vertical):
             passed, feedback = self.verdict
             if passed:
                 verdict.update(Text("✓ checks passed", style="green"))
+            elif self.no_code:
+                verdict.update(Text("∅ no code: only comments or nothing; not run", style="yellow"))
             else:
                 verdict.update(Text("✗ " + (feedback.strip() or "failed"), style="red"))
 

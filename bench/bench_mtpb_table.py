@@ -1,0 +1,423 @@
+"""The MTPB table on real models: one command, resumable, with a progress bar and an ETA.
+
+    python bench/bench_mtpb_table.py [--models smollm2-135m gemma3-270m] [--problems 1-10]
+        [--cases 0] [-n 5] [--out bench-out/mtpb-table] [--markdown table.md]
+
+Defaults: problems 1,20,39,58,77,96, test case 0 (the README table; ~20-30 min on 2 cores).
+
+Per model, seven runs (each a results JSONL under ``--out``; a rerun skips what is done):
+
+* ``refine-<variant>`` for each refinement prompt (plain, primed, hint, retry): multi-turn,
+  temperature 0, ``--refine`` attempts per turn. Without refinement is read off the same run:
+  a program passes without refinement when it passed and no turn needed a second attempt
+  (only erroring turns are refined; the first attempts are the same greedy run). The table's
+  greedy columns show the default variant (``refine_prompt = "auto"``) of the model's style.
+* ``single``  the single-turn control (all turn prompts in one), greedy, no refinement.
+* ``sampled`` multi-turn, ``-n`` samples at temperature 0.2, top-p 0.95 (the paper's
+  sampling), no refinement: pass@1 and pass@n, and a program-level pick among the n samples
+  (random = pass@1, execution ranker, MBR-exec on the printed output).
+* ``ranked``  multi-turn, ``--candidates`` per turn at temperature 0.2, ranked by the
+  execution ranker at every turn; at the last turn the same candidates are also ordered by
+  MBR-exec and picked at random, to ask whether ranking puts a correct program first.
+
+Models are built-in names (``smollm2-135m``, ``gemma3-270m``) or GGUF paths; a name that
+does not resolve falls back to ``--models-dir``. Chat style when the model loads in chat mode
+(it has a chat template and an instruct name). CodeGen-Mono 350M's published MTPB pass rates
+(Nijkamp et al. 2023, Table 3) are printed beside for scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PUBLISHED = {"multi": 16.98, "single": 5.75}  # CodeGen-Mono 350M pass@1 (%), MTPB paper
+FALLBACK_FILES = {
+    "smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf",
+    "gemma3-270m": "gemma-3-270m-q4_k_m.gguf",
+}
+VARIANTS = ("plain", "primed", "hint", "retry")  # refinement prompts (setting refine_prompt)
+CONFIGS = (*(f"refine-{v}" for v in VARIANTS), "single", "ranked", "sampled")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
+    p.add_argument("--models-dir", default="/work/models", help="where names fall back to")
+    p.add_argument("--mtpb", help="mtpb.jsonl (default: cached download or ../shared)")
+    p.add_argument("--problems", default="1,20,39,58,77,96", help="problem ids, e.g. '1-10,42'")
+    p.add_argument("--cases", default="0", help="test cases per problem, e.g. '0' or '0-4'")
+    p.add_argument("-n", "--samples", type=int, default=5, help="samples of the sampled run")
+    p.add_argument("--candidates", type=int, default=5, help="candidates per turn when ranked")
+    p.add_argument("--refine", type=int, default=3, help="attempts per turn (greedy, single)")
+    p.add_argument(
+        "--refine-prompt", default="auto", choices=["auto", "plain", "primed", "hint", "retry"]
+    )
+    p.add_argument("--configs", default=",".join(CONFIGS), help="subset of " + ",".join(CONFIGS))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=2, help="programs in flight (one model)")
+    p.add_argument("--out", default="bench-out/mtpb-table", help="results folder (resumable)")
+    p.add_argument("--markdown", help="also write the table to this file")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def _ids(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        a, _, b = part.strip().partition("-")
+        out.extend(range(int(a), int(b or a) + 1))
+    return out
+
+
+def resolve_model(spec: str, models_dir: str, settings: Any) -> tuple[str, Any]:
+    from assistant.models import load_model_for
+
+    try:
+        return spec, load_model_for(settings, spec)
+    except Exception as exc:
+        path = Path(models_dir) / FALLBACK_FILES.get(spec, spec)
+        if not path.exists():
+            raise SystemExit(f"cannot load model {spec!r}: {exc}") from None
+        return str(path), load_model_for(settings, str(path))
+
+
+def config_settings(base: Any, name: str, args: argparse.Namespace) -> tuple[Any, dict]:
+    """Settings and run shape (mode, samples, refine) of one configuration."""
+    greedy = replace(base, temperature=0.0, candidates=1)
+    sampled = replace(base, temperature=0.2, top_p=0.95, candidates=1)
+    if name.startswith("refine-") and name[7:] in VARIANTS:
+        settings = replace(greedy, refine_prompt=name[7:])
+        return settings, {"mode": "multi", "samples": 1, "refine": args.refine}
+    if name == "single":
+        return greedy, {"mode": "single", "samples": 1, "refine": 1}
+    if name == "sampled":
+        return sampled, {"mode": "multi", "samples": args.samples, "refine": 1}
+    if name == "ranked":
+        ranked = replace(sampled, candidates=args.candidates, ranker="execution")
+        return ranked, {"mode": "multi", "samples": 1, "refine": 1}
+    raise SystemExit(f"unknown config {name!r} (known: {', '.join(CONFIGS)})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tqdm import tqdm
+
+    from assistant.config import load
+    from assistant.mtpb.problems import load_problems, resolve_path
+    from assistant.mtpb.runner import EvalOptions, Job, ResultStore, run_eval
+
+    args = parse_args(argv)
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    loaded = load_problems(resolve_path(args.mtpb))
+    wanted = set(map(str, _ids(args.problems)))
+    problems = [p for p in loaded.problems if p.id in wanted]
+    cases = _ids(args.cases)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    walls_path = out / "walls.json"
+    walls: dict[str, float] = json.loads(walls_path.read_text()) if walls_path.exists() else {}
+    styles_path = out / "styles.json"
+    styles: dict[str, str] = json.loads(styles_path.read_text()) if styles_path.exists() else {}
+
+    def jobs_for(shape: dict) -> list[Any]:
+        return [
+            Job(p, c, s, shape["mode"])
+            for p in problems
+            for c in cases
+            if c < p.cases
+            for s in range(shape["samples"])
+        ]
+
+    # Plan everything first: one bar over all programs still to run, so the ETA is global.
+    plan = []
+    base = load(overrides={"threads": args.threads, "seed": args.seed})
+    base = replace(base, refine_prompt=args.refine_prompt)
+    for name in configs:  # all models per config: a cut-short run still compares them
+        for spec in args.models:
+            settings, shape = config_settings(base, name, args)
+            path = out / f"{_tag(spec)}.{name}.jsonl"
+            store = ResultStore.open(path)
+            jobs = jobs_for(shape)
+            plan.append((spec, name, settings, shape, path, store, jobs))
+    todo = sum(1 for *_, store, jobs in plan for j in jobs if not store.done(j.key))
+    total = sum(len(jobs) for *_, jobs in plan)
+    print(
+        f"MTPB table: {len(args.models)} model(s) x {len(configs)} config(s), "
+        f"{len(problems)} problems x cases {args.cases}: {total} programs, {todo} to run",
+        file=sys.stderr,
+    )
+    bar = tqdm(total=todo, unit="prog", desc="MTPB table", dynamic_ncols=True)
+    rows: dict[str, dict[str, Any]] = {}
+    loaded_models: dict[str, tuple[str, Any]] = {}
+    try:
+        for spec, name, settings, shape, path, store, jobs in plan:
+            left = [j for j in jobs if not store.done(j.key)]
+            if left:
+                if spec not in loaded_models:
+                    for _, (_, m) in loaded_models.items():
+                        m.close()
+                    loaded_models.clear()
+                    loaded_models[spec] = resolve_model(spec, args.models_dir, base)
+                real_spec, model = loaded_models[spec]
+                settings = replace(settings, model=real_spec, chat=bool(getattr(model, "chat", 0)))
+                opts = EvalOptions(
+                    samples=shape["samples"],
+                    modes=(shape["mode"],),
+                    jobs=args.jobs,
+                    out=path,
+                    refine=shape["refine"],
+                    model_spec=spec,
+                    progress=False,
+                )
+                bar.set_description(f"{spec} {name}")
+
+                def done(rec: dict[str, Any]) -> None:
+                    bar.update(1)
+                    bar.set_postfix_str(f"p{rec['problem']} {rec['verdict']['kind']}")
+
+                t0 = time.perf_counter()
+                asyncio.run(run_eval(left, store, opts, settings, model, on_done=done))
+                key = f"{spec}.{name}"
+                walls[key] = walls.get(key, 0.0) + time.perf_counter() - t0
+                walls_path.write_text(json.dumps(walls, indent=1))
+            recs = [store.records[j.key] for j in jobs if store.done(j.key)]
+            rows.setdefault(spec, {})[name] = figures(name, recs, shape, args)
+            if left:
+                styles[spec] = "chat" if settings.chat else "completion"
+                styles_path.write_text(json.dumps(styles, indent=1))
+            if spec in styles:
+                rows[spec]["style"] = styles[spec]
+    finally:
+        bar.close()
+        for _, (_, m) in loaded_models.items():
+            m.close()
+    text = format_table(rows, walls, args, len(problems), len(cases))
+    print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(text + "\n")
+    (out / "figures.json").write_text(json.dumps(rows, indent=1, default=repr))
+    return 0
+
+
+def _tag(spec: str) -> str:
+    return Path(spec).name.removesuffix(".gguf").replace(":", "_")
+
+
+# -- figures ------------------------------------------------------------------------------------
+def _pass_rows(recs: list[dict], *, refined: bool) -> list[tuple[str, str, int, bool]]:
+    rows = []
+    for r in recs:
+        ok = r["verdict"]["kind"] == "pass"
+        if not refined:  # passed at the first attempt of every turn
+            outcomes = (r.get("engine") or {}).get("outcomes") or []
+            ok = ok and all(o[0] == 0 for o in outcomes)
+        rows.append((str(r["problem"]), r.get("category", "?"), int(r["case"]), ok))
+    return rows
+
+
+def _pass_at(rows: list, k: int) -> float | None:
+    from assistant.mtpb import metrics
+
+    scores = list(metrics.score(rows).values())
+    return metrics.mean_pass_at(scores, k) if scores else None
+
+
+def figures(name: str, recs: list[dict], shape: dict, args: argparse.Namespace) -> dict[str, Any]:
+    from assistant.engine_metrics import refinement_stats
+
+    recs = [r for r in recs if r["verdict"]["kind"] != "needs_dataset"]
+    eng = [r.get("engine") or {} for r in recs]
+    tokens = sum(e.get("completion_tokens", 0) for e in eng)
+    decode = sum(e.get("decode_s", 0.0) for e in eng)
+    generated = sum(e.get("generated", 0) for e in eng)
+    refine_gen = sum(e.get("refine_generated", 0) for e in eng)
+    outcomes = [(o[0], int(o[1])) for e in eng for o in e.get("outcomes", [])]
+    out: dict[str, Any] = {
+        "programs": len(recs),
+        "pass@1": _pass_at(_pass_rows(recs, refined=True), 1),
+        "pass@1_no_refine": _pass_at(_pass_rows(recs, refined=False), 1),
+        "no_code_rate": sum(e.get("no_code", 0) for e in eng) / generated if generated else None,
+        "copy_rate": (sum(e.get("copies_rejected", 0) for e in eng) / refine_gen)
+        if refine_gen
+        else None,
+        "success_per_attempt": refinement_stats(outcomes).success_rate if outcomes else [],
+        "turns": len(outcomes),
+        "generations_per_program": generated / len(recs) if recs else None,
+        "tokens_per_program": tokens / len(recs) if recs else None,
+        "decode_tok_s": tokens / decode if decode else None,
+        "kinds": dict(Counter(r["verdict"]["kind"] for r in recs)),
+    }
+    if shape["samples"] > 1:
+        rows = _pass_rows(recs, refined=True)
+        for k in (2, 3, shape["samples"]):
+            out[f"pass@{k}"] = _pass_at(rows, k)
+        out["program_pick"] = program_pick(recs, args.seed)
+    lasts = [e.get("last_turn_candidates") or [] for e in eng]
+    if any(lasts):
+        out["last_turn_pick"] = last_turn_pick([c for c in lasts if c], args.seed)
+    return out
+
+
+def _order_execution(items: list[dict]) -> list[int]:
+    """ExecutionRanker's order without tests: has code, ran ok, higher mean log-prob."""
+    key = [(not c["no_code"], c["ok"], c["logprob"] or -1e9, -i) for i, c in enumerate(items)]
+    return sorted(range(len(items)), key=lambda i: key[i], reverse=True)
+
+
+def _order_mbr(items: list[dict]) -> list[int]:
+    counts = Counter(c["sig"] for c in items if c["sig"] is not None)
+    key = [
+        (not c["no_code"], c["ok"], counts[c["sig"]] - 1 if c["sig"] else -1, c["logprob"] or -1e9)
+        for c in items
+    ]
+    return sorted(range(len(items)), key=lambda i: (key[i], -i), reverse=True)
+
+
+def _picks(groups: list[list[dict]], seed: int) -> dict[str, float]:
+    rng = random.Random(seed)
+    n = len(groups)
+    res = {"execution": 0.0, "mbr-exec": 0.0, "random": 0.0, "oracle": 0.0}
+    for items in groups:
+        res["execution"] += items[_order_execution(items)[0]]["passed"]
+        res["mbr-exec"] += items[_order_mbr(items)[0]]["passed"]
+        res["random"] += sum(c["passed"] for c in items) / len(items)  # expected value
+        res["oracle"] += any(c["passed"] for c in items)
+    rng.random()  # (the random pick is its expectation: no draw needed)
+    return {k: v / n for k, v in res.items()} if n else res
+
+
+def last_turn_pick(groups: list[list[dict]], seed: int) -> dict[str, float]:
+    """Among the same candidates of the last turn: which ordering puts a correct one first."""
+    return _picks(groups, seed)
+
+
+def program_pick(recs: list[dict], seed: int) -> dict[str, float]:
+    """Among the n sampled programs of a test case: pick one by each ranker."""
+    by_case: dict[tuple, list[dict]] = defaultdict(list)
+    for r in recs:
+        v, e = r["verdict"], r.get("engine") or {}
+        ran_ok = v["kind"] in ("pass", "wrong")
+        by_case[(r["problem"], r["case"])].append(
+            {
+                "passed": v["kind"] == "pass",
+                "sig": f"{v.get('actual_type')}:{v.get('actual')}" if ran_ok else None,
+                "logprob": e.get("mean_logprob"),
+                "ok": ran_ok,
+                "no_code": e.get("no_code", 0) > 0,
+            }
+        )
+    return _picks([g for g in by_case.values() if len(g) > 1], seed)
+
+
+# -- the table ----------------------------------------------------------------------------------
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def format_table(
+    rows: dict[str, dict[str, Any]],
+    walls: dict[str, float],
+    args: Any,
+    n_problems: int,
+    n_cases: int,
+) -> str:
+    from assistant.prompting import refine_variant
+
+    n, c = args.samples, args.candidates
+    head = (
+        f"MTPB problems {args.problems} (test cases {args.cases}: {n_problems} problems x "
+        f"{n_cases} case(s)), threads {args.threads}; greedy = temperature 0; refinement "
+        f"{args.refine} attempts per turn; {n} samples at T=0.2 top-p 0.95; {c} candidates per "
+        "turn ranked by the execution ranker"
+    )
+    lines = [head, ""]
+    lines.append(
+        "| model | style | multi greedy | + refine | single greedy | multi pass@1 T=0.2 "
+        f"| pass@{n} T=0.2 | ranked, {c}/turn | no code | copies | tok/s | wall |"
+    )
+    lines.append("|" + "---|" * 12)
+    for spec, r in rows.items():
+        style = r.get("style", "?")
+        default = refine_variant("auto", style) if style != "?" else "primed"
+        g = r.get(f"refine-{default}", {})
+        s, sm, rk = r.get("single", {}), r.get("sampled", {}), r.get("ranked", {})
+        wall = sum(v for k, v in walls.items() if k.startswith(spec + "."))
+        runs = [x for k, x in r.items() if isinstance(x, dict) and x.get("programs")]
+        gen = sum(x["programs"] * (x.get("generations_per_program") or 0) for x in runs)
+        nc = sum(
+            x["programs"] * (x.get("generations_per_program") or 0) * (x.get("no_code_rate") or 0)
+            for x in runs
+        )
+        tps = [x["decode_tok_s"] for x in runs if x.get("decode_tok_s")]
+        speed = f"{sum(tps) / len(tps):.0f}" if tps else "n/a"
+        lines.append(
+            f"| {spec} | {style} | {_pct(g.get('pass@1_no_refine'))} "
+            f"| {_pct(g.get('pass@1'))} ({default}) | {_pct(s.get('pass@1'))} "
+            f"| {_pct(sm.get('pass@1'))} | {_pct(sm.get(f'pass@{n}'))} | {_pct(rk.get('pass@1'))} "
+            f"| {_pct(nc / gen if gen else None)} | {_pct(g.get('copy_rate'))} "
+            f"| {speed} | {wall / 60:.1f} min |"
+        )
+    lines.append(
+        f"| CodeGen-Mono 350M (published) | completion | | | {PUBLISHED['single']}% (T=0.2) "
+        f"| {PUBLISHED['multi']}% | | | | | | |"
+    )
+    lines += [
+        "",
+        "Refinement prompts (greedy, multi-turn; the first attempts are the same run):",
+        "",
+    ]
+    lines.append(
+        "| model | refine_prompt | pass@1 without -> with | success per attempt | copies "
+        "| no code | generations/program | tokens/program |"
+    )
+    lines.append("|" + "---|" * 8)
+    for spec, r in rows.items():
+        for v in VARIANTS:
+            g = r.get(f"refine-{v}")
+            if not g or not g.get("programs"):
+                continue
+            per = ", ".join(_pct(x) for x in g.get("success_per_attempt", [])) or "n/a"
+            lines.append(
+                f"| {spec} | {v} | {_pct(g.get('pass@1_no_refine'))} -> {_pct(g.get('pass@1'))} "
+                f"| {per} | {_pct(g.get('copy_rate'))} | {_pct(g.get('no_code_rate'))} "
+                f"| {g.get('generations_per_program') or 0:.2f} "
+                f"| {g.get('tokens_per_program') or 0:.0f} |"
+            )
+    lines.append("")
+    for spec, r in rows.items():
+        sm = r.get("sampled", {})
+        if sm.get("program_pick"):
+            pp = sm["program_pick"]
+            lines.append(
+                f"{spec}: fresh samples (T=0.2) pass@1 {_pct(sm.get('pass@1'))}, pass@2 "
+                f"{_pct(sm.get('pass@2'))}, pass@3 {_pct(sm.get('pass@3'))}, tokens/program "
+                f"{sm.get('tokens_per_program') or 0:.0f}; picking 1 of {n} programs: random "
+                f"{_pct(pp['random'])}, execution {_pct(pp['execution'])}, MBR-exec "
+                f"{_pct(pp['mbr-exec'])}, oracle {_pct(pp['oracle'])}"
+            )
+        rk = r.get("ranked", {})
+        if rk.get("last_turn_pick"):
+            lp = rk["last_turn_pick"]
+            lines.append(
+                f"{spec}: ranked run, last turn, 1 of {c} candidates: random "
+                f"{_pct(lp['random'])}, execution {_pct(lp['execution'])}, MBR-exec "
+                f"{_pct(lp['mbr-exec'])}, oracle {_pct(lp['oracle'])}"
+            )
+        kinds = {k: x.get("kinds") for k, x in r.items() if isinstance(x, dict) and x.get("kinds")}
+        lines.append(f"{spec}: verdicts {json.dumps(kinds)}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -20,8 +20,8 @@ Per model, seven runs (each a results JSONL under ``--out``; a rerun skips what 
   execution ranker at every turn; at the last turn the same candidates are also ordered by
   MBR-exec and picked at random, to ask whether ranking puts a correct program first.
 
-Models are built-in names (``smollm2-135m``, ``gemma3-270m``) or GGUF paths; a name that
-does not resolve falls back to ``--models-dir``. Chat style when the model loads in chat mode
+Models are built-in names (``smollm2-135m``, ``gemma3-270m``: fetched once into the model
+cache) or GGUF paths. Chat style when the model loads in chat mode
 (it has a chat template and an instruct name). CodeGen-Mono 350M's published MTPB pass rates
 (Nijkamp et al. 2023, Table 3) are printed beside for scale.
 """
@@ -43,10 +43,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PUBLISHED = {"multi": 16.98, "single": 5.75}  # CodeGen-Mono 350M pass@1 (%), MTPB paper
-FALLBACK_FILES = {
-    "smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf",
-    "gemma3-270m": "gemma-3-270m-q4_k_m.gguf",
-}
 VARIANTS = ("plain", "primed", "hint", "retry")  # refinement prompts (setting refine_prompt)
 CONFIGS = (*(f"refine-{v}" for v in VARIANTS), "single", "ranked", "sampled")
 
@@ -54,7 +50,6 @@ CONFIGS = (*(f"refine-{v}" for v in VARIANTS), "single", "ranked", "sampled")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
-    p.add_argument("--models-dir", default="/work/models", help="where names fall back to")
     p.add_argument("--mtpb", help="mtpb.jsonl (default: cached download or ../shared)")
     p.add_argument("--problems", default="1,20,39,58,77,96", help="problem ids, e.g. '1-10,42'")
     p.add_argument("--cases", default="0", help="test cases per problem, e.g. '0' or '0-4'")
@@ -81,16 +76,14 @@ def _ids(text: str) -> list[int]:
     return out
 
 
-def resolve_model(spec: str, models_dir: str, settings: Any) -> tuple[str, Any]:
+def resolve_model(spec: str, settings: Any) -> tuple[str, Any]:
+    """A built-in name (fetched once into the model cache) or a GGUF path, loaded."""
     from assistant.models import load_model_for
 
     try:
         return spec, load_model_for(settings, spec)
     except Exception as exc:
-        path = Path(models_dir) / FALLBACK_FILES.get(spec, spec)
-        if not path.exists():
-            raise SystemExit(f"cannot load model {spec!r}: {exc}") from None
-        return str(path), load_model_for(settings, str(path))
+        raise SystemExit(f"cannot load model {spec!r}: {exc}") from None
 
 
 def config_settings(base: Any, name: str, args: argparse.Namespace) -> tuple[Any, dict]:
@@ -168,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                     for _, (_, m) in loaded_models.items():
                         m.close()
                     loaded_models.clear()
-                    loaded_models[spec] = resolve_model(spec, args.models_dir, base)
+                    loaded_models[spec] = resolve_model(spec, base)
                 real_spec, model = loaded_models[spec]
                 settings = replace(settings, model=real_spec, chat=bool(getattr(model, "chat", 0)))
                 opts = EvalOptions(

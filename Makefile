@@ -58,7 +58,7 @@ bench: $(STAMP)
 	for b in bench/bench_*.py; do \
 		case $$b in *mtpb_table*) continue;; esac; $(PY) $$b || exit 1; done
 
-# The MTPB table on the two built-in models (~20-30 min on 2 cores; resumable).
+# The MTPB table on the two built-in models (~12 min on 2 cores; resumable).
 mtpb-table: $(STAMP)
 	$(PY) bench/bench_mtpb_table.py --markdown bench-out/mtpb-table.md
 

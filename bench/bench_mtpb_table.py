@@ -3,7 +3,7 @@
     python bench/bench_mtpb_table.py [--models smollm2-135m gemma3-270m] [--problems 1-10]
         [--cases 0] [-n 5] [--out bench-out/mtpb-table] [--markdown table.md]
 
-Defaults: problems 1,20,39,58,77,96, test case 0 (the README table; ~20-30 min on 2 cores).
+Defaults: problems 1,20,39,58,77,96, test case 0 (the README table; ~12 min on 2 cores).
 
 Per model, seven runs (each a results JSONL under ``--out``; a rerun skips what is done):
 

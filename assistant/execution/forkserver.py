@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import reaper
-from .kernel import KernelConfig
+from .kernel import KernelConfig, scratch
 from .result import ExecError, ExecResult, KernelDied, KernelStartError, Printed, strip_ansi
 
 # What a fresh server imports before forking (on top of the programs' own imports).
@@ -74,13 +73,7 @@ class ForkServer:
 
         reaper.reap_stale()
         t0 = time.perf_counter()
-        self._tmp = Path(tempfile.mkdtemp(prefix="asst-fork-"))
-        if self.config.workdir is not None:
-            self.workdir = Path(self.config.workdir)
-            self.workdir.mkdir(parents=True, exist_ok=True)
-        else:
-            self.workdir = self._tmp / "work"
-            self.workdir.mkdir()
+        self._tmp, self.workdir = scratch(self.config, "asst-fork-")
         argv = [sys.executable, str(kernel_file("fork_server.py"))]
         if self.config.sandbox == "bwrap":
             from .sandbox import bwrap_argv

@@ -73,6 +73,19 @@ _FETCH = (
 )
 
 
+def scratch(config: KernelConfig, prefix: str) -> tuple[Path, Path]:
+    """A private temporary folder for one runtime, and the programs' working folder: the
+    configured ``workdir`` (created if missing) or a fresh ``work/`` inside the temporary one."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    if config.workdir is not None:
+        workdir = Path(config.workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        workdir = tmp / "work"
+        workdir.mkdir()
+    return tmp, workdir
+
+
 class Kernel:
     """A running Jupyter kernel with the assistant's capture code installed."""
 
@@ -98,13 +111,7 @@ class Kernel:
 
         reaper.reap_stale()
         t0 = time.perf_counter()
-        self._tmp = Path(tempfile.mkdtemp(prefix="asst-"))
-        if self.config.workdir is not None:
-            self.workdir = Path(self.config.workdir)
-            self.workdir.mkdir(parents=True, exist_ok=True)
-        else:
-            self.workdir = self._tmp / "work"
-            self.workdir.mkdir()
+        self._tmp, self.workdir = scratch(self.config, "asst-")
         name = self.config.kernel_name or OWN_KERNEL
         self.km = AsyncKernelManager(
             kernel_name=name,

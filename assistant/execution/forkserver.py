@@ -33,7 +33,15 @@ from typing import Any
 
 from . import reaper
 from .kernel import KernelConfig, scratch
-from .result import ExecError, ExecResult, KernelDied, KernelStartError, Printed, strip_ansi
+from .result import (
+    ExecError,
+    ExecResult,
+    KernelDied,
+    KernelStartError,
+    Printed,
+    explain_sys_exit,
+    strip_ansi,
+)
 
 # What a fresh server imports before forking (on top of the programs' own imports).
 DEFAULT_PRELOAD = ("numpy", "pandas")
@@ -371,10 +379,5 @@ class ForkProgram:
             res.restarted = True
             self.tainted = True
             self.sid = None  # the server killed the child; the next cell forks a fresh one
-        if res.error is not None and res.error.ename == "SystemExit":
-            code = res.error.evalue or "None"
-            res.message = (
-                f"the code called sys.exit({code}) (or exit()/quit()): the cell stopped there; "
-                "the kernel keeps running with its state"
-            )
+        explain_sys_exit(res)
         return res

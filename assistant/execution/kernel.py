@@ -30,6 +30,7 @@ from .result import (
     KernelDied,
     KernelStartError,
     describe_exit,
+    explain_sys_exit,
     strip_ansi,
 )
 
@@ -368,12 +369,7 @@ class Kernel:
         if capture:
             read_prints(result)
             read_limits(result)
-        if result.error is not None and result.error.ename == "SystemExit":
-            code = result.error.evalue or "None"
-            result.message = (
-                f"the code called sys.exit({code}) (or exit()/quit()): the cell stopped there; "
-                "the kernel keeps running with its state"
-            )
+        explain_sys_exit(result)
         return result
 
     def _exit_cause(self) -> str:

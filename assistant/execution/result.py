@@ -136,3 +136,13 @@ class ExecResult:
             error=ExecError(**err) if err else None,
             printed=[Printed.from_dict(p) for p in printed] if printed is not None else None,
         )
+
+
+def explain_sys_exit(result: ExecResult) -> None:
+    """``sys.exit()`` in a cell is reported as an error, but the runtime lives on: say so."""
+    if result.error is not None and result.error.ename == "SystemExit":
+        code = result.error.evalue or "None"
+        result.message = (
+            f"the code called sys.exit({code}) (or exit()/quit()): the cell stopped there; "
+            "the kernel keeps running with its state"
+        )

@@ -21,6 +21,25 @@ def settings(**overrides: Any) -> Settings:
     return Settings(**base)
 
 
+async def play_repl(keys: str, model: Any = None, **overrides: Any) -> tuple[Any, str]:
+    """A REPL fed ``keys`` through prompt-toolkit's pipe input until it quits (exit status 0
+    asserted): the REPL and everything it echoed."""
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from assistant.repl import Repl
+
+    lines: list[str] = []
+    with create_pipe_input() as pipe:
+        kw: dict[str, Any] = {} if model is None else {"model": model}
+        repl = Repl(
+            settings(**overrides), input=pipe, output=DummyOutput(), echo=lines.append, **kw
+        )
+        pipe.send_text(keys)
+        assert await repl.run() == 0
+    return repl, "\n".join(lines)
+
+
 def make_app(turns: list[Any], *, model: Any = None, **kw: Any) -> AssistantApp:
     model = model or ScriptedModel({"turns": turns}, name="scripted-test")
     opts: dict[str, Any] = {"history": [], "autosave": True}

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from prompt_toolkit.input import create_pipe_input
-from prompt_toolkit.output import DummyOutput
-
 from assistant.models.scripted import ScriptedModel
-from assistant.repl import Repl
 from assistant.session import Session
 
-from .conftest import settings
+from .conftest import play_repl
 
 
 async def test_lone_surrogates_are_saved_and_the_session_goes_on() -> None:
     """print('\\ud800') used to make autosave raise UnicodeEncodeError out of the engine's event
     callback: the REPL exited 1 and the follow-up turn never ran."""
-    lines: list[str] = []
     model = ScriptedModel(
         {
             "turns": [
@@ -25,17 +20,8 @@ async def test_lone_surrogates_are_saved_and_the_session_goes_on() -> None:
             ]
         }
     )
-    with create_pipe_input() as pipe:
-        repl = Repl(
-            settings(autosave=True),
-            model=model,
-            input=pipe,
-            output=DummyOutput(),
-            echo=lines.append,
-        )
-        pipe.send_text("set base\nprint odd text\nprint base plus one\n/quit\n")
-        assert await repl.run() == 0
-    text = "\n".join(lines)
+    keys = "set base\nprint odd text\nprint base plus one\n/quit\n"
+    repl, text = await play_repl(keys, model, autosave=True)
     assert "[passed] turn 2" in text and "[passed] turn 3" in text
     assert "could not save" not in text
     path = repl.ctl.session_path
@@ -51,18 +37,14 @@ async def test_lone_surrogates_are_saved_and_the_session_goes_on() -> None:
 
 
 async def test_input_is_asked_on_the_prompt_line_and_replayed_without_asking() -> None:
-    lines: list[str] = []
     model = ScriptedModel(
         {"turns": ["name = input('your name? ')\n", "print('hello ' + name)\n", "name\n"]}
     )
-    with create_pipe_input() as pipe:
-        repl = Repl(settings(), model=model, input=pipe, output=DummyOutput(), echo=lines.append)
-        pipe.send_text(
-            "ask for a name\nAda\n/expect 'hello Ada'\ngreet\n/expect 'hello Ada'\n/undo\n"
-            "greet again\n/quit\n"
-        )
-        assert await repl.run() == 0
-    text = "\n".join(lines)
+    keys = (
+        "ask for a name\nAda\n/expect 'hello Ada'\ngreet\n/expect 'hello Ada'\n/undo\n"
+        "greet again\n/quit\n"
+    )
+    repl, text = await play_repl(keys, model)
     assert "StdinNotImplementedError" not in text
     assert "[passed] turn 1" in text and "[passed] turn 2" in text
     first = repl.ctl.session.turns[0]

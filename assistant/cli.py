@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
-from . import __version__
+from assistant import __version__
 
 DESCRIPTION = """\
 A terminal programming assistant. Type a task one natural-language turn at a time; a local
@@ -201,14 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 # command name -> "module:function"; each function takes (args, settings) and returns an exit code
 HANDLERS: dict[str, str] = {
-    "tui": "assistant.tui.app:main",
-    "repl": "assistant.repl:main",
-    "demo": "assistant.demo:main",
-    "replay": "assistant.mtpb.commands:replay",
-    "eval": "assistant.mtpb.commands:evaluate",
-    "mtpb": "assistant.mtpb.commands:data",
-    "export": "assistant.export:main",
-    "sessions": "assistant.export:list_sessions",
+    "tui": "assistant.frontends.tui.app:main",
+    "repl": "assistant.frontends.repl:main",
+    "demo": "assistant.frontends.demo:main",
+    "replay": "assistant.mtpb.cli:replay",
+    "eval": "assistant.mtpb.cli:evaluate",
+    "mtpb": "assistant.mtpb.cli:data",
+    "export": "assistant.sessions.export:main",
+    "sessions": "assistant.sessions.export:list_sessions",
     "info": "assistant.info:main",
     "models": "assistant.models.builtin:main",
 }
@@ -221,12 +221,12 @@ _LOADS_MODEL = ("tui", "repl", "demo", "replay", "eval", "info")
 def _prefetch(command: str, spec: str | None) -> int:
     if command not in _LOADS_MODEL or not spec:
         return 0
-    from .models.builtin import BUILTINS, cached_path, ensure
+    from assistant.models.builtin import BUILTINS, cached_path, ensure
 
     entry = BUILTINS.get(spec.strip())
     if entry is None or cached_path(entry):
         return 0
-    from .models import ModelError
+    from assistant.models import ModelError
 
     size = f"{entry.size / 1e6:.0f} MB"
     print(f"assistant: fetching the built-in model {entry.name} ({size}, once)", file=sys.stderr)
@@ -244,7 +244,7 @@ def _handler(command: str) -> Callable[..., int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .config import ConfigError, load
+    from assistant.config import ConfigError, load
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from assistant import paths
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,7 +57,7 @@ class Settings:
     demo_delay: float = 0.02  # seconds between streamed chunks in the demo
 
     def kernel_config(self) -> Any:
-        from .execution.kernel import KernelConfig
+        from assistant.execution.kernel import KernelConfig
 
         limits: dict[str, Any] = {}
         if self.memory_mb:

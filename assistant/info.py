@@ -11,13 +11,13 @@ import platform
 import sys
 from dataclasses import asdict
 
-from . import __version__, paths
-from .config import Settings, config_file
+from assistant import __version__, paths
+from assistant.config import Settings, config_file
 
 
 def gpu_support() -> str:
     try:
-        from .models.llama_setup import GPU_HINT, gpu_backend, import_llama_cpp
+        from assistant.models.llama_setup import GPU_HINT, gpu_backend, import_llama_cpp
 
         llama_cpp = import_llama_cpp()
     except Exception as exc:  # ModelError or an incomplete install: say so, do not crash
@@ -32,13 +32,13 @@ def gpu_support() -> str:
 def cpu_support() -> list[str]:
     """The CPU features the llama.cpp build uses and the result of its self-check."""
     try:
-        from .models.buildcheck import check_build, fix_hint
-        from .models.llama_setup import cpu_features, import_llama_cpp
+        from assistant.models.buildcheck import check_build, fix_hint
+        from assistant.models.llama_setup import cpu_features, import_llama_cpp
 
         llama_cpp = import_llama_cpp()
     except Exception:  # reported under "GPU support" already
         return ["llama.cpp not available"]
-    from .models.base import ModelError
+    from assistant.models.base import ModelError
 
     lines = [f"llama.cpp CPU features  {cpu_features(llama_cpp) or 'none reported'}"]
     try:
@@ -72,8 +72,8 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.model:
         print("  none configured (use --model or `model = ...` in the config file)")
         return 0
-    from .models import ModelError, load_model_for
-    from .textview import describe_line
+    from assistant.frontends.textview import describe_line
+    from assistant.models import ModelError, load_model_for
 
     try:
         model = load_model_for(settings)

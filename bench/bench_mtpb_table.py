@@ -227,7 +227,7 @@ def _pass_at(rows: list, k: int) -> float | None:
 
 
 def figures(name: str, recs: list[dict], shape: dict, args: argparse.Namespace) -> dict[str, Any]:
-    from assistant.engine_metrics import refinement_stats
+    from assistant.mtpb.refinement_metrics import refinement_stats
 
     recs = [r for r in recs if r["verdict"]["kind"] != "needs_dataset"]
     eng = [r.get("engine") or {} for r in recs]
@@ -325,7 +325,7 @@ def format_table(
     n_problems: int,
     n_cases: int,
 ) -> str:
-    from assistant.prompting import refine_variant
+    from assistant.engine.prompting import refine_variant
 
     n, c = args.samples, args.candidates
     head = (

@@ -21,7 +21,7 @@ import time
 t0 = time.perf_counter()
 from assistant.config import Settings
 from assistant.models.scripted import ScriptedModel
-from assistant.tui.app import AssistantApp
+from assistant.frontends.tui.app import AssistantApp
 t_import = time.perf_counter() - t0
 
 class Probe(AssistantApp):

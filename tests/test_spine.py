@@ -36,8 +36,8 @@ def test_core_never_imports_textual_or_heavy_libraries() -> None:
     mods = [
         "assistant.cli",
         "assistant.config",
-        "assistant.session",
-        "assistant.events",
+        "assistant.engine.session",
+        "assistant.engine.events",
         "assistant.execution",
         "assistant.models",
     ]
@@ -51,7 +51,7 @@ def test_core_never_imports_textual_or_heavy_libraries() -> None:
 
 
 def test_every_core_module_is_textual_free() -> None:
-    """Import each module of the core (everything but assistant.tui) and check for Textual."""
+    """Import each module of the core (everything but assistant.frontends.tui) and check for Textual."""
     core = sorted(
         ".".join(p.relative_to(REPO).with_suffix("").parts)
         for p in (REPO / "assistant").rglob("*.py")
@@ -116,7 +116,7 @@ def test_config_errors_name_the_file(tmp_path: Path, text: str, needle: str) -> 
 
 def test_config_choices_match_the_ranker_registry() -> None:
     from assistant.config import _CHOICES
-    from assistant.ranking import RANKERS
+    from assistant.engine.ranking import RANKERS
 
     assert set(_CHOICES["ranker"]) == set(RANKERS)
 
@@ -130,7 +130,7 @@ def test_bad_ranker_is_a_config_error(tmp_path: Path) -> None:
 
 def test_refine_prompt_choices_match_the_variants(tmp_path: Path) -> None:
     from assistant.config import _CHOICES
-    from assistant.prompting import REFINE_VARIANTS
+    from assistant.engine.prompting import REFINE_VARIANTS
 
     assert set(_CHOICES["refine_prompt"]) == {"auto", *REFINE_VARIANTS}
     cfg = tmp_path / "config.toml"

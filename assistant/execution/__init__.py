@@ -1,7 +1,14 @@
 """Running code: Jupyter kernels (one per session) and a pre-warmed pool for grading."""
 
-from .kernel import Kernel, KernelConfig
-from .result import ExecError, ExecResult, KernelDied, KernelError, KernelStartError, Printed
+from assistant.execution.kernel import Kernel, KernelConfig
+from assistant.execution.result import (
+    ExecError,
+    ExecResult,
+    KernelDied,
+    KernelError,
+    KernelStartError,
+    Printed,
+)
 
 __all__ = [
     "ExecError",

@@ -14,9 +14,9 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from .forkserver import ForkProgram, ForkServer
-from .kernel import KernelConfig
-from .result import ExecResult, KernelDied
+from assistant.execution.forkserver import ForkProgram, ForkServer
+from assistant.execution.kernel import KernelConfig
+from assistant.execution.result import ExecResult, KernelDied
 
 
 class ForkPool:

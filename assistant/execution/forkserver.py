@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import reaper
-from .kernel import KernelConfig, scratch
-from .result import (
+from assistant.execution import reaper
+from assistant.execution.kernel import KernelConfig, scratch
+from assistant.execution.result import (
     ExecError,
     ExecResult,
     KernelDied,
@@ -77,14 +77,14 @@ class ForkServer:
         return self.proc.pid if self.proc is not None else None
 
     async def start(self) -> ForkServer:
-        from ..resources import kernel_file
+        from assistant.resources import kernel_file
 
         reaper.reap_stale()
         t0 = time.perf_counter()
         self._tmp, self.workdir = scratch(self.config, "asst-fork-")
         argv = [sys.executable, str(kernel_file("fork_server.py"))]
         if self.config.sandbox == "bwrap":
-            from .sandbox import bwrap_argv
+            from assistant.execution.sandbox import bwrap_argv
 
             argv = bwrap_argv(argv, self.config, [self._tmp, self.workdir])
         env = {**os.environ, **self.config.env, reaper.TAG_VAR: self.tag}

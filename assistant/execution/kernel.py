@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import reaper
-from .kernel_log import KernelLog
-from .launch import OWN_KERNEL, boot_code, spec_manager
-from .output import Collector, read_limits, read_lost_count, read_prints
-from .result import (
+from assistant.execution import reaper
+from assistant.execution.kernel_log import KernelLog
+from assistant.execution.launch import OWN_KERNEL, boot_code, spec_manager
+from assistant.execution.output import Collector, read_limits, read_lost_count, read_prints
+from assistant.execution.result import (
     ExecError,
     ExecResult,
     KernelDied,

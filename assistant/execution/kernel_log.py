@@ -18,7 +18,7 @@ KEEP = 50  # newest kernel logs kept; only kernels that wrote something leave a 
 
 
 def kernel_log_dir() -> Path:
-    from .. import paths
+    from assistant import paths
 
     return paths.state_dir() / "log"
 

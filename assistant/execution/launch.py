@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .kernel import KernelConfig
+    from assistant.execution.kernel import KernelConfig
 
 OWN_KERNEL = "assistant-python"
 
@@ -35,7 +35,7 @@ def spec_manager(config: KernelConfig, writable: list[Path]) -> Any:
             if kernel_name == OWN_KERNEL:
                 argv = _kernel_argv()
                 if config.sandbox == "bwrap":
-                    from .sandbox import bwrap_argv
+                    from assistant.execution.sandbox import bwrap_argv
 
                     # Without a parent pid (see sandbox.py) ipykernel prints a banner to the
                     # app's terminal unless quiet.
@@ -52,7 +52,7 @@ def spec_manager(config: KernelConfig, writable: list[Path]) -> Any:
 
 
 def boot_code(limits: dict[str, Any]) -> str:
-    from ..resources import kernel_file
+    from assistant.resources import kernel_file
 
     path = str(kernel_file("assistant_kernel.py"))
     limits_path = kernel_file("limits.py")

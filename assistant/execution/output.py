@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .result import ExecError, ExecResult, Printed, strip_ansi
+from assistant.execution.result import ExecError, ExecResult, Printed, strip_ansi
 
 
 class Collector:

@@ -19,8 +19,8 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .kernel import Kernel, KernelConfig
-from .result import ExecResult
+from assistant.execution.kernel import Kernel, KernelConfig
+from assistant.execution.result import ExecResult
 
 # Between programs: drop the program's names and put IPython's hidden ones back (the print
 # capture ``__assistant__`` among them), go back to the scratch folder, reset the capture.
@@ -40,7 +40,7 @@ PRELOAD = ("numpy", "pandas")
 
 
 def _isolation_code() -> str:
-    from ..resources import kernel_file
+    from assistant.resources import kernel_file
 
     path = str(kernel_file("isolation.py"))
     return "\n".join(

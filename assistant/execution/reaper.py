@@ -20,7 +20,7 @@ import os
 import signal
 from pathlib import Path
 
-from .. import paths
+from assistant import paths
 
 TAG_VAR = "ASSISTANT_KERNEL_TAG"
 _mine: dict[int, str] = {}

@@ -30,10 +30,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .result import KernelStartError
+from assistant.execution.result import KernelStartError
 
 if TYPE_CHECKING:
-    from .kernel import KernelConfig
+    from assistant.execution.kernel import KernelConfig
 
 
 class SandboxError(KernelStartError):
@@ -69,7 +69,7 @@ def _hidden_by_tmp() -> list[str]:
     """Folders the kernel needs (interpreter, venv, import path, kernels/) that are under /tmp."""
     import sys
 
-    from ..resources import data_dir
+    from assistant.resources import data_dir
 
     candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
     candidates.append(str(data_dir("kernels")))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Cancelled, Completion, GenStats, Model, ModelError, Request
+from assistant.models.base import Cancelled, Completion, GenStats, Model, ModelError, Request
 
 __all__ = [
     "Cancelled",
@@ -69,32 +69,32 @@ def load_model(spec: str, **options: Any) -> Model:
     """Build a backend from a spec string; ``options`` are backend settings (n_ctx, ...)."""
     spec = spec.strip()
     if spec == "reference":
-        from ..mtpb.reference import ReferenceModel
+        from assistant.mtpb.reference import ReferenceModel
 
         return ReferenceModel()
     if spec.startswith("scripted:"):
-        from .scripted import ScriptedModel
+        from assistant.models.scripted import ScriptedModel
 
         return ScriptedModel.from_file(spec.split(":", 1)[1])
     if spec.startswith("openai:"):
-        from .openai_compat import OpenAIModel
+        from assistant.models.openai_compat import OpenAIModel
 
         rest = spec.split(":", 1)[1]
         url, _, model = rest.partition("#")
         return OpenAIModel(base_url=url, model=model or None, **options)
-    from .builtin import BUILTINS
+    from assistant.models.builtin import BUILTINS
 
     if spec in BUILTINS:
-        from .builtin import ensure
-        from .llama import LlamaModel
+        from assistant.models.builtin import ensure
+        from assistant.models.llama import LlamaModel
 
         return LlamaModel(ensure(spec), name=spec, **options)
     if spec.startswith("hf:"):
-        from .llama import LlamaModel
+        from assistant.models.llama import LlamaModel
 
         return LlamaModel.from_hub(spec.split(":", 1)[1], **options)
     if spec.startswith("llama:") or spec.endswith(".gguf"):
-        from .llama import LlamaModel
+        from assistant.models.llama import LlamaModel
 
         path = spec.split(":", 1)[1] if spec.startswith("llama:") else spec
         return LlamaModel(path, **options)

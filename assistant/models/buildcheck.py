@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .base import ModelError
+from assistant.models.base import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def _probe_child() -> int:
     except ImportError:
         print("cannot probe: the gguf package is missing (pip install gguf)")
         return CANNOT_PROBE
-    from .tiny_gguf import write_tiny_gguf
+    from assistant.models.tiny_gguf import write_tiny_gguf
 
     with tempfile.TemporaryDirectory() as tmp:
         generated = 0
@@ -246,7 +246,7 @@ def build_key(flags: set[str] | None = None) -> str:
 
 
 def _cache_file() -> Path:
-    from .. import paths
+    from assistant import paths
 
     return paths.cache_dir() / CACHE_NAME
 

@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import ModelError
+from assistant.models.base import ModelError
 
 INDEX_ENV = "ASSISTANT_INDEX_URL"
 MODELS_DIR_ENV = "ASSISTANT_MODELS_DIR"
@@ -97,7 +97,7 @@ def models_dir() -> Path:
     env = os.environ.get(MODELS_DIR_ENV)
     if env:
         return Path(env).expanduser()
-    from .. import paths
+    from assistant import paths
 
     return paths.cache_dir() / "models"
 

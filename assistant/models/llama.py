@@ -22,9 +22,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .base import Cancelled, Completion, GenStats, ModelError, OnText, Request, SamplingMixin
-from .buildcheck import check_build
-from .llama_setup import (
+from assistant.models.base import (
+    Cancelled,
+    Completion,
+    GenStats,
+    ModelError,
+    OnText,
+    Request,
+    SamplingMixin,
+)
+from assistant.models.buildcheck import check_build
+from assistant.models.llama_setup import (
     GPU_HINT,
     LoadLog,
     check_gguf,
@@ -32,8 +40,8 @@ from .llama_setup import (
     gpu_backend,
     import_llama_cpp,
 )
-from .stop_filter import StopFilter
-from .token_history import TokenHistory
+from assistant.models.stop_filter import StopFilter
+from assistant.models.token_history import TokenHistory
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +204,7 @@ class LlamaModel(SamplingMixin):
         **options: Any,
     ) -> LlamaModel:
         """``OWNER/REPO/FILE.gguf`` from the Hugging Face hub (cached after the first time)."""
-        from .hub import download_gguf
+        from assistant.models.hub import download_gguf
 
         path = download_gguf(
             spec, revision=revision, cache_dir=cache_dir, endpoint=endpoint, token=token

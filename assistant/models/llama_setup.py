@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .base import ModelError
+from assistant.models.base import ModelError
 
 GPU_HINT = (
     'CMAKE_ARGS="-DGGML_CUDA=on" (NVIDIA) or CMAKE_ARGS="-DGGML_METAL=on" (Apple) '

@@ -20,8 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import Cancelled, Completion, GenStats, ModelError, OnText, Request, SamplingMixin
-from .stop_filter import StopFilter, server_stops
+from assistant.models.base import (
+    Cancelled,
+    Completion,
+    GenStats,
+    ModelError,
+    OnText,
+    Request,
+    SamplingMixin,
+)
+from assistant.models.stop_filter import StopFilter, server_stops
 
 RETRY_STATUS = {429, 502, 503, 504}
 # Settings of local backends that arrive with every spec; meaningless for a remote server.

@@ -29,7 +29,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .base import Cancelled, Completion, GenStats, ModelError, OnText, Request, SamplingMixin
+from assistant.models.base import (
+    Cancelled,
+    Completion,
+    GenStats,
+    ModelError,
+    OnText,
+    Request,
+    SamplingMixin,
+)
 
 Responder = Callable[[Request], "str | dict[str, Any]"]
 

@@ -1,4 +1,4 @@
-"""One MTPB job driven by a real model through ``assistant.engine.Engine``.
+"""One MTPB job driven by a real model through ``assistant.engine.engine.Engine``.
 
 Per (problem, case, sample): a fresh Session on a clean pool kernel, ``run_turn`` per turn with
 meta ``{"problem", "case", "sample", "mode", "inputs"}``, ``final=True`` only on the last turn
@@ -21,9 +21,9 @@ import dataclasses
 import threading
 from typing import Any
 
-from ..engine_metrics import turn_outcome
-from ..execution.result import ExecResult
-from .grading import grade_program
+from assistant.execution.result import ExecResult
+from assistant.mtpb.grading import grade_program
+from assistant.mtpb.refinement_metrics import turn_outcome
 
 
 class _SerialModel:
@@ -75,16 +75,16 @@ async def run_with_engine(
     job: Any, kernel: Any, model: Any, settings: Any, opts: Any
 ) -> tuple[list[str], list[ExecResult], dict[str, Any]]:
     try:
-        from ..engine import Engine
+        from assistant.engine.engine import Engine
     except ImportError as exc:  # pragma: no cover - the engine ships with the app
-        raise RuntimeError(f"model runs need assistant.engine ({exc})") from exc
-    from ..session import Session
+        raise RuntimeError(f"model runs need assistant.engine.engine ({exc})") from exc
+    from assistant.engine.session import Session
 
     prob = job.problem
     prompts = prob.filled_prompts(job.case)
     if job.mode == "single":
         prompts = ["\n".join(prompts)]  # the paper's single-turn control: one prompt, one program
-    from ..models import engine_style
+    from assistant.models import engine_style
 
     style = engine_style(model, settings)
     session = Session(model=opts.model_spec, meta={"mtpb": {"problem": prob.id, "case": job.case}})
@@ -153,7 +153,7 @@ def _last_turn_candidates(
 ) -> list[dict[str, Any]]:
     """The last turn's first-attempt candidates (n > 1), index order: what any ranker needs
     (output signature, log-prob, ran ok, no code) and whether the program would pass with it."""
-    from ..ranking import output_signature
+    from assistant.engine.ranking import output_signature
 
     if not turns or not turns[-1].attempts or len(turns) != len(results):
         return []

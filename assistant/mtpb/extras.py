@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .problems import Problem
+from assistant.mtpb.problems import Problem
 
 
 def similarity_summary(records: list[dict[str, Any]], problems: list[Problem]) -> dict[str, Any]:
@@ -14,8 +14,8 @@ def similarity_summary(records: list[dict[str, Any]], problems: list[Problem]) -
 
     Raises ``SimilarityUnavailable`` (with the install command) when codebleu is missing.
     """
-    from ..similarity import code_similarity
-    from .solutions import all_solutions, solution
+    from assistant.mtpb.similarity import code_similarity
+    from assistant.mtpb.solutions import all_solutions, solution
 
     by_id = {p.id: p for p in problems}
     refs = all_solutions()
@@ -53,6 +53,6 @@ def format_similarity(summary: dict[str, Any]) -> str:
 
 
 def export_training(sessions: list[Any], target: str | Path) -> dict[str, Any]:
-    from ..training_export import export_all
+    from assistant.sessions.training import export_all
 
     return export_all(sessions, target)

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from ..execution.result import ExecResult, Printed
+from assistant.execution.result import ExecResult, Printed
 
 FLOAT_TOL = 1e-6
 Kind = Literal["pass", "wrong", "error", "timeout", "died", "no_output", "needs_dataset"]

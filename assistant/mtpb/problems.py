@@ -251,7 +251,7 @@ def _with_line(prob: Problem, line: int) -> Problem:
 
 
 def cached_copy() -> Path:
-    from .. import paths
+    from assistant import paths
 
     return paths.cache_dir() / "mtpb.jsonl"
 

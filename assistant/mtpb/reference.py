@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..models.base import ModelError, Request
-from ..models.scripted import ScriptedModel
-from .problems import Problem, load_problems, resolve_path
+from assistant.models.base import ModelError, Request
+from assistant.models.scripted import ScriptedModel
+from assistant.mtpb.problems import Problem, load_problems, resolve_path
 
 
 def program_code(cells: list[str]) -> str:
@@ -45,7 +45,7 @@ class ReferenceModel(ScriptedModel):
 
     def cells(self, problem_id: str, case: int, inputs: dict[str, Any] | None = None) -> list[str]:
         """The filled reference code of every turn of one problem and test case."""
-        from .solutions import solution
+        from assistant.mtpb.solutions import solution
 
         pid = str(problem_id)
         if inputs is None:

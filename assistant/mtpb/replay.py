@@ -10,10 +10,10 @@ import contextlib
 import sys
 from typing import Any
 
-from ..execution.result import ExecResult
-from .grading import Verdict, grade_program
-from .problems import Problem
-from .reference import ReferenceModel
+from assistant.execution.result import ExecResult
+from assistant.mtpb.grading import Verdict, grade_program
+from assistant.mtpb.problems import Problem
+from assistant.mtpb.reference import ReferenceModel
 
 _OUT_LINES = 30
 
@@ -62,7 +62,7 @@ async def replay_problem(
 ) -> list[Verdict]:
     from pathlib import Path
 
-    from ..execution.kernel import Kernel
+    from assistant.execution.kernel import Kernel
 
     workdir = Path(settings.workdir).expanduser() if settings.workdir else None
     print(f"MTPB problem {prob.id}: {prob.name} [{prob.category}]")
@@ -114,10 +114,10 @@ async def _run_case(
             if t < len(cells) - 1:
                 _wait(step)
         return results
-    from ..engine import Engine
-    from ..models import engine_style
-    from ..session import Session
-    from .engine_run import _chosen, turn_settings
+    from assistant.engine.engine import Engine
+    from assistant.engine.session import Session
+    from assistant.models import engine_style
+    from assistant.mtpb.engine_run import _chosen, turn_settings
 
     style: Any = engine_style(model, settings)
     settings = turn_settings(settings, prob, "multi")  # upstream's max_gen_length per turn

@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from . import metrics
-from .grading import LABELS, Verdict
+from assistant.mtpb import metrics
+from assistant.mtpb.grading import LABELS, Verdict
 
 FAIL_ORDER = ("timeout", "died", "error", "wrong", "no_output")
 
@@ -92,7 +92,7 @@ def summarize_mode(
 def _known_data_error(pid: str, case: int) -> dict[str, Any] | None:
     """Test cases whose expected output contradicts their prompts (see data_errors.py)."""
     try:
-        from .data_errors import known_error
+        from assistant.mtpb.data_errors import known_error
     except ImportError:
         return None
     return known_error(pid, case)
@@ -102,8 +102,8 @@ def _engine_stats(
     records: Iterable[dict[str, Any]], ks: Sequence[int], upstream: bool
 ) -> dict[str, Any]:
     """Refinement and copy rates, ranked pass@k, from model runs (absent for reference runs)."""
-    from ..checks import NO_CODE
-    from ..engine_metrics import refinement_stats
+    from assistant.engine.checks import NO_CODE
+    from assistant.mtpb.refinement_metrics import refinement_stats
 
     turns = refined = refined_ok = copies = generated = 0
     all_generated = no_code = no_code_programs = 0

@@ -9,7 +9,7 @@ interrupted run loses at most the jobs in flight: rerunning with the same ``--ou
 is done. A torn last line (a crash mid-write) is dropped on the next run.
 
 With the reference model the programs are known up front, so the cells run directly (no
-engine, no prompts). Any other model goes through ``assistant.engine.Engine`` turn by turn, or
+engine, no prompts). Any other model goes through ``assistant.engine.engine.Engine`` turn by turn, or
 with ``--upstream`` through upstream's own sampler (every turn written before anything runs).
 
 Every program gets this project's verdict (cell by cell, ``grading.py``); with ``--upstream``
@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import jsontext
-from ..execution.result import ExecResult
-from ..prompting import mtpb_prefix
-from .grading import Kind, Verdict, grade_program
-from .problems import Problem
-from .reference import ReferenceModel, program_code
-from .upstream import (
+from assistant import jsontext
+from assistant.engine.prompting import mtpb_prefix
+from assistant.execution.result import ExecResult
+from assistant.mtpb.grading import Kind, Verdict, grade_program
+from assistant.mtpb.problems import Problem
+from assistant.mtpb.reference import ReferenceModel, program_code
+from assistant.mtpb.upstream import (
     CLIENT_SLACK,
     PROGRAM_TIMEOUT,
     run_in_kernel,
@@ -346,7 +346,7 @@ async def _run_job(
         up = await _run_upstream(pool, job, cells)
         extra = {"sampler": "upstream", "raw": raws}
     else:
-        from .engine_run import run_with_engine
+        from assistant.mtpb.engine_run import run_with_engine
 
         async with pool.kernel() as k:
             cells, results, extra = await run_with_engine(job, k, model, settings, opts)
@@ -396,8 +396,8 @@ async def _run_upstream(
 
 async def _sample_upstream(job: Job, model: Any, settings: Any) -> tuple[list[str], list[str]]:
     """Upstream's sampler for one job (a worker thread: generation blocks)."""
-    from .engine_run import serial
-    from .upstream import sample_upstream
+    from assistant.mtpb.engine_run import serial
+    from assistant.mtpb.upstream import sample_upstream
 
     prob = job.problem
     prompts = prob.filled_prompts(job.case)
@@ -418,10 +418,10 @@ def make_pool(
     """Where programs run: forked children of a warm server (``ForkPool``, the default), or
     pre-warmed Jupyter kernels reset between programs (``KernelPool``)."""
     if runtime == "jupyter":
-        from ..execution.pool import KernelPool
+        from assistant.execution.pool import KernelPool
 
         return KernelPool(size=size, config=config)
-    from ..execution.forkpool import ForkPool
+    from assistant.execution.forkpool import ForkPool
 
     pre = None if preload is None else list(preload)
     return ForkPool(size=size, config=config, preload=pre, heavy=list(heavy))

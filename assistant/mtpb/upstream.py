@@ -20,9 +20,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .. import prompting
-from ..truncation import upstream_cut
-from .grading import Verdict
+from assistant.engine import prompting
+from assistant.engine.truncation import upstream_cut
+from assistant.mtpb.grading import Verdict
 
 PROGRAM_TIMEOUT = 20.0  # seconds per program, as upstream
 CLIENT_SLACK = 10.0  # the kernel's own timer fires first; the client only catches a stuck one
@@ -67,8 +67,8 @@ def sample_upstream(
     ``upstream_truncate`` (the stop sequence that ended it put back first, see ``upstream_cut``)
     and appended with ``"\\n\\n"``. Nothing runs in between.
     """
-    from ..engine import COMPLETION_STOPS
-    from ..models.base import Request
+    from assistant.engine.engine import COMPLETION_STOPS
+    from assistant.models.base import Request
 
     codes: list[str] = []
     raws: list[str] = []
@@ -94,7 +94,7 @@ async def run_in_kernel(
     kernel: Any, program: str, expected: Any, timeout: float = PROGRAM_TIMEOUT
 ) -> tuple[dict[str, Any], Any]:
     """(``run_upstream``'s result dict, the cell's ExecResult) for one program in ``kernel``."""
-    from ..resources import kernel_file
+    from assistant.resources import kernel_file
 
     cell = _CELL.format(
         path=str(kernel_file("upstream_exec.py")),

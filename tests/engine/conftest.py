@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 
 from assistant.config import Settings
-from assistant.engine import Engine
-from assistant.events import Event
+from assistant.engine.engine import Engine
+from assistant.engine.events import Event
 from assistant.execution import Kernel, KernelConfig
 from assistant.models.scripted import ScriptedModel
 

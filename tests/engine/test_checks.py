@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.checks import values_match
+from assistant.engine.checks import values_match
 from assistant.execution.result import Printed
 
 
@@ -26,7 +26,7 @@ def test_values_match(expected, printed, ok) -> None:
 
 
 def test_is_no_code() -> None:
-    from assistant.checks import is_no_code
+    from assistant.engine.checks import is_no_code
 
     for empty in ["", "  \n", "# line 2", "# a\n# b\n", '"""doc"""', "'''a'''\n# b", "'x'\n'y'"]:
         assert is_no_code(empty), empty
@@ -35,8 +35,8 @@ def test_is_no_code() -> None:
 
 
 def test_text_view_labels_no_code() -> None:
-    from assistant.events import CheckFinished
-    from assistant.textview import TextView
+    from assistant.engine.events import CheckFinished
+    from assistant.frontends.textview import TextView
 
     lines: list[str] = []
     TextView(lines.append)(CheckFinished(0, 0, 0, False, "the model wrote no code", no_code=True))

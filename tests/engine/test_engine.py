@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from assistant.config import Settings
-from assistant.events import (
+from assistant.engine.events import (
     AttemptStarted,
     CheckFinished,
     CodeReady,
@@ -18,10 +18,10 @@ from assistant.events import (
     TurnCommitted,
     TurnFailed,
 )
+from assistant.engine.session import Session
 from assistant.models.base import ModelError, Request
 from assistant.models.stop_filter import FENCE_END
-from assistant.session import Session
-from assistant.training_export import records
+from assistant.sessions.training import records
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -336,13 +336,13 @@ async def test_no_code_candidate_ranks_last(make_engine) -> None:
     attempt = turn.attempts[0]
     assert [c.rank for c in attempt.candidates] == [2, 1, 0]
     assert turn.code == "print(7)"
-    engine.ranker = __import__("assistant.ranking", fromlist=["x"]).MBRExecRanker()
+    engine.ranker = __import__("assistant.engine.ranking", fromlist=["x"]).MBRExecRanker()
     turn = await engine.run_turn("Print seven again.", candidates=3, attempts=1)
     assert turn.attempts[0].candidates[0].rank == 2
 
 
 async def test_default_refinement_prompts_are_the_measured_ones(make_engine) -> None:
-    from assistant.prompting import refine_variant
+    from assistant.engine.prompting import refine_variant
 
     # Completion style (base models): a fresh sample, the measured best for Gemma 3 270M.
     engine, model, _ = make_engine({"turns": [["dh = [1][3]", "dh = 3"]]})

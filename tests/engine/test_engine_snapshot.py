@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.config import Settings
-from assistant.engine import Engine
-from assistant.events import StateRestored
+from assistant.engine.engine import Engine
+from assistant.engine.events import StateRestored
 from assistant.execution import KernelConfig
 from assistant.execution.forkserver import ForkServer
 from assistant.models.scripted import ScriptedModel

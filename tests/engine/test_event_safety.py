@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from assistant import events
 from assistant.config import Settings
-from assistant.controller import Controller
-from assistant.events import ExecutionFinished, Notice, TurnCommitted
+from assistant.engine import events
+from assistant.engine.events import ExecutionFinished, Notice, TurnCommitted
 from assistant.execution import Kernel
+from assistant.frontends.controller import Controller
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -18,8 +18,8 @@ pytest.importorskip("llama_cpp")
 pytest.importorskip("gguf")
 
 from assistant.config import Settings
-from assistant.engine import Engine
-from assistant.events import CodeReady, Event, TokenChunk
+from assistant.engine.engine import Engine
+from assistant.engine.events import CodeReady, Event, TokenChunk
 from assistant.models.base import Completion, OnText, Request
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

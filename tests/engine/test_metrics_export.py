@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engine_metrics import (
+from assistant.engine.session import Attempt, Candidate, Session, Turn
+from assistant.execution.result import ExecResult
+from assistant.mtpb.refinement_metrics import (
     copy_rate,
     program_outcome,
     ranked_correct,
@@ -16,9 +18,7 @@ from assistant.engine_metrics import (
     refinement_success,
     turn_outcome,
 )
-from assistant.execution.result import ExecResult
-from assistant.session import Attempt, Candidate, Session, Turn
-from assistant.training_export import export_jsonl, records
+from assistant.sessions.training import export_jsonl, records
 
 
 def _ran(code: str, passed: bool, feedback: str = "", lp: float = -0.5, rank=None) -> Candidate:
@@ -138,8 +138,8 @@ def test_export_rejects_unknown_kind(tmp_path: Path) -> None:
 
 
 def test_no_code_rate() -> None:
-    from assistant.engine_metrics import no_code_rate
-    from assistant.session import Attempt, Candidate, Turn
+    from assistant.engine.session import Attempt, Candidate, Turn
+    from assistant.mtpb.refinement_metrics import no_code_rate
 
     turn = Turn(0, "t")
     turn.attempts = [

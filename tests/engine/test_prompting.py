@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import prompting
-from assistant.prompting import PastTurn
+from assistant.engine import prompting
+from assistant.engine.prompting import PastTurn
 
 PREFIX = "# Import libraries.\n\nimport numpy as np\n\n"
 HIST = [PastTurn("Assign 3 to a.", "a = 3"), PastTurn("Double a.", "b = a * 2\n")]
@@ -88,7 +88,7 @@ def test_upstream_separator_reproduces_the_upstream_sampler() -> None:
 
 
 def test_refine_variants() -> None:
-    from assistant import prompting as p
+    from assistant.engine import prompting as p
 
     hist = [p.PastTurn("Make nums.", "nums = [3, 1]")]
     first = p.multi_turn_prompt(hist, "Sort nums.")

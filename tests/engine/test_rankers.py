@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.engine.ranking import ExecutionRanker, MBRExecRanker, get_ranker
+from assistant.engine.session import Candidate
 from assistant.execution.result import ExecResult, Printed
-from assistant.ranking import ExecutionRanker, MBRExecRanker, get_ranker
-from assistant.session import Candidate
 
 
 def _cand(i: int, value: object, lp: float, ok: bool = True) -> Candidate:

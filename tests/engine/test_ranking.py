@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import pytest
 
 from assistant.config import Settings
-from assistant.events import CandidatesRanked, ExecutionStarted, StateRestored
-from assistant.ranking import Ranker, Ranking
-from assistant.session import Candidate
+from assistant.engine.events import CandidatesRanked, ExecutionStarted, StateRestored
+from assistant.engine.ranking import Ranker, Ranking
+from assistant.engine.session import Candidate
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

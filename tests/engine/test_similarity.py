@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("codebleu")
 
-from assistant.similarity import code_similarity, corpus_similarity
+from assistant.mtpb.similarity import code_similarity, corpus_similarity
 
 
 def test_renamed_variables_match_fully() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.truncation import strip_fence, truncate, truncate_mtpb
+from assistant.engine.truncation import strip_fence, truncate, truncate_mtpb
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_chat_code_keeps_comments_and_prints() -> None:
 
 
 def test_whole_program_keeps_every_function_and_print() -> None:
-    from assistant.truncation import truncate_program
+    from assistant.engine.truncation import truncate_program
 
     prog = "def f(x):\n    return x\n\n\n\n# helper\ndef g(y):\n    return y\nprint(f(1))\nprint(g(2))\n</s>junk"
     assert truncate_program(prog) == prog.split("</s>")[0].rstrip()

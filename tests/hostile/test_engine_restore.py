@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.config import Settings
-from assistant.engine import Engine
-from assistant.events import Event, ExecutionFinished, StateRestored
+from assistant.engine.engine import Engine
+from assistant.engine.events import Event, ExecutionFinished, StateRestored
 from assistant.execution import Kernel
 from assistant.models.scripted import ScriptedModel
 

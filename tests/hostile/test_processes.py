@@ -8,11 +8,11 @@ import time
 import pytest
 
 from assistant.config import Settings
-from assistant.engine import Engine
-from assistant.events import Event, StateRestored
+from assistant.engine.engine import Engine
+from assistant.engine.events import Event, StateRestored
+from assistant.engine.session import Attempt, Candidate, Session
 from assistant.execution import Kernel
 from assistant.models.scripted import ScriptedModel
-from assistant.session import Attempt, Candidate, Session
 
 from .conftest import LIMITS, config, tree
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.controller import Controller
+from assistant.frontends.controller import Controller
 
 
 def settings(**kw: object) -> Settings:

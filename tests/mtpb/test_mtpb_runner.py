@@ -135,7 +135,7 @@ def test_reference_model_answers_by_meta(probs: dict[str, Problem]) -> None:
 
 @pytest.mark.asyncio
 async def test_reference_model_through_the_engine(probs: dict[str, Problem]) -> None:
-    from assistant.engine import Engine
+    from assistant.engine.engine import Engine
     from assistant.execution import Kernel
     from assistant.mtpb.grading import grade_program
 

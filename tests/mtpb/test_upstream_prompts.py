@@ -3,7 +3,7 @@
 Upstream (CodeGen ``mtpb_sample.py``): the history starts as the prefix; each turn appends
 ``"# " + prompt.format(**inputs) + "\\n"``, the model continues, and ``truncate(completion) +
 "\\n\\n"`` is appended; each turn gets ``max_gen_length`` new tokens (256 when absent). The
-truncation below is written independently of ``assistant.truncation`` (line starts scanned by
+truncation below is written independently of ``assistant.engine.truncation`` (line starts scanned by
 hand) so that both implementations must agree.
 """
 
@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant import prompting
 from assistant.config import Settings
-from assistant.engine import COMPLETION_STOPS
+from assistant.engine.engine import COMPLETION_STOPS, prompting
+from assistant.engine.truncation import upstream_cut, upstream_truncate
 from assistant.models.scripted import ScriptedModel
 from assistant.models.stop_filter import StopFilter
 from assistant.mtpb.problems import load_problems
 from assistant.mtpb.upstream import sample_upstream, upstream_program
-from assistant.truncation import upstream_cut, upstream_truncate
 
 PREFIX = "# Import libraries.\n\nimport numpy as np\n\n"
 

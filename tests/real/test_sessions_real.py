@@ -13,9 +13,9 @@ from textual.widgets import DataTable
 from tui.conftest import SIZE, settle, submit
 
 from assistant.config import Settings
-from assistant.controller import Controller
-from assistant.tui.app import AssistantApp
-from assistant.tui.widgets.side import SidePanel
+from assistant.frontends.controller import Controller
+from assistant.frontends.tui.app import AssistantApp
+from assistant.frontends.tui.widgets.side import SidePanel
 
 from .conftest import NAMES, THREADS, Forced
 

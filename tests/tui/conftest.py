@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from assistant.config import Settings
+from assistant.frontends.tui.app import AssistantApp
 from assistant.models.scripted import ScriptedModel
-from assistant.tui.app import AssistantApp
 
 SIZE = (120, 40)
 
@@ -27,7 +27,7 @@ async def play_repl(keys: str, model: Any = None, **overrides: Any) -> tuple[Any
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
-    from assistant.repl import Repl
+    from assistant.frontends.repl import Repl
 
     lines: list[str] = []
     with create_pipe_input() as pipe:
@@ -66,8 +66,8 @@ async def settle(pilot: Any, timeout: float = 30.0) -> None:
 
 def _drained(app: Any) -> bool:
     """No engine event waits in the transcript's queue and every code view has rendered."""
-    from assistant.tui.widgets.transcript import Transcript
-    from assistant.tui.widgets.turn import CandidateView
+    from assistant.frontends.tui.widgets.transcript import Transcript
+    from assistant.frontends.tui.widgets.turn import CandidateView
 
     transcript = app.query_one(Transcript)
     if not transcript._message_queue.empty():

@@ -8,11 +8,11 @@ from typing import Any
 
 from textual.widgets import DataTable, TextArea
 
-from assistant.session import Session
-from assistant.tui.screens.edit import EditScreen
-from assistant.tui.widgets.side import SidePanel
-from assistant.tui.widgets.transcript import Transcript
-from assistant.tui.widgets.turn import AttemptView, TurnView
+from assistant.engine.session import Session
+from assistant.frontends.tui.screens.edit import EditScreen
+from assistant.frontends.tui.widgets.side import SidePanel
+from assistant.frontends.tui.widgets.transcript import Transcript
+from assistant.frontends.tui.widgets.turn import AttemptView, TurnView
 
 from .conftest import make_app, settle, submit
 
@@ -234,7 +234,7 @@ async def test_resume_replays_committed_turns(run_app: Any) -> None:
 
 
 async def test_demo_plays_all_turns_in_the_tui(run_app: Any) -> None:
-    from assistant.demo import BUILTIN, demo_model
+    from assistant.frontends.demo import BUILTIN, demo_model
 
     app = make_app([], model=demo_model(BUILTIN, 0.0), demo=BUILTIN, fast=True, autosave=False)
     async with run_app(app) as pilot:
@@ -245,7 +245,7 @@ async def test_demo_plays_all_turns_in_the_tui(run_app: Any) -> None:
 
 
 async def test_mtpb_browser_filters_and_plays_reference(run_app: Any) -> None:
-    from assistant.tui.screens.mtpb import ProblemBrowser
+    from assistant.frontends.tui.screens.mtpb import ProblemBrowser
 
     app = make_app(["pass\n"])
     async with run_app(app) as pilot:

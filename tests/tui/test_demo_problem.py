@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.frontends.tui.app import AssistantApp
+from assistant.frontends.tui.screens.mtpb import MtpbChoice
 from assistant.mtpb.problems import load_problems
-from assistant.tui.app import AssistantApp
-from assistant.tui.screens.mtpb import MtpbChoice
 
 from .conftest import settings, settle
 

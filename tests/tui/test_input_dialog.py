@@ -7,8 +7,8 @@ from typing import Any
 
 from textual.widgets import Input
 
-from assistant.tui.screens.ask import AskScreen
-from assistant.tui.widgets.transcript import Transcript
+from assistant.frontends.tui.screens.ask import AskScreen
+from assistant.frontends.tui.widgets.transcript import Transcript
 
 from .conftest import make_app, settle, submit
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from assistant.engine.session import Session
 from assistant.models.scripted import ScriptedModel
-from assistant.session import Session
 
 from .conftest import play_repl
 

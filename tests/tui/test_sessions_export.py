@@ -13,12 +13,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from assistant import autosave
 from assistant.config import Settings
-from assistant.controller import Controller
-from assistant.export import export_session, to_script
+from assistant.engine.session import Session, SessionCorrupt
+from assistant.frontends.controller import Controller
 from assistant.models.scripted import ScriptedModel
-from assistant.session import Session, SessionCorrupt
+from assistant.sessions import store
+from assistant.sessions.export import export_session, to_script
 
 from .conftest import settings
 
@@ -75,17 +75,17 @@ def test_script_export_runs(session: Session, tmp_path: Path) -> None:
 
 
 def test_autosave_resolves_last_id_and_path(session: Session) -> None:
-    path = autosave.session_path(session)
+    path = store.session_path(session)
     assert path.exists()
-    assert autosave.resolve("last") == path
-    assert autosave.resolve(session.id) == path
-    assert autosave.resolve(str(path)) == path
-    loaded, _ = autosave.load(session.id[:15])
+    assert store.resolve("last") == path
+    assert store.resolve(session.id) == path
+    assert store.resolve(str(path)) == path
+    loaded, _ = store.load(session.id[:15])
     assert loaded.program() == session.program()
 
 
 def test_export_command_and_sessions_list(session: Session, tmp_path: Path, capsys) -> None:
-    from assistant.export import list_sessions, main
+    from assistant.sessions.export import list_sessions, main
 
     out = tmp_path / "cli.ipynb"
     args = argparse.Namespace(session=session.id, out=str(out), format=None)
@@ -95,12 +95,12 @@ def test_export_command_and_sessions_list(session: Session, tmp_path: Path, caps
 
 
 def test_corrupt_session_is_reported_and_kept_aside(tmp_path: Path, monkeypatch) -> None:
-    from assistant.tui.app import main as tui_main
+    from assistant.frontends.tui.app import main as tui_main
 
     bad = tmp_path / "broken.json"
     bad.write_text('{"turns": [', encoding="utf-8")
     with pytest.raises(SessionCorrupt) as info:
-        autosave.load(str(bad))
+        store.load(str(bad))
     assert not bad.exists() and info.value.kept_at is not None and info.value.kept_at.exists()
     bad.write_text("[1, 2]", encoding="utf-8")
     assert tui_main(argparse.Namespace(resume=str(bad)), Settings()) == 1
@@ -133,7 +133,7 @@ def test_info_runs() -> None:
 
 
 def test_training_export_of_a_session(session: Session, tmp_path: Path, capsys) -> None:
-    from assistant.export import main
+    from assistant.sessions.export import main
 
     out = tmp_path / "train.jsonl"
     args = argparse.Namespace(session=session.id, out=str(out), format="training")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from assistant.execution import reaper
-from assistant.tui.app import AssistantApp
-from assistant.tui.widgets.turn import AttemptView
+from assistant.frontends.tui.app import AssistantApp
+from assistant.frontends.tui.widgets.turn import AttemptView
 
 from .conftest import SIZE, make_app, settle, submit
 
@@ -55,7 +55,7 @@ async def _still(pilot: Any) -> None:
 
 
 def test_demo_finished(snap_compare: Any) -> None:
-    from assistant.demo import BUILTIN, demo_model
+    from assistant.frontends.demo import BUILTIN, demo_model
 
     app = _app([], model=demo_model(BUILTIN, 0.0), demo=BUILTIN, fast=True)
 

@@ -33,8 +33,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from . import jsontext, prompting
-from .session import Attempt, Session, Turn
+from assistant import jsontext
+from assistant.engine import prompting
+from assistant.engine.session import Attempt, Session, Turn
 
 Kind = Literal["cycle", "ranked"]
 

@@ -3,8 +3,8 @@
 One ``Engine`` drives one session in one kernel. ``run_turn`` builds the prompt from the
 committed history, generates in a worker thread (tokens stream back as events), runs the code in
 the kernel, checks it (an error always fails; optional assert tests; an optional expected printed
-value) and commits it, or refines it CYCLE-style (``refine.py``), sampling and ranking several
-candidates per attempt when asked (``ranking.py``).
+value) and commits it, or refines it CYCLE-style (``loop.py``), sampling and ranking several
+candidates per attempt when asked (``loop.run_and_rank``, ``ranking.py``).
 
 Invariant: after a turn ends, the kernel holds exactly the state of the committed turns, or the
 engine knows it does not (``dirty``) and restores it (restart + replay) before running anything
@@ -13,7 +13,7 @@ else. So a failed attempt's side effects never leak into the next attempt or tur
 The kernel also runs the prompt's prefix (``import numpy as np``) once per kernel process, as
 upstream MTPB runs it with every program. Only committed turns enter later prompts.
 
-Everything the engine does is reported through typed events (``assistant.events``); it never
+Everything the engine does is reported through typed events (``assistant.engine.events``); it never
 imports a UI. Public operations (``run_turn``, ``retry``, ``undo``, ``edit``, ``restore``) run
 one at a time; ``cancel()`` may be called from any thread.
 """
@@ -27,10 +27,10 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from . import prompting
-from .checks import check_candidate, check_event, did_not_compile, values_match
-from .config import Settings
-from .events import (
+from assistant.config import Settings
+from assistant.engine import prompting
+from assistant.engine.checks import check_candidate, check_event, did_not_compile, values_match
+from assistant.engine.events import (
     AttemptStarted,
     CodeReady,
     Event,
@@ -43,14 +43,14 @@ from .events import (
     TurnFailed,
     TurnStarted,
 )
-from .execution.kernel import Kernel
-from .execution.result import Printed
-from .input_answers import live_answers, replay_answers
-from .models.base import Cancelled, Completion, Model, ModelError, Request
-from .models.stop_filter import FENCE_END
-from .ranking import ExecutionRanker, Ranker, get_ranker
-from .session import Attempt, Candidate, Session, Turn
-from .truncation import truncate, truncate_program, upstream_cut
+from assistant.engine.input_answers import live_answers, replay_answers
+from assistant.engine.ranking import ExecutionRanker, Ranker, get_ranker
+from assistant.engine.session import Attempt, Candidate, Session, Turn
+from assistant.engine.truncation import truncate, truncate_program, upstream_cut
+from assistant.execution.kernel import Kernel
+from assistant.execution.result import Printed
+from assistant.models.base import Cancelled, Completion, Model, ModelError, Request
+from assistant.models.stop_filter import FENCE_END
 
 Style = Literal["completion", "chat"]
 Matcher = Callable[[Any, "Printed | None"], bool]
@@ -277,14 +277,14 @@ class Engine:
         self.emit(StateRestored(self._current, replayed=replayed, reason=reason, failed=failed))
         return failed
 
-    # -- the turn loop (used by refine.py and ranking.py too) --------------------------------
+    # -- the turn loop (loop.py calls back into these) --------------------------------------
     def _begin(self, turn: Turn) -> None:
         self._cancel.clear()
         self._loop = asyncio.get_running_loop()
         self._current = turn.index
 
     async def _drive(self, turn: Turn, attempts: int | None, candidates: int | None) -> Turn:
-        from .refine import run_attempts
+        from assistant.engine.loop import run_attempts
 
         self._begin(turn)
         self.emit(TurnStarted(turn.index, turn.text))

@@ -1,81 +1,41 @@
-"""CYCLE-style self-refinement: when a turn's code fails, show the model its code and the
+"""One turn's attempts: generate, reject copies, run and rank candidates, commit or refine.
+
+CYCLE-style self-refinement: when a turn's code fails, show the model its code and the
 execution feedback, and ask again; every attempt runs from a clean kernel state.
 
 Small code models often "fix" code by repeating it (CYCLE, Ding et al. 2024, calls this the
 copy problem). A refinement that is the same as an earlier faulty attempt, literally or after
-normalising whitespace and comments, is not run again: it is recorded (``Attempt.copy_of``,
+normalising whitespace and comments (``copies.py``), is not run again: it is recorded (``Attempt.copy_of``,
 ``Attempt.copies_rejected``, a ``CopyRejected`` event) and the model is resampled at a higher
 temperature (reason ``"resample"``), at most ``engine.max_resamples`` times in a row. Resamples
 do not use up the attempt budget, which counts attempts whose code actually ran.
 
 An answer with no code (empty, comments or docstrings only: small models often continue the
 feedback's comment lines) is a failed attempt that counts against the budget; it is not run
-(``ranking.run_and_rank``) and the next refinement is told "the model wrote no code".
+(``run_and_rank``) and the next refinement is told "the model wrote no code".
 """
 
 from __future__ import annotations
 
-import ast
-import io
-import tokenize
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .checks import is_no_code
-from .events import AttemptStarted, CodeReady, CopyRejected, TurnFailed
-from .session import Attempt, Candidate, Turn
+from assistant.engine.checks import NO_CODE, check_event, is_no_code, no_code_result
+from assistant.engine.copies import faulty_so_far, find_copy, normalize_code
+from assistant.engine.events import (
+    AttemptStarted,
+    CandidatesRanked,
+    CodeReady,
+    CopyRejected,
+    TurnFailed,
+)
+from assistant.engine.session import Attempt, Candidate, Turn
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from assistant.engine.engine import Engine
 
 RESAMPLE_STEP = 0.3  # temperature added per consecutive copy
 TEMPERATURE_CAP = 1.2
-
-
-def normalize_code(code: str) -> str:
-    """A form of ``code`` that ignores whitespace, comments and formatting.
-
-    Parsable code is compared by its AST (so quoting and parentheses do not matter either);
-    anything else by its token stream without comments and blank lines.
-    """
-    try:
-        return ast.dump(ast.parse(code))
-    except (SyntaxError, ValueError):
-        pass
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
-    parts: list[str] = []
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-            if tok.type not in skip:
-                parts.append(tok.string if tok.type != tokenize.NEWLINE else ";")
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        # Unterminated code: fall back to the lines without comments and inner spacing.
-        lines = (ln.split("#", 1)[0] for ln in code.splitlines())
-        return "\n".join(" ".join(ln.split()) for ln in lines if ln.strip())
-    return " ".join(parts)
-
-
-def find_copy(code: str, faulty: list[tuple[int, str, str]]) -> int | None:
-    """The attempt index of an earlier faulty candidate ``code`` repeats, else None.
-
-    ``faulty`` holds (attempt index, code, normalized code).
-    """
-    norm = None
-    for attempt, old, old_norm in faulty:
-        if code == old:
-            return attempt
-        norm = norm if norm is not None else normalize_code(code)
-        if norm == old_norm:
-            return attempt
-    return None
-
-
-def _faulty_so_far(turn: Turn) -> list[tuple[int, str, str]]:
-    out = []
-    for a in turn.attempts:
-        for c in a.candidates:
-            if c.result is not None and not c.passed and not c.no_code:
-                out.append((a.index, c.code, normalize_code(c.code)))
-    return out
 
 
 async def run_attempts(engine: Engine, turn: Turn, *, budget: int, n: int) -> None:
@@ -84,7 +44,7 @@ async def run_attempts(engine: Engine, turn: Turn, *, budget: int, n: int) -> No
     temperature = base_temp
     executed = 0
     resamples = 0
-    faulty = _faulty_so_far(turn)  # a retry must not rerun what already failed either
+    faulty = faulty_so_far(turn)  # a retry must not rerun what already failed either
     last_faulty: Candidate | None = None
     first_index = len(turn.attempts)
     while executed < budget:
@@ -140,8 +100,6 @@ async def run_attempts(engine: Engine, turn: Turn, *, budget: int, n: int) -> No
         resamples = 0
         temperature = base_temp
         executed += 1
-        from .ranking import run_and_rank
-
         best = await run_and_rank(engine, turn, attempt, live)
         if engine.cancelled:
             break
@@ -162,3 +120,45 @@ async def run_attempts(engine: Engine, turn: Turn, *, budget: int, n: int) -> No
     tried = len(turn.attempts) - first_index
     why = " (the model wrote no code)" if last_faulty is not None and last_faulty.no_code else ""
     engine.emit(TurnFailed(turn.index, f"no passing code after {tried} attempt(s){why}"))
+
+
+async def run_and_rank(
+    engine: Engine, turn: Turn, attempt: Attempt, live: Sequence[Candidate]
+) -> Candidate | None:
+    """Execute each live candidate from the committed state, rank all, return the best.
+
+    Candidates identical after normalisation run once (a restore costs a kernel restart);
+    the others reuse that result.
+    """
+    ran: dict[str, Candidate] = {}
+    for cand in live:
+        if is_no_code(cand.code):
+            # Nothing to run: a failed candidate without a trip to the kernel.
+            cand.no_code, cand.result, cand.passed, cand.feedback = (
+                True,
+                no_code_result(),
+                False,
+                NO_CODE,
+            )
+            cand.tests_total = len(turn.tests)
+            engine.emit(check_event(turn, attempt, cand))
+            continue
+        key = normalize_code(cand.code)
+        twin = ran.get(key)
+        if twin is not None:
+            cand.result, cand.passed, cand.feedback = twin.result, twin.passed, twin.feedback
+            cand.tests_passed, cand.tests_total = twin.tests_passed, twin.tests_total
+            engine.emit(check_event(turn, attempt, cand))
+            continue
+        await engine.run_candidate(turn, attempt, cand)
+        if engine.cancelled:
+            return None
+        ran[key] = cand
+    ranking = engine.ranker.rank(attempt.candidates, prompt=turn.text)
+    by_index = {c.index: c for c in attempt.candidates}
+    for position, idx in enumerate(ranking.order):
+        by_index[idx].rank = position
+    attempt.chosen = ranking.order[0] if ranking.order else None
+    if len(attempt.candidates) > 1:
+        engine.emit(CandidatesRanked(turn.index, attempt.index, ranking.order, ranking.scores))
+    return attempt.best

@@ -20,8 +20,8 @@ class PlayVerdict:
 
 
 async def play_problem(ctl: Any, problem: Any, case: int, reference: bool) -> PlayVerdict:
-    from .mtpb.engine_run import turn_settings
-    from .mtpb.grading import printed_matches
+    from assistant.mtpb.engine_run import turn_settings
+    from assistant.mtpb.grading import printed_matches
 
     engine = ctl.engine
     saved_model, saved_matcher = engine.model, engine.matcher
@@ -29,7 +29,7 @@ async def play_problem(ctl: Any, problem: Any, case: int, reference: bool) -> Pl
     # Upstream's prompt bytes, truncation and max_gen_length while the problem plays.
     engine.mtpb_exact, engine.settings = True, turn_settings(engine.settings, problem, "multi")
     if reference:
-        from .mtpb.reference import ReferenceModel
+        from assistant.mtpb.reference import ReferenceModel
 
         engine.model = ReferenceModel(problems={problem.id: problem})
     engine.matcher = printed_matches

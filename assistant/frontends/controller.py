@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import autosave, events
-from .commands import Command, help_text
-from .config import Settings
-from .models import Model, engine_style, load_model_for
-from .session import Session
+from assistant.config import Settings
+from assistant.engine import events
+from assistant.engine.session import Session
+from assistant.frontends.commands import Command, help_text
+from assistant.models import Model, engine_style, load_model_for
+from assistant.sessions import store
 
 OnEvent = Callable[[events.Event], None]
 
@@ -95,7 +96,7 @@ class Controller:
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
-        from .execution import Kernel
+        from assistant.execution import Kernel
 
         if self.model is None:
             # the one loading path of every front end: the user's n_ctx, threads, GPU layers,
@@ -108,7 +109,7 @@ class Controller:
         self._build_engine()
 
     def _build_engine(self) -> None:
-        from .engine import Engine
+        from assistant.engine.engine import Engine
 
         assert self.model is not None, "start() loads the model first"
         style: Any = engine_style(self.model, self.settings)
@@ -146,7 +147,7 @@ class Controller:
             return None
         try:
             if self.session_path is None:
-                self.session_path = autosave.session_path(self.session)
+                self.session_path = store.session_path(self.session)
             path = self.session.save(self.session_path)
         except Exception as exc:  # a failed save must never break the turn that triggered it
             error = f"could not save the session ({type(exc).__name__}: {exc}); "
@@ -255,13 +256,13 @@ class Controller:
             old.close()
         self.session.model = new.name
         self._build_engine()
-        from .models.builtin import BUILTINS
+        from assistant.models.builtin import BUILTINS
 
         notice = BUILTINS[spec].notice if spec in BUILTINS else ""
         return f"model: {new.name}" + (f" ({notice})" if notice else "")
 
     def export(self, target: str) -> str:
-        from .export import export_session
+        from assistant.sessions.export import export_session
 
         if not self.session.committed_turns():
             return "nothing to export: no committed turns yet"

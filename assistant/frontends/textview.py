@@ -10,8 +10,8 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
-from . import events
-from .execution.result import ExecResult
+from assistant.engine import events
+from assistant.execution.result import ExecResult
 
 Write = Callable[[str], None]
 WriteCode = Callable[[str], None]

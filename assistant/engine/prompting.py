@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .resources import prompt_path
+from assistant.resources import prompt_path
 
 _CELL = re.compile(r"Cell In\[\d+\], line")
 _BARE_NUMBER = re.compile(r"^\s*\d+\s*$")

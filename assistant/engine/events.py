@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .execution.result import ExecResult
-from .models.base import GenStats
+from assistant.execution.result import ExecResult
+from assistant.models.base import GenStats
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,23 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from .. import paths
-from ..commands import Command, CommandError, CommandSpec, help_text, parse, turn_text
-from ..config import Settings
-from ..controller import Controller
-from ..session import Session, SessionError
-from .palette import SlashCommands
-from .screens.edit import EditScreen
-from .widgets.prompt_input import PromptInput
-from .widgets.side import SidePanel
-from .widgets.transcript import Transcript
+from assistant import paths
+from assistant.config import Settings
+from assistant.engine.session import Session, SessionError
+from assistant.frontends.commands import (
+    Command,
+    CommandError,
+    CommandSpec,
+    help_text,
+    parse,
+    turn_text,
+)
+from assistant.frontends.controller import Controller
+from assistant.frontends.tui.palette import SlashCommands
+from assistant.frontends.tui.screens.edit import EditScreen
+from assistant.frontends.tui.widgets.prompt_input import PromptInput
+from assistant.frontends.tui.widgets.side import SidePanel
+from assistant.frontends.tui.widgets.transcript import Transcript
 
 HISTORY_LIMIT = 500
 NO_MODEL_HINT = (
@@ -118,7 +125,7 @@ class AssistantApp(App[int]):
     # -- engine plumbing ------------------------------------------------------------------
     async def _ask(self, prompt: str, password: bool) -> str:
         """input() in the running code: a dialog; Esc cancels the turn."""
-        from .screens.ask import AskScreen
+        from assistant.frontends.tui.screens.ask import AskScreen
 
         answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
 
@@ -173,7 +180,7 @@ class AssistantApp(App[int]):
             self.play_mtpb(self.autoplay)
 
     async def _play_demo(self) -> None:
-        from ..demo import TURN_PAUSE_FACTOR, turn_kwargs
+        from assistant.frontends.demo import TURN_PAUSE_FACTOR, turn_kwargs
 
         problem = self.demo
         self.note(
@@ -307,7 +314,7 @@ class AssistantApp(App[int]):
             self._set_busy(False)
 
     def _open_mtpb(self, arg: str) -> None:
-        from .screens.mtpb import open_mtpb
+        from assistant.frontends.tui.screens.mtpb import open_mtpb
 
         open_mtpb(self, arg)
 
@@ -319,7 +326,7 @@ class AssistantApp(App[int]):
 
     @work(exclusive=True, group="engine", exit_on_error=False)
     async def _play_mtpb(self, choice: Any) -> None:
-        from ..mtpb_play import play_problem
+        from assistant.mtpb.play import play_problem
 
         self._set_busy(True, f"MTPB problem {choice.problem.id}: playing…")
         try:
@@ -380,7 +387,7 @@ def _save_history(line: str) -> None:
 
 
 def run_demo(settings: Settings, problem: Any, *, fast: bool = False) -> int:
-    from ..demo import demo_model
+    from assistant.frontends.demo import demo_model
 
     model = demo_model(problem, 0.0 if fast else settings.demo_delay)
     app = AssistantApp(settings, model=model, demo=problem, fast=fast, autosave=False)
@@ -389,7 +396,7 @@ def run_demo(settings: Settings, problem: Any, *, fast: bool = False) -> int:
 
 def run_mtpb(settings: Settings, problem: Any, case: int, reference: bool) -> int:
     """Open the app and play one MTPB problem (``assistant demo --problem ID``)."""
-    from .screens.mtpb import MtpbChoice
+    from assistant.frontends.tui.screens.mtpb import MtpbChoice
 
     choice = MtpbChoice(problem, case, reference)
     return AssistantApp(settings, autosave=False, autoplay=choice).run() or 0
@@ -398,11 +405,11 @@ def run_mtpb(settings: Settings, problem: Any, case: int, reference: bool) -> in
 def main(args: argparse.Namespace, settings: Settings) -> int:
     import sys
 
-    from .. import autosave
-    from ..demo import has_terminal
-    from ..execution.kernel_log import log_app_to_file
+    from assistant.execution.kernel_log import log_app_to_file
+    from assistant.frontends.demo import has_terminal
+    from assistant.sessions import store
 
-    loaded = autosave.resume_from_args(args)
+    loaded = store.resume_from_args(args)
     if loaded is None:
         return 1
     if not has_terminal():  # a pipe or CI: the full-screen app would spin, never get input

@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
 if TYPE_CHECKING:
-    from ..app import AssistantApp
+    from assistant.frontends.tui.app import AssistantApp
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class ProblemBrowser(ModalScreen["MtpbChoice | None"]):
 
 
 def open_mtpb(app: AssistantApp, arg: str) -> None:
-    from ...mtpb.problems import DataNotFound, load_problems, resolve_path
+    from assistant.mtpb.problems import DataNotFound, load_problems, resolve_path
 
     try:
         problems = load_problems(resolve_path()).problems

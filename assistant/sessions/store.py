@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import paths
-from .session import Session, SessionError
+from assistant import paths
+from assistant.engine.session import Session, SessionError
 
 
 def session_path(session: Session) -> Path:

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import autosave
-from .config import Settings
-from .execution.result import ExecResult
-from .session import Session, SessionError, Turn
+from assistant.config import Settings
+from assistant.engine.session import Session, SessionError, Turn
+from assistant.execution.result import ExecResult
+from assistant.sessions import store
 
 FORMATS = ("ipynb", "py", "training")
 
@@ -32,7 +32,7 @@ def committed_result(turn: Turn) -> ExecResult | None:
 
 
 def _outputs(result: ExecResult | None) -> list[Any]:
-    import nbformat.v4 as nbf
+    from nbformat import v4 as nbf
 
     if result is None:
         return []
@@ -54,7 +54,7 @@ def _outputs(result: ExecResult | None) -> list[Any]:
 
 
 def to_notebook(session: Session) -> Any:
-    import nbformat.v4 as nbf
+    from nbformat import v4 as nbf
 
     nb = nbf.new_notebook()
     nb.metadata["kernelspec"] = {
@@ -112,7 +112,7 @@ def export_session(session: Session, out: Path, fmt: str | None = None) -> Path:
     elif fmt == "py":
         out.write_text(to_script(session), encoding="utf-8")
     elif fmt == "training":
-        from .training_export import export_all
+        from assistant.sessions.training import export_all
 
         written = export_all(session, out)
         for kind, (path, n) in written.items():
@@ -124,7 +124,7 @@ def export_session(session: Session, out: Path, fmt: str | None = None) -> Path:
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        session, path = autosave.load(getattr(args, "session", None))
+        session, path = store.load(getattr(args, "session", None))
     except SessionError as exc:  # SessionCorrupt included: its message says where it was kept
         print(f"assistant export: {exc}", file=sys.stderr)
         return 1
@@ -144,7 +144,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def list_sessions(args: argparse.Namespace, settings: Settings) -> int:
-    found = autosave.saved_sessions()
+    found = store.saved_sessions()
     if not found:
         print("no saved sessions yet")
         return 0

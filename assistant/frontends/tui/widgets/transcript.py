@@ -14,9 +14,9 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from ... import events
-from ...session import Session, Turn
-from .turn import AttemptView, CandidateView, TurnView
+from assistant.engine import events
+from assistant.engine.session import Session, Turn
+from assistant.frontends.tui.widgets.turn import AttemptView, CandidateView, TurnView
 
 
 class Transcript(VerticalScroll):

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import Settings
+from assistant.config import Settings
 
 # Pause between turns, in units of settings.demo_delay, so a reader can take in each result.
 TURN_PAUSE_FACTOR = 60
@@ -74,7 +74,7 @@ BUILTIN = DemoProblem(
 
 
 def demo_model(problem: DemoProblem, delay: float) -> Any:
-    from .models.scripted import ScriptedModel
+    from assistant.models.scripted import ScriptedModel
 
     return ScriptedModel(problem.script(), name="demo (scripted)", chunk_size=4, delay=delay)
 
@@ -88,8 +88,8 @@ def turn_kwargs(problem: DemoProblem, index: int) -> dict[str, Any]:
 
 
 async def play_plain(settings: Settings, problem: DemoProblem, fast: bool) -> int:
-    from .controller import Controller
-    from .textview import TextView, describe_line
+    from assistant.frontends.controller import Controller
+    from assistant.frontends.textview import TextView, describe_line
 
     delay = 0.0 if fast else settings.demo_delay
     view = TextView(lambda line: print(line, flush=True))
@@ -116,9 +116,9 @@ async def play_plain(settings: Settings, problem: DemoProblem, fast: bool) -> in
 
 async def play_mtpb_plain(settings: Settings, problem: Any, case: int, reference: bool) -> int:
     """Play one MTPB problem turn by turn, printed (``assistant demo --problem ID --plain``)."""
-    from .controller import Controller
-    from .mtpb_play import play_problem
-    from .textview import TextView
+    from assistant.frontends.controller import Controller
+    from assistant.frontends.textview import TextView
+    from assistant.mtpb.play import play_problem
 
     view = TextView(lambda line: print(line, flush=True))
     ctl = Controller(settings, view, autosave_enabled=False)
@@ -135,7 +135,7 @@ async def play_mtpb_plain(settings: Settings, problem: Any, case: int, reference
 
 
 def _mtpb_problem(args: argparse.Namespace) -> Any:
-    from .mtpb.commands import _load
+    from assistant.mtpb.cli import _load
 
     loaded = _load(getattr(args, "mtpb", None), quiet=True)
     if loaded is None:
@@ -173,11 +173,11 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         reference = not settings.model or settings.model == "reference"
         if getattr(args, "plain", False):
             return asyncio.run(play_mtpb_plain(settings, problem, case, reference))
-        from .tui.app import run_mtpb
+        from assistant.frontends.tui.app import run_mtpb
 
         return run_mtpb(settings, problem, case, reference)
     if getattr(args, "plain", False):
         return asyncio.run(play_plain(settings, BUILTIN, fast))
-    from .tui.app import run_demo
+    from assistant.frontends.tui.app import run_demo
 
     return run_demo(settings, BUILTIN, fast=fast)

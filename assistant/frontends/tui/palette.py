@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from ..commands import COMMANDS, CommandSpec
+from assistant.frontends.commands import COMMANDS, CommandSpec
 
 if TYPE_CHECKING:
-    from .app import AssistantApp
+    from assistant.frontends.tui.app import AssistantApp
 
 
 class SlashCommands(Provider):

@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import jsontext
-from .execution.result import ExecResult
+from assistant import jsontext
+from assistant.execution.result import ExecResult
 
 SCHEMA = 1
 TurnStatus = Literal["pending", "passed", "failed", "cancelled"]

@@ -15,8 +15,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from ...execution.result import ExecResult
-from ...textview import diff_lines, result_lines
+from assistant.execution.result import ExecResult
+from assistant.frontends.textview import diff_lines, result_lines
 
 THEME = "ansi_dark"  # follows the terminal's palette, so it reads on dark and light themes
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .session import Attempt, Candidate, Turn
+from assistant.engine.session import Attempt, Candidate, Turn
 
 Outcome = tuple[int | None, int]  # (attempt number that passed or None, attempts that ran)
 

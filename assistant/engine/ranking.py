@@ -1,4 +1,4 @@
-"""Candidate ranking: run n sampled candidates from the same state, order them, keep the best.
+"""Candidate ranking, pure: order the executed candidates of one attempt, best first.
 
 A ``Ranker`` sees the executed candidates of one attempt (code, execution result, verdict,
 mean token log-prob) and returns an order, best first. Two inference-time rankers ship:
@@ -9,6 +9,7 @@ mean token log-prob) and returns an order, best first. Two inference-time ranker
   the same output; ties by log-prob. Useful when a turn has no tests or expected value.
 
 A candidate with no code (empty, comments or docstrings only) is never run and ranks last.
+Running the candidates is ``engine.loop.run_and_rank``'s job; this module only orders them.
 
 A trained ranker (CodeRanker, LEVER, Top Pass) only needs to implement ``rank``.
 """
@@ -18,14 +19,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from .checks import NO_CODE, check_event, is_no_code, no_code_result
-from .events import CandidatesRanked
-from .session import Attempt, Candidate, Turn
-
-if TYPE_CHECKING:
-    from .engine import Engine
+from assistant.engine.session import Candidate
 
 
 @dataclass
@@ -105,47 +101,3 @@ def get_ranker(name: str) -> Ranker:
         return RANKERS[name]()
     except KeyError:
         raise ValueError(f"unknown ranker {name!r} (known: {', '.join(RANKERS)})") from None
-
-
-async def run_and_rank(
-    engine: Engine, turn: Turn, attempt: Attempt, live: Sequence[Candidate]
-) -> Candidate | None:
-    """Execute each live candidate from the committed state, rank all, return the best.
-
-    Candidates identical after normalisation run once (a restore costs a kernel restart);
-    the others reuse that result.
-    """
-    from .refine import normalize_code
-
-    ran: dict[str, Candidate] = {}
-    for cand in live:
-        if is_no_code(cand.code):
-            # Nothing to run: a failed candidate without a trip to the kernel.
-            cand.no_code, cand.result, cand.passed, cand.feedback = (
-                True,
-                no_code_result(),
-                False,
-                NO_CODE,
-            )
-            cand.tests_total = len(turn.tests)
-            engine.emit(check_event(turn, attempt, cand))
-            continue
-        key = normalize_code(cand.code)
-        twin = ran.get(key)
-        if twin is not None:
-            cand.result, cand.passed, cand.feedback = twin.result, twin.passed, twin.feedback
-            cand.tests_passed, cand.tests_total = twin.tests_passed, twin.tests_total
-            engine.emit(check_event(turn, attempt, cand))
-            continue
-        await engine.run_candidate(turn, attempt, cand)
-        if engine.cancelled:
-            return None
-        ran[key] = cand
-    ranking = engine.ranker.rank(attempt.candidates, prompt=turn.text)
-    by_index = {c.index: c for c in attempt.candidates}
-    for position, idx in enumerate(ranking.order):
-        by_index[idx].rank = position
-    attempt.chosen = ranking.order[0] if ranking.order else None
-    if len(attempt.candidates) > 1:
-        engine.emit(CandidatesRanked(turn.index, attempt.index, ranking.order, ranking.scores))
-    return attempt.best

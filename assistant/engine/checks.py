@@ -18,11 +18,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from . import prompting
-from .events import CheckFinished
-from .execution.kernel import Kernel
-from .execution.result import ExecResult, Printed
-from .session import Attempt, Candidate, Turn
+from assistant.engine import prompting
+from assistant.engine.events import CheckFinished
+from assistant.engine.session import Attempt, Candidate, Turn
+from assistant.execution.kernel import Kernel
+from assistant.execution.result import ExecResult, Printed
 
 NO_CODE = "the model wrote no code"
 

@@ -12,7 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .problems import DataNotFound, LoadResult, Problem, load_problems, parse_ids, resolve_path
+from assistant.mtpb.problems import (
+    DataNotFound,
+    LoadResult,
+    Problem,
+    load_problems,
+    parse_ids,
+    resolve_path,
+)
 
 SKIPPED_LINES = 3  # eval's exit code when malformed data lines were skipped
 
@@ -41,18 +48,18 @@ def model_spec(settings: Any) -> str:
 
 def make_model(spec: str, problems: list[Problem], settings: Any = None) -> Any:
     if spec == "reference":
-        from .reference import ReferenceModel
+        from assistant.mtpb.reference import ReferenceModel
 
         return ReferenceModel(problems={p.id: p for p in problems})
-    from ..models import load_model, load_model_for
+    from assistant.models import load_model, load_model_for
 
     return load_model(spec) if settings is None else load_model_for(settings, spec)
 
 
 # -- assistant eval ----------------------------------------------------------------------------
 def evaluate(args: Any, settings: Any) -> int:
-    from . import report
-    from .runner import EvalOptions, ResultStore, make_jobs, run_sync
+    from assistant.mtpb import report
+    from assistant.mtpb.runner import EvalOptions, ResultStore, make_jobs, run_sync
 
     loaded = _load(getattr(args, "mtpb", None))
     if loaded is None or not loaded.problems:
@@ -115,7 +122,7 @@ def evaluate(args: Any, settings: Any) -> int:
     except Exception as exc:
         _err(f"cannot load model {spec!r}: {exc}")
         return 2
-    from ..execution.result import KernelError
+    from assistant.execution.result import KernelError
 
     try:
         wall = run_sync(jobs, store, opts, settings, model)
@@ -151,11 +158,11 @@ def _extras(
     args: Any, records: list[dict[str, Any]], problems: list[Problem], opts: Any, summary: dict
 ) -> int:
     """--similarity and --export-training; returns the exit code (1 if one could not be done)."""
-    from . import extras
+    from assistant.mtpb import extras
 
     code = 0
     if getattr(args, "similarity", False):
-        from ..similarity import SimilarityUnavailable
+        from assistant.mtpb.similarity import SimilarityUnavailable
 
         try:
             sim = extras.similarity_summary(records, problems)
@@ -183,7 +190,7 @@ def _extras(
 def replay(args: Any, settings: Any) -> int:
     import asyncio
 
-    from .replay import replay_problem
+    from assistant.mtpb.replay import replay_problem
 
     loaded = _load(getattr(args, "mtpb", None))
     if loaded is None:
@@ -220,8 +227,8 @@ def data(args: Any, settings: Any) -> int:
 
 
 def _download(args: Any) -> int:
-    from .download import DownloadError, download
-    from .problems import cached_copy
+    from assistant.mtpb.download import DownloadError, download
+    from assistant.mtpb.problems import cached_copy
 
     dest = Path(args.to).expanduser() if getattr(args, "to", None) else cached_copy()
     try:

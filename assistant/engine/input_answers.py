@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .events import InputRequested
+from assistant.engine.events import InputRequested
 
 if TYPE_CHECKING:
-    from .engine import Engine
-    from .session import Attempt, Candidate, Turn
+    from assistant.engine.engine import Engine
+    from assistant.engine.session import Attempt, Candidate, Turn
 
 
 def live_answers(engine: Engine, turn: Turn, attempt: Attempt, cand: Candidate) -> Any:

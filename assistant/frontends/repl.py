@@ -15,12 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import autosave, paths
-from .commands import CommandError, parse, turn_text
-from .config import Settings
-from .controller import Controller
-from .session import Session
-from .textview import TextView, describe_line
+from assistant import paths
+from assistant.config import Settings
+from assistant.engine.session import Session
+from assistant.frontends.commands import CommandError, parse, turn_text
+from assistant.frontends.controller import Controller
+from assistant.frontends.textview import TextView, describe_line
+from assistant.sessions import store
 
 
 def history_path() -> Path:
@@ -193,7 +194,7 @@ class Repl:
 
     async def _mtpb(self, arg: str) -> None:
         """/mtpb ID [CASE]: play an MTPB problem here; /mtpb alone lists the problems."""
-        from .mtpb.problems import DataNotFound, load_problems, resolve_path
+        from assistant.mtpb.problems import DataNotFound, load_problems, resolve_path
 
         try:
             loaded = load_problems(resolve_path(None))
@@ -211,7 +212,7 @@ class Repl:
         if problem is None or not 0 <= case < len(problem.inputs):
             self.write(f"/mtpb: no problem {parts[0]} with test case {case + 1}")
             return
-        from .mtpb_play import play_problem
+        from assistant.mtpb.play import play_problem
 
         settings = self.ctl.settings
         reference = not settings.model or settings.model == "reference"
@@ -227,10 +228,10 @@ class Repl:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    from .execution.kernel_log import log_app_to_file
+    from assistant.execution.kernel_log import log_app_to_file
 
     log_app_to_file()
-    loaded = autosave.resume_from_args(args)
+    loaded = store.resume_from_args(args)
     if loaded is None:
         return 1
     session, path = loaded

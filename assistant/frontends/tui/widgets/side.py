@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from ...textview import describe_line
+from assistant.frontends.textview import describe_line
 
 
 class SidePanel(Vertical):

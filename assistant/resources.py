@@ -9,7 +9,7 @@ _PKG = Path(__file__).resolve().parent
 
 
 @cache
-def data_dir(name: str) -> Path:
+def bundled_dir(name: str) -> Path:
     """The folder ``prompts`` or ``kernels``: inside the wheel (``assistant/_data``) or the repo."""
     for candidate in (_PKG / "_data" / name, _PKG.parent / name):
         if candidate.is_dir():
@@ -21,8 +21,8 @@ def data_dir(name: str) -> Path:
 
 
 def prompt_path(name: str) -> Path:
-    return data_dir("prompts") / name
+    return bundled_dir("prompts") / name
 
 
 def kernel_file(name: str) -> Path:
-    return data_dir("kernels") / name
+    return bundled_dir("kernels") / name

@@ -60,7 +60,10 @@ HOSTILE: dict[str, str] = {
 
 def good(i: int) -> tuple[list[Cell], int]:
     n = i % 97 + 3
-    cells = [Cell(f"values = list(range({n}))"), Cell("sum(v * 3 for v in values)", final=True)]
+    cells = [
+        Cell(f"values = list(range({n}))"),
+        Cell("sum(v * 3 for v in values)", print_last=True),
+    ]
     return cells, 3 * n * (n - 1) // 2
 
 

@@ -31,7 +31,7 @@ def program(i: int) -> tuple[list[Cell], int]:
     """A small two-turn program (MTPB-sized) and the value its last print must show."""
     cells = [
         Cell(f"nums = [x * x for x in range({i % 50 + 10})]"),
-        Cell("total = sum(n for n in nums if n % 2 == 0)\ntotal", final=True),
+        Cell("total = sum(n for n in nums if n % 2 == 0)\ntotal", print_last=True),
     ]
     n = i % 50 + 10
     return cells, sum(x * x for x in range(n) if (x * x) % 2 == 0)
@@ -44,7 +44,7 @@ def exec_program(cells: list[Cell]) -> str:
     with contextlib.redirect_stdout(out):
         for cell in cells:
             code = cell.code
-            if cell.final:  # what the kernel's final-cell transform does
+            if cell.print_last:  # what the kernel's final-cell transform does
                 *head, last = code.splitlines()
                 code = "\n".join([*head, f"print({last})"])
             exec(compile(code, "<cell>", "exec"), ns)

@@ -57,7 +57,7 @@ async def jupyter(cells: list[str], repeat: int) -> list[float]:
             for c in cells:
                 assert (await k.execute(c)).ok
             times.append(time.perf_counter() - t0)
-        res = await k.execute(CHECK, final=True)
+        res = await k.execute(CHECK, print_last=True)
         print(f"  after restore (pi ok, no 'bad', threads, total): {res.stdout.strip()}")
     return times
 
@@ -76,7 +76,7 @@ async def fork(cells: list[str], repeat: int) -> list[float]:
             t1 = time.perf_counter()
             assert await prog.checkpoint("rollback")
             times.append(snap + time.perf_counter() - t1)
-        res = await prog.execute(CHECK, final=True)
+        res = await prog.execute(CHECK, print_last=True)
         print(f"  after rollback (pi ok, no 'bad', threads, total): {res.stdout.strip()}")
         await prog.shutdown()
     return times

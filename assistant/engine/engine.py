@@ -162,7 +162,7 @@ class Engine:
         *,
         tests: list[str] | None = None,
         expect: Any = UNSET,
-        final: bool = True,
+        print_last: bool = True,
         attempts: int | None = None,
         candidates: int | None = None,
         meta: dict[str, Any] | None = None,
@@ -173,7 +173,7 @@ class Engine:
             tests=list(tests or []),
             expect=None if expect is UNSET else expect,
             has_expect=expect is not UNSET,
-            final=final,
+            print_last=print_last,
         )
         self._turn_meta[turn.index] = dict(meta or {})
         async with self._busy:
@@ -264,7 +264,7 @@ class Engine:
                 break
             res = await self.kernel.execute(
                 t.code or "",
-                final=t.final,
+                print_last=t.print_last,
                 timeout=self.settings.timeout,
                 stdin=replay_answers(self, t),
             )
@@ -384,7 +384,7 @@ class Engine:
                     comp.text = request.prime + comp.text
         return comps
 
-    def cut(self, raw: str, stop: str | None = None) -> str:
+    def extract_code(self, raw: str, stop: str | None = None) -> str:
         """One turn's code from a completion; ``stop``: the stop sequence that ended it."""
         if self.whole_program:
             return truncate_program(raw, chat=self.style == "chat")
@@ -423,7 +423,7 @@ class Engine:
         try:
             res = await self.kernel.execute(
                 cand.code,
-                final=turn.final,
+                print_last=turn.print_last,
                 timeout=self.settings.timeout,
                 stdin=live_answers(self, turn, attempt, cand),
             )

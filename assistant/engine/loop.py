@@ -66,7 +66,7 @@ async def run_attempts(engine: Engine, turn: Turn, *, budget: int, n: int) -> No
         request = engine.build_request(turn, index, faulty=last_faulty, temperature=temperature)
         completions = await engine.generate(request, n, turn.index, index)
         for i, comp in enumerate(completions):
-            code = engine.cut(comp.text, comp.stop)
+            code = engine.extract_code(comp.text, comp.stop)
             attempt.candidates.append(
                 Candidate(index=i, code=code, raw=comp.text, mean_logprob=comp.mean_logprob)
             )

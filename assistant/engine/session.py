@@ -76,7 +76,7 @@ class Turn:
     tests: list[str] = field(default_factory=list)  # assert lines run after the code
     expect: Any = None  # an expected printed value (checked when ``has_expect``)
     has_expect: bool = False
-    final: bool = True  # wrap a last bare expression in print() (MTPB semantics)
+    print_last: bool = True  # wrap a last bare expression in print() (MTPB semantics)
     attempts: list[Attempt] = field(default_factory=list)
     status: TurnStatus = "pending"
     code: str | None = None  # the committed code (after the user may have edited it)
@@ -129,7 +129,10 @@ class Session:
                         Candidate(**{**c, "result": ExecResult.from_dict(res) if res else None})
                     )
                 attempts.append(Attempt(**{**a, "candidates": cands}))
-            turns.append(Turn(**{**t, "attempts": attempts}))
+            fields_t = {**t, "attempts": attempts}
+            if "final" in fields_t:  # sessions saved before the field was renamed
+                fields_t["print_last"] = fields_t.pop("final")
+            turns.append(Turn(**fields_t))
         fields = {k: v for k, v in d.items() if k in ("id", "created", "model", "title", "meta")}
         return cls(**fields, turns=turns)
 

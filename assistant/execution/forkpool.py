@@ -147,7 +147,7 @@ class ForkPool:
             batch = [
                 {
                     "code": c.code,
-                    "final": bool(c.final),
+                    "final": bool(c.print_last),
                     "timeout": self.config.timeout if c.timeout is None else c.timeout,
                 }
                 for c in cells
@@ -156,7 +156,9 @@ class ForkPool:
         results: list[ExecResult] = []
         async with self.kernel() as k:
             for cell in cells:
-                results.append(await k.execute(cell.code, final=cell.final, timeout=cell.timeout))
+                results.append(
+                    await k.execute(cell.code, print_last=cell.print_last, timeout=cell.timeout)
+                )
         return results
 
     async def close(self) -> None:

@@ -273,7 +273,7 @@ class ForkProgram:
         self,
         code: str,
         *,
-        final: bool = False,
+        print_last: bool = False,
         timeout: float | None = None,
         stdin: Any = None,
     ) -> ExecResult:
@@ -283,7 +283,7 @@ class ForkProgram:
             t0 = time.perf_counter()
             try:
                 reply = await self._roundtrip(
-                    {"op": "exec", "code": code, "final": final, "timeout": timeout}
+                    {"op": "exec", "code": code, "final": print_last, "timeout": timeout}
                 )
             except KernelDied as exc:
                 self.sid = None

@@ -243,16 +243,16 @@ class Kernel:
         self,
         code: str,
         *,
-        final: bool = False,
+        print_last: bool = False,
         timeout: float | None = None,
         stdin: StdinHandler | None = None,
     ) -> ExecResult:
-        """Run one cell. ``final`` wraps a last bare expression in print() (MTPB semantics).
+        """Run one cell. ``print_last`` wraps a last bare expression in print() (MTPB semantics).
 
         Never raises for anything the code does; a dead kernel is restarted and reported
         as ``status="died"`` with ``restarted=True``.
         """
-        if final:
+        if print_last:
             code = code.rstrip("\n") + "\n" + FINAL_MARKER + "\n"
         async with self._lock:
             if self._stale:

@@ -64,7 +64,7 @@ def _isolation_code() -> str:
 @dataclass
 class Cell:
     code: str
-    final: bool = False
+    print_last: bool = False
     timeout: float | None = None
 
 
@@ -179,7 +179,7 @@ class KernelPool:
         results: list[ExecResult] = []
         async with self.kernel() as k:
             for cell in cells:
-                res = await k.execute(cell.code, final=cell.final, timeout=cell.timeout)
+                res = await k.execute(cell.code, print_last=cell.print_last, timeout=cell.timeout)
                 results.append(res)
                 if stop_on_error and not res.ok:
                     break

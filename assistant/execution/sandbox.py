@@ -69,10 +69,10 @@ def _hidden_by_tmp() -> list[str]:
     """Folders the kernel needs (interpreter, venv, import path, kernels/) that are under /tmp."""
     import sys
 
-    from assistant.resources import data_dir
+    from assistant.resources import bundled_dir
 
     candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
-    candidates.append(str(data_dir("kernels")))
+    candidates.append(str(bundled_dir("kernels")))
     found: list[str] = []
     for item in candidates:
         if not item:

@@ -1,7 +1,7 @@
 """One MTPB job driven by a real model through ``assistant.engine.engine.Engine``.
 
 Per (problem, case, sample): a fresh Session on a clean pool kernel, ``run_turn`` per turn with
-meta ``{"problem", "case", "sample", "mode", "inputs"}``, ``final=True`` only on the last turn
+meta ``{"problem", "case", "sample", "mode", "inputs"}``, ``print_last=True`` only on the last turn
 (a last bare expression is printed, as upstream rewrites the program's last line). A turn that
 still fails after its attempts ends the program: upstream runs the whole program in one exec,
 so nothing after an exception would run.
@@ -114,7 +114,7 @@ async def run_with_engine(
     turns = []
     for t, text in enumerate(prompts):
         turn = await engine.run_turn(
-            text, final=t == len(prompts) - 1, attempts=opts.refine or 1, meta=meta
+            text, print_last=t == len(prompts) - 1, attempts=opts.refine or 1, meta=meta
         )
         turns.append(turn)
         stats["attempts"].append(len(turn.attempts))

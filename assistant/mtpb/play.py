@@ -42,7 +42,7 @@ async def play_problem(ctl: Any, problem: Any, case: int, reference: bool) -> Pl
     try:
         for i, text in enumerate(prompts):
             final = i == len(prompts) - 1
-            kwargs: dict[str, Any] = {"final": final, "meta": meta}
+            kwargs: dict[str, Any] = {"print_last": final, "meta": meta}
             if final:
                 kwargs["expect"] = expected
             last = await ctl.run_turn(text, **kwargs)

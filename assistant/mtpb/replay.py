@@ -106,7 +106,7 @@ async def _run_case(
             print(_rule(f"turn {t + 1}/{len(prompts)}"))
             print(f"# {text}")
             print(highlight(code).rstrip("\n"))
-            res = await kernel.execute(code, final=t == len(cells) - 1)
+            res = await kernel.execute(code, print_last=t == len(cells) - 1)
             _show_result(res)
             results.append(res)
             if not res.ok:
@@ -127,7 +127,7 @@ async def _run_case(
     for t, text in enumerate(prompts):
         print(_rule(f"turn {t + 1}/{len(prompts)}"))
         print(f"# {text}")
-        turn = await engine.run_turn(text, final=t == len(prompts) - 1, meta=meta)
+        turn = await engine.run_turn(text, print_last=t == len(prompts) - 1, meta=meta)
         for attempt in turn.attempts:
             if attempt.index:
                 print(f"[refinement {attempt.index}: told] {attempt.told.strip()[:500]}")

@@ -237,7 +237,7 @@ async def run_cells(kernel: Any, cells: list[str]) -> list[ExecResult]:
     """Run a program's cells in order; the last is 'final' (a bare expression is printed)."""
     results: list[ExecResult] = []
     for i, code in enumerate(cells):
-        res = await kernel.execute(code, final=i == len(cells) - 1)
+        res = await kernel.execute(code, print_last=i == len(cells) - 1)
         results.append(res)
         if not res.ok:
             break  # like upstream's single exec: nothing after an exception runs

@@ -91,7 +91,7 @@ async def test_failed_attempt_side_effects_do_not_leak(make_engine) -> None:
     assert turn.status == "passed"
     restored = events.of(StateRestored)
     assert restored and restored[-1].replayed == [0] and restored[-1].failed == []
-    res = await engine.kernel.execute("leak", final=True)
+    res = await engine.kernel.execute("leak", print_last=True)
     assert res.last_printed is not None and res.last_printed.value == [2]
 
 
@@ -184,7 +184,7 @@ async def test_restore_edit_undo_retry(make_engine) -> None:
     await engine.run_turn("Plus one.")
     failed = await engine.restore("kernel restarted")
     assert failed == [] and events.of(StateRestored)[-1].replayed == [0, 1]
-    assert (await engine.kernel.execute("r2", final=True)).stdout == "2\n"
+    assert (await engine.kernel.execute("r2", print_last=True)).stdout == "2\n"
     # retry keeps the old attempt, asks again with the next attempt index
     turn = await engine.retry()
     assert [a.index for a in turn.attempts] == [0, 1] and turn.code == "r2 = r + 10\nprint(r2)"
@@ -195,7 +195,7 @@ async def test_restore_edit_undo_retry(make_engine) -> None:
     # one partial restore (nothing replayed), then later turns replayed on the edited code
     assert [e.replayed for e in events.of(StateRestored)[before:]] == [[], [0, 1]]
     assert engine.session.turns[0].edited and engine.session.turns[0].code == "r = 100"
-    assert (await engine.kernel.execute("r2", final=True)).stdout == "110\n"
+    assert (await engine.kernel.execute("r2", print_last=True)).stdout == "110\n"
     # a failing edit is not committed
     bad = await engine.edit(1, "r2 = undefined_name")
     assert (
@@ -204,7 +204,7 @@ async def test_restore_edit_undo_retry(make_engine) -> None:
     )
     undone = await engine.undo()
     assert undone is not None and undone.index == 1 and len(engine.session.turns) == 1
-    res = await engine.kernel.execute("'r2' in dir()", final=True)
+    res = await engine.kernel.execute("'r2' in dir()", print_last=True)
     assert res.stdout == "False\n"
 
 

@@ -36,7 +36,7 @@ async def test_mixed_candidates_rank_and_commit_the_best(make_engine) -> None:
     assert [r.meta["candidate"] for r in model.requests[1:]] == [0, 1, 2, 3]
     # candidate 3 ran last, so committing 0 rebuilt the state with it
     assert events.of(StateRestored)[-1].reason == "candidate"
-    res = await engine.kernel.execute("rk", final=True)
+    res = await engine.kernel.execute("rk", print_last=True)
     assert res.last_printed is not None and res.last_printed.value == ["a"]
 
 

@@ -22,7 +22,7 @@ async def kernel():
 async def test_state_is_kept_across_cells(kernel: Kernel) -> None:
     await kernel.execute("counter = 10")
     await kernel.execute("counter += 5")
-    res = await kernel.execute("counter", final=True)
+    res = await kernel.execute("counter", print_last=True)
     assert res.ok
     assert res.stdout == "15\n"
     assert res.last_printed is not None and res.last_printed.value == 15
@@ -30,14 +30,14 @@ async def test_state_is_kept_across_cells(kernel: Kernel) -> None:
 
 async def test_final_cell_wraps_last_expression_like_mtpb(kernel: Kernel) -> None:
     await kernel.execute("def f(x):\n    return x * 2")
-    res = await kernel.execute("f(2)", final=True)
+    res = await kernel.execute("f(2)", print_last=True)
     assert res.stdout == "4\n"
     assert res.print_count == 1
     assert res.display == []  # printed, not displayed as an execute_result
 
 
 async def test_cell_ending_in_print_stays_as_is(kernel: Kernel) -> None:
-    res = await kernel.execute("print('a', 3)", final=True)
+    res = await kernel.execute("print('a', 3)", print_last=True)
     assert res.stdout == "a 3\n"
     assert res.print_count == 1
     assert [p.value for p in res.printed or []] == ["a", 3]
@@ -67,7 +67,7 @@ async def test_non_final_cell_does_not_wrap(kernel: Kernel) -> None:
 async def test_print_capture_of_objects(
     kernel: Kernel, code: str, type_: str, value: object
 ) -> None:
-    res = await kernel.execute(code, final=True)
+    res = await kernel.execute(code, print_last=True)
     assert res.ok, res.feedback()
     p = res.last_printed
     assert p is not None
@@ -76,7 +76,9 @@ async def test_print_capture_of_objects(
 
 
 async def test_unjsonable_objects_come_back_as_repr(kernel: Kernel) -> None:
-    res = await kernel.execute("class A:\n    def __repr__(self): return 'A()'\nA()", final=True)
+    res = await kernel.execute(
+        "class A:\n    def __repr__(self): return 'A()'\nA()", print_last=True
+    )
     p = res.last_printed
     assert p is not None and not p.json and p.value is None and p.repr == "A()"
     assert p.type.endswith(".A")
@@ -117,7 +119,7 @@ async def test_input_with_handler_is_answered(kernel: Kernel) -> None:
         asked.append(prompt)
         return "Ada"
 
-    res = await kernel.execute("name = input('name? ')\nname", final=True, stdin=answer)
+    res = await kernel.execute("name = input('name? ')\nname", print_last=True, stdin=answer)
     assert res.ok
     assert asked == ["name? "]
     assert res.last_printed is not None and res.last_printed.value == "Ada"
@@ -129,7 +131,7 @@ async def test_timeout_interrupts_and_keeps_state(kernel: Kernel) -> None:
     assert res.status == "timeout"
     assert not res.restarted
     assert "timed out after 1 s" in res.message
-    after = await kernel.execute("kept", final=True)
+    after = await kernel.execute("kept", print_last=True)
     assert after.last_printed is not None and after.last_printed.value == "yes"
 
 
@@ -159,7 +161,7 @@ async def test_kernel_death_is_detected_and_kernel_restarted() -> None:
         after = await k.execute("lost")
         assert after.status == "error" and after.error is not None
         assert after.error.ename == "NameError"
-        ok = await k.execute("2 + 2", final=True)
+        ok = await k.execute("2 + 2", print_last=True)
         assert ok.last_printed is not None and ok.last_printed.value == 4
     finally:
         await k.shutdown()
@@ -169,7 +171,7 @@ async def test_restart_clears_state_and_shutdown_leaves_no_process() -> None:
     k = await Kernel().start()
     await k.execute("a = 1")
     await k.restart()
-    res = await k.execute("'a' in dir()", final=True)
+    res = await k.execute("'a' in dir()", print_last=True)
     assert res.last_printed is not None and res.last_printed.value is False
     pid = k.pid
     assert pid is not None

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 
 async def _alive_with_state(kernel: Kernel) -> None:
-    res = await kernel.execute("kept", final=True)
+    res = await kernel.execute("kept", print_last=True)
     assert res.ok and res.last_printed is not None and res.last_printed.value == "yes"
 
 
@@ -63,7 +63,7 @@ async def test_input_without_handler_fails_fast_and_handler_answers(kernel: Kern
     async def reply(prompt: str, password: bool) -> str:
         return "7"
 
-    res = await kernel.execute("int(input('number? ')) * 6", final=True, stdin=reply)
+    res = await kernel.execute("int(input('number? ')) * 6", print_last=True, stdin=reply)
     assert res.ok and res.last_printed is not None and res.last_printed.value == 42
 
 
@@ -144,7 +144,7 @@ async def test_cpu_limit_per_cell_when_configured() -> None:
         assert res.error.ename == "TimeoutError" and "CPU time limit" in res.error.evalue
         assert res.duration < 4
         # The limit is per cell: an idle kernel and the next cells are not affected.
-        ok = await k.execute("sum(range(10))", final=True)
+        ok = await k.execute("sum(range(10))", print_last=True)
         assert ok.ok and ok.last_printed is not None and ok.last_printed.value == 45
     finally:
         await k.shutdown()

@@ -30,9 +30,9 @@ async def test_nothing_of_one_program_reaches_the_next(pool: ForkPool, kind: str
     async with pool.kernel() as k:
         first = await k.execute(leak)
         assert first.ok, first.feedback()
-        same = await k.execute(check, final=True)  # within the program the change is there
+        same = await k.execute(check, print_last=True)  # within the program the change is there
     async with pool.kernel() as k:
-        res = await k.execute(check, final=True)
+        res = await k.execute(check, print_last=True)
     assert res.ok and res.stdout == "True\n", (res.feedback(), res.stdout)
     await pool.run_cells([leak, "pass"])
     again = await pool.run_cells([check])
@@ -122,7 +122,7 @@ async def test_interrupt_stops_the_program(pool: ForkPool) -> None:
         await k.interrupt()
         res = await asyncio.wait_for(task, 5)
         assert res.status == "interrupted" and res.restarted
-        again = await k.execute("'x' in dir()", final=True)  # a fresh program
+        again = await k.execute("'x' in dir()", print_last=True)  # a fresh program
         assert again.stdout == "False\n"
 
 
@@ -178,12 +178,12 @@ async def test_snapshot_rollback_leaves_no_trace_of_the_attempt(pool: ForkPool) 
             "raise ValueError('attempt failed')"
         )
         assert (await k.execute(attempt)).status == "error"
-        pid = (await k.execute("child.pid", final=True)).stdout.strip()
+        pid = (await k.execute("child.pid", print_last=True)).stdout.strip()
         assert await k.checkpoint("rollback")
         res = await k.execute(
             "import threading\n(math.pi > 3.14, committed, 'bad' in dir(), "
             "threading.active_count())",
-            final=True,
+            print_last=True,
         )
         assert res.stdout == "(True, [1, 2], False, 1)\n", res.feedback()
         time.sleep(0.05)
@@ -192,7 +192,7 @@ async def test_snapshot_rollback_leaves_no_trace_of_the_attempt(pool: ForkPool) 
         assert await k.checkpoint("snapshot")
         assert (await k.execute("committed.append(4)")).ok
         assert await k.checkpoint("commit")
-        assert (await k.execute("committed", final=True)).stdout == "[1, 2, 4]\n"
+        assert (await k.execute("committed", print_last=True)).stdout == "[1, 2, 4]\n"
         assert not await k.checkpoint("rollback")  # nothing to roll back to
 
 

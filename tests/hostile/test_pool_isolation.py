@@ -48,7 +48,7 @@ async def test_next_program_gets_a_fresh_kernel(pool: KernelPool, kind: str) -> 
         await pool.run_program([Cell(BAD[kind] or "")])
     async with pool.kernel() as k:
         assert k is not first
-        res = await k.execute("import time\ntime.sleep(0.2)\n'leak' in dir()", final=True)
+        res = await k.execute("import time\ntime.sleep(0.2)\n'leak' in dir()", print_last=True)
         assert res.ok and res.stdout == "False\n"
         assert res.last_printed is not None and res.last_printed.value is False
 
@@ -57,12 +57,12 @@ async def test_clean_programs_reuse_the_kernel(pool: KernelPool) -> None:
     async with pool.kernel() as k:
         first = k
         await k.execute("import os\nx = 1\nos.chdir('/')\nprint(x)")
-    res = await pool.run_program([Cell("'x' in dir()", final=True)])
+    res = await pool.run_program([Cell("'x' in dir()", print_last=True)])
     assert res[0].last_printed is not None and res[0].last_printed.value is False
     async with pool.kernel() as k:
         assert k is first
         # cwd is back in the scratch folder; the print capture still works
-        cwd = await k.execute("import os\nos.getcwd()", final=True)
+        cwd = await k.execute("import os\nos.getcwd()", print_last=True)
         assert cwd.last_printed is not None and cwd.last_printed.value == str(k.workdir)
 
 
@@ -71,9 +71,9 @@ async def test_no_state_reaches_the_next_program(pool: KernelPool, kind: str) ->
     """What a namespace reset cannot undo (module state, sys.modules, open files...) either is
     put back (the environment) or gets the kernel replaced."""
     leak, check = LEAKS[kind]
-    first = await pool.run_program([Cell(leak), Cell(check, final=True)])
+    first = await pool.run_program([Cell(leak), Cell(check, print_last=True)])
     assert first[0].ok, first[0].feedback()
-    res = await pool.run_program([Cell(check, final=True)])
+    res = await pool.run_program([Cell(check, print_last=True)])
     assert res[0].ok and res[0].stdout == "True\n", (res[0].feedback(), res[0].stdout)
     if kind not in ("globals", "cwd"):
         assert first[1].stdout != "True\n"  # the check can fail: the leak is real inside

@@ -46,7 +46,7 @@ async def test_an_exponential_fork_bomb_stays_within_the_limit_and_fails() -> No
         assert not res.restarted
         assert tree(k) == [k.pid]  # the copies are gone
         t0 = time.perf_counter()
-        res = await k.execute("kept", final=True)
+        res = await k.execute("kept", print_last=True)
         assert res.ok and res.stdout == "yes\n" and time.perf_counter() - t0 < 2
     finally:
         await k.shutdown()
@@ -59,7 +59,7 @@ async def test_children_left_running_are_killed_unless_background_is_set() -> No
         res = await k.execute(start)
         assert res.ok and "stopped 1 process(es) the cell left running" in res.stderr
         assert tree(k) == [k.pid]
-        res = await k.execute("p.wait(timeout=2) is not None", final=True)
+        res = await k.execute("p.wait(timeout=2) is not None", print_last=True)
         assert res.ok and res.stdout == "True\n"
     finally:
         await k.shutdown()
@@ -111,7 +111,7 @@ async def test_a_finished_child_keeps_its_exit_status_for_the_next_cell() -> Non
             "import subprocess, time\np = subprocess.Popen(['sh', '-c', 'exit 3'])\ntime.sleep(0.3)"
         )
         assert res.ok and "stopped" not in res.stderr  # a zombie is not left running
-        res = await k.execute("p.wait(timeout=2)", final=True)
+        res = await k.execute("p.wait(timeout=2)", print_last=True)
         assert res.ok and res.stdout == "3\n"
     finally:
         await k.shutdown()

@@ -31,7 +31,7 @@ async def victim():
 
 
 async def _fresh_after_restart(k: Kernel) -> None:
-    res = await k.execute("'marker' in dir()", final=True)
+    res = await k.execute("'marker' in dir()", print_last=True)
     assert res.ok and res.last_printed is not None and res.last_printed.value is False
     assert tree(k) == [k.pid]  # only the new kernel itself
 
@@ -130,7 +130,7 @@ async def test_kernel_death_during_idle_is_reported_on_next_cell(victim: Kernel)
     pid = victim.pid
     assert pid is not None
     os.kill(pid, 9)  # e.g. the OOM killer between two cells
-    res = await victim.execute("1 + 1", final=True)
+    res = await victim.execute("1 + 1", print_last=True)
     assert res.restarted
     assert res.status == "died"
     await _fresh_after_restart(victim)
@@ -143,7 +143,7 @@ async def test_lazy_restart_kills_now_and_starts_on_next_cell() -> None:
         res = await k.execute(SWALLOW, timeout=0.5)
         assert res.status == "timeout" and res.restarted
         assert tree(k) == []  # everything is gone already, nothing new started yet
-        res = await k.execute("'subprocess' in dir()", final=True)
+        res = await k.execute("'subprocess' in dir()", print_last=True)
         assert res.ok and res.stdout == "False\n"
         assert tree(k) == [k.pid] and k.restarts == 1
     finally:
@@ -154,7 +154,7 @@ async def test_child_with_cleared_environment_is_killed_through_the_tree() -> No
     k = await Kernel(config(limits=BACKGROUND)).start()
     try:
         code = "import subprocess\np = subprocess.Popen(['setsid', 'sleep', '1000'], env={})\np.pid"
-        res = await k.execute(code, final=True)
+        res = await k.execute(code, print_last=True)
         assert res.last_printed is not None
         child = int(res.last_printed.value)
         assert child not in tree(k)  # no tag, not in the kernel's group

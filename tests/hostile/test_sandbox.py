@@ -59,7 +59,7 @@ async def test_no_network_and_read_only_outside_scratch(boxed: Kernel, tmp_path:
         assert not outside.exists()
     finally:
         outside.unlink(missing_ok=True)
-    res = await boxed.execute(f"import os\nos.path.exists({str(tmp_path)!r})", final=True)
+    res = await boxed.execute(f"import os\nos.path.exists({str(tmp_path)!r})", print_last=True)
     assert res.ok and res.stdout == "False\n"
     res = await boxed.execute(
         "open('inside.txt', 'w').write('ok')\nprint(open('inside.txt').read())"
@@ -73,11 +73,11 @@ async def test_interrupt_timeout_and_restart_work_in_the_sandbox(boxed: Kernel) 
     await boxed.execute("kept = 1")
     res = await boxed.execute("while True: pass", timeout=1)
     assert res.status == "timeout" and not res.restarted  # interrupted by message
-    res = await boxed.execute("kept", final=True)
+    res = await boxed.execute("kept", print_last=True)
     assert res.ok and res.last_printed is not None and res.last_printed.value == 1
     res = await boxed.execute("import os\nos._exit(1)")
     assert res.status == "died" and res.restarted
-    res = await boxed.execute("6 * 7", final=True)
+    res = await boxed.execute("6 * 7", print_last=True)
     assert res.ok and res.last_printed is not None and res.last_printed.value == 42
 
 

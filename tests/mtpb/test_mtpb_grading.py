@@ -197,7 +197,7 @@ async def test_real_kernel_values_grade_like_upstream() -> None:
     ]
     async with Kernel(KernelConfig(timeout=30)) as k:
         for code, expected in cases:
-            res = await k.execute(code, final=True)
+            res = await k.execute(code, print_last=True)
             v = grade_program([res], expected)
             assert v.passed, (code, v.describe())
 

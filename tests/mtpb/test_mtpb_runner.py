@@ -146,7 +146,7 @@ async def test_reference_model_through_the_engine(probs: dict[str, Problem]) -> 
         results = []
         for t, text in enumerate(prob.filled_prompts(2)):
             meta = {"problem": prob.id, "case": 2, "sample": 0}
-            turn = await engine.run_turn(text, final=t == len(prob.prompts) - 1, meta=meta)
+            turn = await engine.run_turn(text, print_last=t == len(prob.prompts) - 1, meta=meta)
             assert turn.status == "passed"
             results.append(turn.attempts[-1].best.result)  # type: ignore[union-attr]
     assert grade_program(results, prob.outputs[2]).passed

@@ -37,6 +37,7 @@ from assistant.engine.events import (
     ExecutionFinished,
     ExecutionStarted,
     Notice,
+    RestoreReason,
     StateRestored,
     TokenChunk,
     TurnCommitted,
@@ -114,7 +115,7 @@ class Engine:
         self._busy = asyncio.Lock()
         # A loaded session's kernel is fresh: replay its committed turns before running code.
         self.dirty = bool(self.session.committed_turns())
-        self._dirty_reason = "resume"
+        self._dirty_reason: RestoreReason = "resume"
         self._last_run: Candidate | None = None  # the candidate whose state the kernel holds
         self._setup_done = False  # the prefix's imports ran in this kernel process
         # A kernel with snapshots (the fork runtime): a frozen copy of the committed state is
@@ -237,7 +238,9 @@ class Engine:
             self.dirty = False
         return turn
 
-    async def restore(self, reason: str = "resume", *, upto: int | None = None) -> list[int]:
+    async def restore(
+        self, reason: RestoreReason = "resume", *, upto: int | None = None
+    ) -> list[int]:
         """Restart the kernel and replay committed turns (those before ``upto`` if given).
 
         Emits StateRestored with the replayed turn indices and those that now fail.
@@ -245,7 +248,7 @@ class Engine:
         async with self._busy:
             return await self._restore(reason, upto=upto)
 
-    async def _restore(self, reason: str, *, upto: int | None = None) -> list[int]:
+    async def _restore(self, reason: RestoreReason, *, upto: int | None = None) -> list[int]:
         # The snapshot is the committed state when the last candidate failed ("retry"); a
         # commit, undo or edit changes that state (and a commit drops the snapshot).
         if self._snapshot and upto is None and reason == "retry":
@@ -299,11 +302,11 @@ class Engine:
         except Cancelled:
             turn.status = "cancelled"
             self.emit(Notice(turn.index, "info", "generation cancelled"))
-            self.emit(TurnFailed(turn.index, "cancelled"))
+            self.emit(TurnFailed(turn.index, "cancelled", "cancelled"))
         except ModelError as exc:
             turn.status = "failed"
             self.emit(Notice(turn.index, "error", str(exc)))
-            self.emit(TurnFailed(turn.index, f"model error: {exc}"))
+            self.emit(TurnFailed(turn.index, f"model error: {exc}", "model error"))
         return turn
 
     def history(self, upto: int) -> list[prompting.PastTurn]:

@@ -8,10 +8,22 @@ engine. Every event names the turn (index in the session), the attempt (0 = firs
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from assistant.execution.result import ExecResult
 from assistant.models.base import GenStats
+
+# Why an attempt started: the first try, a refinement after a failure, a resample after the
+# model copied earlier faulty code, or hand-edited code (/edit).
+AttemptReason: TypeAlias = Literal["first", "refine", "resample", "edit"]
+# Why the kernel state was rebuilt (restart + replay, or a fork-snapshot rollback).
+RestoreReason: TypeAlias = Literal[
+    "resume", "retry", "undo", "edit", "candidate", "kernel died", "kernel restarted"
+]
+# How a turn ended without a commit: cancelled, the backend failed, or attempts ran out (with
+# code that failed, or with no code at all in the last answer).
+FailKind: TypeAlias = Literal["cancelled", "model error", "exhausted", "no code"]
+NoticeLevel: TypeAlias = Literal["info", "warning", "error"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +40,7 @@ class TurnStarted(Event):
 class AttemptStarted(Event):
     attempt: int
     max_attempts: int
-    reason: str = "first"  # "first" | "refine" | "resample" (after a copy)
+    reason: AttemptReason = "first"
     feedback: str = ""  # what this attempt was told (empty for the first)
 
 
@@ -91,7 +103,7 @@ class CandidatesRanked(Event):
 @dataclass(frozen=True)
 class StateRestored(Event):
     replayed: list[int] = field(default_factory=list)  # committed turns replayed
-    reason: str = ""  # "retry" | "kernel died" | "kernel restarted" | "resume"
+    reason: RestoreReason = "resume"
     failed: list[int] = field(default_factory=list)  # replayed turns that no longer pass
 
 
@@ -104,14 +116,15 @@ class TurnCommitted(Event):
 
 @dataclass(frozen=True)
 class TurnFailed(Event):
-    reason: str
+    reason: str  # for people: "no passing code after 3 attempt(s)", "model error: ..."
+    kind: FailKind = "exhausted"
 
 
 @dataclass(frozen=True)
 class Notice(Event):
     """Anything else worth showing: warnings, backend info, cancelled generation."""
 
-    level: str  # "info" | "warning" | "error"
+    level: NoticeLevel
     message: str
 
 
@@ -123,3 +136,23 @@ class InputRequested(Event):
     candidate: int
     prompt: str
     password: bool = False
+
+
+# Every event the engine emits: front ends dispatch on it with ``match`` and ``assert_never``,
+# so a new event type is a type error in each front end until it is handled.
+EngineEvent: TypeAlias = (
+    TurnStarted
+    | AttemptStarted
+    | TokenChunk
+    | CodeReady
+    | CopyRejected
+    | ExecutionStarted
+    | ExecutionFinished
+    | CheckFinished
+    | CandidatesRanked
+    | StateRestored
+    | TurnCommitted
+    | TurnFailed
+    | Notice
+    | InputRequested
+)

@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING
 from assistant.engine.checks import NO_CODE, check_event, is_no_code, no_code_result
 from assistant.engine.copies import faulty_so_far, find_copy, normalize_code
 from assistant.engine.events import (
+    AttemptReason,
     AttemptStarted,
     CandidatesRanked,
     CodeReady,
     CopyRejected,
+    FailKind,
     TurnFailed,
 )
 from assistant.engine.session import Attempt, Candidate, Turn
@@ -51,6 +53,7 @@ async def run_attempts(engine: Engine, turn: Turn, *, budget: int, n: int) -> No
         if engine.cancelled:
             break
         index = len(turn.attempts)
+        reason: AttemptReason
         if last_faulty is None:
             reason, told = "first", ""
         else:
@@ -114,12 +117,13 @@ async def run_attempts(engine: Engine, turn: Turn, *, budget: int, n: int) -> No
         last_faulty = best if best is not None else last_faulty
     if engine.cancelled:
         turn.status = "cancelled"
-        engine.emit(TurnFailed(turn.index, "cancelled"))
+        engine.emit(TurnFailed(turn.index, "cancelled", "cancelled"))
         return
     turn.status = "failed"
     tried = len(turn.attempts) - first_index
     why = " (the model wrote no code)" if last_faulty is not None and last_faulty.no_code else ""
-    engine.emit(TurnFailed(turn.index, f"no passing code after {tried} attempt(s){why}"))
+    kind: FailKind = "no code" if why else "exhausted"
+    engine.emit(TurnFailed(turn.index, f"no passing code after {tried} attempt(s){why}", kind))
 
 
 async def run_and_rank(

@@ -93,7 +93,7 @@ class MBRExecRanker:
         return Ranking([i for _, i in keyed], [list(k) for k, _ in keyed])
 
 
-RANKERS: dict[str, type] = {"execution": ExecutionRanker, "mbr-exec": MBRExecRanker}
+RANKERS: dict[str, type[Ranker]] = {"execution": ExecutionRanker, "mbr-exec": MBRExecRanker}
 
 
 def get_ranker(name: str) -> Ranker:

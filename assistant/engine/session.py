@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant import jsontext
+from assistant.engine.events import AttemptReason
 from assistant.execution.result import ExecResult
 
 SCHEMA = 1
@@ -56,7 +57,7 @@ class Candidate:
 class Attempt:
     index: int  # 0 = first try, 1.. = refinements
     told: str = ""  # the feedback this attempt was prompted with (empty for the first)
-    reason: str = "first"  # "first" | "refine" | "resample"
+    reason: AttemptReason = "first"
     candidates: list[Candidate] = field(default_factory=list)
     chosen: int | None = None  # index of the candidate kept (best ranked)
     copy_of: int | None = None  # set when the attempt repeated an earlier faulty one

@@ -111,7 +111,8 @@ class ForkPool:
         replies = await self._program([entry], preload, raw=True)
         if not replies:
             return {"status": "died", "cause": "no answer"}
-        return replies[0]
+        reply: dict[str, Any] = replies[0]
+        return reply
 
     async def _program(
         self, batch: list[dict[str, Any]], preload: Sequence[str] = (), raw: bool = False

@@ -301,7 +301,7 @@ class LlamaModel(SamplingMixin):
         n_keep, b_keep = hist.reusable(data)
         if n_keep:
             rest = data[b_keep:]
-            toks = llm.tokenize(rest, add_bos=False, special=special) if rest else []
+            toks: list[int] = llm.tokenize(rest, add_bos=False, special=special) if rest else []
             pieces = [self._piece(t, special) for t in toks]
             if b"".join(pieces) == rest:
                 hist.truncate(n_keep, b_keep)

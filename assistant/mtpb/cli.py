@@ -155,7 +155,11 @@ def evaluate(args: Any, settings: Any) -> int:
 
 
 def _extras(
-    args: Any, records: list[dict[str, Any]], problems: list[Problem], opts: Any, summary: dict
+    args: Any,
+    records: list[dict[str, Any]],
+    problems: list[Problem],
+    opts: Any,
+    summary: dict[str, Any],
 ) -> int:
     """--similarity and --export-training; returns the exit code (1 if one could not be done)."""
     from assistant.mtpb import extras

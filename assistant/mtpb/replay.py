@@ -28,7 +28,7 @@ def highlight(code: str) -> str:
         from pygments.lexers import PythonLexer
     except ImportError:  # pragma: no cover - pygments is a dependency
         return code
-    return _hl(code, PythonLexer(), TerminalFormatter())
+    return str(_hl(code, PythonLexer(), TerminalFormatter()))
 
 
 def _rule(title: str) -> str:

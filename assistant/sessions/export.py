@@ -32,7 +32,9 @@ def committed_result(turn: Turn) -> ExecResult | None:
 
 
 def _outputs(result: ExecResult | None) -> list[Any]:
-    from nbformat import v4 as nbf
+    from nbformat import v4
+
+    nbf: Any = v4  # nbformat ships no type hints
 
     if result is None:
         return []
@@ -54,7 +56,9 @@ def _outputs(result: ExecResult | None) -> list[Any]:
 
 
 def to_notebook(session: Session) -> Any:
-    from nbformat import v4 as nbf
+    from nbformat import v4
+
+    nbf: Any = v4  # nbformat ships no type hints
 
     nb = nbf.new_notebook()
     nb.metadata["kernelspec"] = {
@@ -106,7 +110,9 @@ def export_session(session: Session, out: Path, fmt: str | None = None) -> Path:
     fmt = _format_for(out, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "ipynb":
-        import nbformat
+        import nbformat as nbformat_untyped
+
+        nbformat: Any = nbformat_untyped
 
         nbformat.write(to_notebook(session), str(out))
     elif fmt == "py":

@@ -157,8 +157,8 @@ class Transcript(VerticalScroll):
         self.turn(e.turn).badge.set_state("passed", f"passed (attempt {e.attempt + 1})")
 
     def _on_TurnFailed(self, e: events.TurnFailed) -> None:
-        state = "cancelled" if "cancel" in e.reason.lower() else "failed"
-        label = "failed: no code" if "wrote no code" in e.reason else None
+        state = "cancelled" if e.kind == "cancelled" else "failed"
+        label = "failed: no code" if e.kind == "no code" else None
         self.turn(e.turn).badge.set_state(
             "no-code" if label else state, label
         )  # the reason goes in a note: badges stay short

@@ -5,9 +5,14 @@
 * ``grading``   the upstream equivalence rules, plus correct dict/None grading
 * ``metrics``   unbiased pass@k per problem, category and overall
 * ``reference`` the reference solutions as a model (``--model reference``)
-* ``runner``    headless, parallel, resumable evaluation
+* ``upstream``  upstream's exact prompt bytes, truncation and grading (``eval --upstream``)
+* ``runner``    headless, parallel, resumable evaluation (``engine_run``: one job on the engine)
+* ``play``      one problem turn by turn in an interactive session (TUI ``/mtpb``, demo)
+* ``replay``    ``assistant replay``: one problem, prompts, code, output and verdict
 * ``report``    summary tables (text and JSON)
-* ``commands``  the ``replay``, ``eval`` and ``mtpb`` command handlers
+* ``refinement_metrics``  refinement success per attempt, copy and no-code rates, ranked pass@k
+* ``similarity``, ``extras``  CodeBLEU-style similarity to the references, training exports
+* ``cli``       the ``replay``, ``eval`` and ``mtpb`` command handlers
 
 Nothing heavy is imported here: the CLI imports submodules when a command runs.
 """

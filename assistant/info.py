@@ -72,8 +72,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.model:
         print("  none configured (use --model or `model = ...` in the config file)")
         return 0
+    from assistant.frontends.loading import load_model_for
     from assistant.frontends.textview import describe_line
-    from assistant.models import ModelError, load_model_for
+    from assistant.models import ModelError
 
     try:
         model = load_model_for(settings)

@@ -78,7 +78,7 @@ def _ids(text: str) -> list[int]:
 
 def resolve_model(spec: str, settings: Any) -> tuple[str, Any]:
     """A built-in name (fetched once into the model cache) or a GGUF path, loaded."""
-    from assistant.models import load_model_for
+    from assistant.frontends.loading import load_model_for
 
     try:
         return spec, load_model_for(settings, spec)

@@ -20,7 +20,8 @@ from assistant.config import Settings
 from assistant.engine import events
 from assistant.engine.session import Session
 from assistant.frontends.commands import Command, help_text
-from assistant.models import Model, engine_style, load_model_for
+from assistant.frontends.loading import load_model_for
+from assistant.models import Model, engine_style
 from assistant.sessions import store
 
 OnEvent = Callable[[events.Event], None]
@@ -112,7 +113,7 @@ class Controller:
         from assistant.engine.engine import Engine
 
         assert self.model is not None, "start() loads the model first"
-        style: Any = engine_style(self.model, self.settings)
+        style = engine_style(self.model, self.settings.chat)
         self.engine = Engine(
             self.model, self.kernel, self.settings, self.session, self._event, style
         )

@@ -47,10 +47,11 @@ def model_spec(settings: Any) -> str:
 
 
 def make_model(spec: str, problems: list[Problem], settings: Any = None) -> Any:
-    if spec == "reference":
-        from assistant.mtpb.reference import ReferenceModel
+    from assistant.mtpb.reference import ReferenceModel, register
 
+    if spec == "reference":  # the problems already loaded, not the default data path
         return ReferenceModel(problems={p.id: p for p in problems})
+    register()
     from assistant.models import load_model, load_model_for
 
     return load_model(spec) if settings is None else load_model_for(settings, spec)

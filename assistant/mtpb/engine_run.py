@@ -86,7 +86,7 @@ async def run_with_engine(
         prompts = ["\n".join(prompts)]  # the paper's single-turn control: one prompt, one program
     from assistant.models import engine_style
 
-    style = engine_style(model, settings)
+    style = engine_style(model, settings.chat)
     session = Session(model=opts.model_spec, meta={"mtpb": {"problem": prob.id, "case": job.case}})
     settings = turn_settings(settings, prob, job.mode)
     gen = {"completion_tokens": 0, "decode_s": 0.0, "generate_s": 0.0}
@@ -98,7 +98,7 @@ async def run_with_engine(
             gen["decode_s"] += max(0.0, st.total_time - st.time_to_first_token)
             gen["generate_s"] += st.total_time
 
-    engine = Engine(serial(model), kernel, settings, session, count, style)  # type: ignore[arg-type]
+    engine = Engine(serial(model), kernel, settings, session, count, style)
     engine.whole_program = job.mode == "single"
     engine.mtpb_exact = job.mode == "multi"  # the single-turn prompt is no upstream format
     meta = {

@@ -5,6 +5,10 @@ The answer to a request is the reference code of one turn, filled for one test c
 ``meta["mode"] == "single"`` (the single-turn control) it is the code of all turns joined.
 ``meta["inputs"]`` may carry the test case's inputs; otherwise they are read from the MTPB data
 (``problems`` given, or the default data path), so the engine and the runner can both use it.
+
+``register()`` adds the spec ``reference`` to the model registry: ``assistant.models`` may not
+import the benchmark, so the benchmark registers itself (front ends call it through
+``assistant.frontends.loading``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assistant.models.base import ModelError, Request
+from assistant.models.base import Model, ModelError, Request
+from assistant.models.registry import Backend, exact
+from assistant.models.registry import register as register_backend
 from assistant.models.scripted import ScriptedModel
 from assistant.mtpb.problems import Problem, load_problems, resolve_path
 
@@ -79,3 +85,12 @@ class ReferenceModel(ScriptedModel):
 
     def describe(self) -> dict[str, Any]:
         return {"backend": "reference", "model": "MTPB reference solutions", "device": "none"}
+
+
+def _reference(target: str, options: dict[str, Any]) -> Model:
+    return ReferenceModel()  # settings such as n_ctx mean nothing to canned solutions
+
+
+def register() -> None:
+    """Make ``--model reference`` loadable through the model registry (idempotent)."""
+    register_backend(Backend("reference", exact("reference"), _reference))

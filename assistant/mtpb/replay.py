@@ -119,7 +119,7 @@ async def _run_case(
     from assistant.models import engine_style
     from assistant.mtpb.engine_run import _chosen, turn_settings
 
-    style: Any = engine_style(model, settings)
+    style = engine_style(model, settings.chat)
     settings = turn_settings(settings, prob, "multi")  # upstream's max_gen_length per turn
     engine = Engine(model, kernel, settings, Session(model=getattr(model, "name", "")), None, style)
     engine.mtpb_exact = True  # upstream's prompt bytes and truncation

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import paths
+from assistant.errors import AssistantError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,8 +21,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-class ConfigError(Exception):
-    pass
+class ConfigError(AssistantError):
+    """The config file, an ASSISTANT_* variable or a flag is wrong; the message names which."""
 
 
 @dataclass(frozen=True)

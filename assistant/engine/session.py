@@ -19,14 +19,15 @@ from typing import Any, Literal
 
 from assistant import jsontext
 from assistant.engine.events import AttemptReason
+from assistant.errors import AssistantError
 from assistant.execution.result import ExecResult
 
 SCHEMA = 1
 TurnStatus = Literal["pending", "passed", "failed", "cancelled"]
 
 
-class SessionError(Exception):
-    pass
+class SessionError(AssistantError):
+    """A session could not be saved, found or loaded; the message says which file and why."""
 
 
 class SessionCorrupt(SessionError):

@@ -6,6 +6,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from assistant.errors import AssistantError
+
 Status = Literal["ok", "error", "timeout", "died", "interrupted"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -40,7 +42,7 @@ def describe_exit(code: int | None, *, sandboxed: bool = False) -> str:
     return f"process exited with code {code}"
 
 
-class KernelError(Exception):
+class KernelError(AssistantError):
     """Base class for failures of the kernel itself (not of the code it runs)."""
 
 

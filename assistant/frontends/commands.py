@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assistant.errors import AssistantError
+
 
 @dataclass(frozen=True)
 class CommandSpec:
@@ -48,8 +50,11 @@ KEYS_HELP = (
 )
 
 
-class CommandError(ValueError):
-    """The line looked like a command but cannot be run as typed; the message says why."""
+class CommandError(AssistantError, ValueError):
+    """The line looked like a command but cannot be run as typed; the message says why.
+
+    Still a ValueError: it was one before there was a common root.
+    """
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from assistant.errors import AssistantError
+
 OnText = Callable[[str], None]
 
 
-class ModelError(Exception):
+class ModelError(AssistantError):
     """A backend failed in a way the user can act on; the message says how."""
 
 
 class Cancelled(Exception):
-    """Generation was cancelled by the caller (between tokens)."""
+    """Generation was cancelled by the caller (between tokens).
+
+    Control flow, not an AssistantError: the user asked for it and the engine turns it into a
+    cancelled turn. A front end catching AssistantError to show a message must not catch it.
+    """
 
 
 @dataclass

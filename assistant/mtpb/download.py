@@ -16,6 +16,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import AssistantError
+
 COMMIT = "6f09e495f41e006375055239e4bcb18539f3a38b"
 DEFAULT_URL = (
     f"https://raw.githubusercontent.com/salesforce/CodeGen/{COMMIT}/codegen1/benchmark/mtpb.jsonl"
@@ -24,7 +26,7 @@ SHA256 = "3ab79ddb160f484a63491330ba72204930d56cc946f7c0c5fb469622a941f89c"
 _CHUNK = 64 * 1024
 
 
-class DownloadError(Exception):
+class DownloadError(AssistantError):
     """The download failed; the message says why and what to do."""
 
 

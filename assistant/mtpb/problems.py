@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import AssistantError
+
 # New tokens per turn when a line has no max_gen_length: upstream's sampler passes
 # ``problem.get("max_gen_length", 256)`` (7 problems rely on it; 88 say 128, 19 say 256, 1 512).
 DEFAULT_MAX_GEN_LENGTH = 256
@@ -23,7 +25,7 @@ EXPECTED_CASES = 5
 _DATASET = re.compile(r"""(?P<path>(?:\./)?datasets/[\w.\-]+\.csv)""")
 
 
-class DataNotFound(Exception):
+class DataNotFound(AssistantError):
     """No mtpb.jsonl could be located; the message says how to get one."""
 
 

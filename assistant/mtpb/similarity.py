@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.errors import AssistantError
+
 INSTALL_HINT = (
     "code similarity needs the 'codebleu' package with a matching tree-sitter: "
     "pip install 'codebleu==0.7.0' 'tree-sitter==0.22.3' 'tree-sitter-python==0.21.0' "
@@ -25,8 +27,11 @@ INSTALL_HINT = (
 )
 
 
-class SimilarityUnavailable(RuntimeError):
-    """codebleu (or its tree-sitter grammar) is missing or broken; the message says the fix."""
+class SimilarityUnavailable(AssistantError, RuntimeError):
+    """codebleu (or its tree-sitter grammar) is missing or broken; the message says the fix.
+
+    Still a RuntimeError: it was one before there was a common root.
+    """
 
 
 @dataclass(frozen=True)

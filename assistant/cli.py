@@ -245,6 +245,7 @@ def _handler(command: str) -> Callable[..., int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from assistant.config import ConfigError, load
+    from assistant.errors import AssistantError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -261,9 +262,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _prefetch(command, settings.model):
             return 1
         return int(_handler(command)(args, settings) or 0)
+    except AssistantError as exc:  # e.g. a bad --model in the REPL: the message, exit code 1
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\nassistant: interrupted", file=sys.stderr)
         return 130
+    # Any other exception is a bug: it propagates and Python prints its traceback (exit 1).
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 from assistant.config import Settings
 from assistant.engine import events
 from assistant.engine.session import Session
+from assistant.errors import AssistantError, report_bug
 from assistant.frontends.commands import Command, help_text
 from assistant.frontends.loading import load_model_for
 from assistant.models import Model, engine_style
@@ -156,7 +157,7 @@ class Controller:
             if error != self.save_error:
                 self.save_error = error
                 turn = len(self.session.turns) - 1
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception):  # a broken UI callback must not either
                     self.on_event(events.Notice(turn, "warning", error))
             return None
         self.save_error = None
@@ -197,7 +198,10 @@ class Controller:
                 return []
             text = ast.literal_eval(data["data"]["text/plain"])
             return [(str(r[0]), str(r[1]), str(r[2])) for r in json.loads(text)]
-        except Exception:  # the panel is informative only: never break a turn over it
+        except AssistantError:  # a dead or busy kernel: the turn itself reports that
+            return []
+        except Exception as exc:  # the panel is informative only: never break a turn over it
+            report_bug(exc, "variables panel")
             return []
 
     # -- commands -------------------------------------------------------------------------

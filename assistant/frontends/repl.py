@@ -18,6 +18,7 @@ from typing import Any
 from assistant import paths
 from assistant.config import Settings
 from assistant.engine.session import Session
+from assistant.errors import AssistantError, bug_message, report_bug
 from assistant.frontends.commands import CommandError, parse, turn_text
 from assistant.frontends.controller import Controller
 from assistant.frontends.textview import TextView, describe_line
@@ -160,8 +161,12 @@ class Repl:
         else:
             try:
                 self.write(await self._guarded(self.ctl.command(cmd)) or "")
-            except Exception as exc:  # ModelError from /model etc.: report, keep going
+            except (AssistantError, OSError) as exc:  # ModelError from /model, a full disk...
                 self.write(f"/{cmd.name} failed: {exc}")
+            except Exception as exc:
+                # A bug in one command must not end the session the user is in: its traceback
+                # goes to the log, the line here says where.
+                self.write(f"/{cmd.name} failed: {bug_message(exc, report_bug(exc, cmd.name))}")
         return True
 
     async def _guarded(self, coro: Any) -> Any:

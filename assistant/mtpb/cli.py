@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import AssistantError
 from assistant.mtpb.problems import (
     DataNotFound,
     LoadResult,
@@ -120,7 +121,7 @@ def evaluate(args: Any, settings: Any) -> int:
     )
     try:
         model = make_model(spec, problems, settings)
-    except Exception as exc:
+    except (AssistantError, OSError) as exc:
         _err(f"cannot load model {spec!r}: {exc}")
         return 2
     from assistant.execution.result import KernelError
@@ -211,7 +212,7 @@ def replay(args: Any, settings: Any) -> int:
     spec = model_spec(settings)
     try:
         model = make_model(spec, loaded.problems, settings)
-    except Exception as exc:
+    except (AssistantError, OSError) as exc:
         _err(f"cannot load model {spec!r}: {exc}")
         return 2
     verdicts = asyncio.run(replay_problem(prob, cases, model, settings, step=bool(args.step)))

@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 from assistant import paths
 from assistant.config import Settings
 from assistant.engine.session import Session, SessionError
+from assistant.errors import AssistantError, bug_message, report_bug
 from assistant.frontends.commands import (
     Command,
     CommandError,
@@ -206,7 +207,10 @@ class AssistantApp(App[int]):
             return
         if event.state == WorkerState.ERROR:
             err = event.worker.error
-            self.note(f"error: {type(err).__name__}: {err}", "error")
+            if isinstance(err, AssistantError):  # the message is written for the user
+                self.note(f"error: {err}", "error")
+            elif err is not None:  # a bug: the traceback goes to the log, the app keeps going
+                self.note(f"error: {bug_message(err, report_bug(err, event.worker.name))}", "error")
             self._set_busy(False)
         elif event.state == WorkerState.CANCELLED:
             self._set_busy(False)
@@ -268,8 +272,9 @@ class AssistantApp(App[int]):
             self.transcript.post_message(Transcript.Note(message))
         except (SessionError, OSError, ValueError) as exc:
             self.note(str(exc), "error")
-        except Exception as exc:  # e.g. ModelError from /model: report, keep the session
+        except AssistantError as exc:  # e.g. ModelError from /model: report, keep the session
             self.note(f"/{cmd.name} failed: {exc}", "error")
+        # anything else is a bug: _worker_changed reports it with its traceback
         finally:
             self._set_busy(False)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import AssistantError
 from assistant.models.base import Model, ModelError, Request
 from assistant.models.registry import Backend, exact
 from assistant.models.registry import register as register_backend
@@ -44,7 +45,7 @@ class ReferenceModel(ScriptedModel):
         if self._problems is None:
             try:
                 loaded = load_problems(resolve_path(self._data_path))
-            except Exception as exc:
+            except (AssistantError, OSError, ValueError) as exc:  # no data, unreadable file
                 raise ModelError(f"reference model: cannot load MTPB data: {exc}") from exc
             self._problems = loaded.by_id()
         return self._problems

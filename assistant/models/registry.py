@@ -26,8 +26,6 @@ Factory = Callable[[str, dict[str, Any]], Model]
 # spec -> target, or None when the spec is not this backend's
 Matcher = Callable[[str], str | None]
 
-ALL_OPTIONS = ("chat", "n_ctx", "n_gpu_layers", "threads", "seed")
-
 # Specs documented in the grammar whose backend lives in a package above this one: what to say
 # when a program loads one without that package's registration.
 PROVIDED_ABOVE = {
@@ -54,6 +52,9 @@ class BackendOptions:
         """The named fields that are set, as keyword arguments for a backend."""
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name in names}
         return {k: v for k, v in values.items() if v is not None}
+
+
+ALL_OPTIONS = tuple(f.name for f in fields(BackendOptions))  # what a llama.cpp backend takes
 
 
 class ModelSettings(Protocol):

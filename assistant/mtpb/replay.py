@@ -115,14 +115,16 @@ async def _run_case(
                 _wait(step)
         return results
     from assistant.engine.engine import Engine
+    from assistant.engine.options import EngineOptions
     from assistant.engine.session import Session
     from assistant.models import engine_style
     from assistant.mtpb.engine_run import _chosen, turn_settings
 
     style: Any = engine_style(model, settings)
     settings = turn_settings(settings, prob, "multi")  # upstream's max_gen_length per turn
-    engine = Engine(model, kernel, settings, Session(model=getattr(model, "name", "")), None, style)
-    engine.mtpb_exact = True  # upstream's prompt bytes and truncation
+    session = Session(model=getattr(model, "name", ""))
+    exact = EngineOptions(mtpb_exact=True)  # upstream's prompt bytes and truncation
+    engine = Engine(model, kernel, settings, session, None, style, options=exact)
     meta = {"problem": prob.id, "case": case, "sample": 0, "mode": "multi"}
     for t, text in enumerate(prompts):
         print(_rule(f"turn {t + 1}/{len(prompts)}"))

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from assistant.execution.result import ExecResult
 from assistant.mtpb.grading import Verdict, grade_program
 from assistant.mtpb.problems import Problem
 from assistant.mtpb.reference import ReferenceModel
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
+    from assistant.engine.options import Style
+    from assistant.execution.kernel import Kernel
+    from assistant.models.base import Model
 
 _OUT_LINES = 30
 
@@ -96,7 +102,7 @@ async def replay_problem(
 
 
 async def _run_case(
-    prob: Problem, case: int, model: Any, kernel: Any, settings: Any, step: bool
+    prob: Problem, case: int, model: Model, kernel: Kernel, settings: Settings, step: bool
 ) -> list[ExecResult]:
     prompts = prob.filled_prompts(case)
     results: list[ExecResult] = []
@@ -120,7 +126,7 @@ async def _run_case(
     from assistant.models import engine_style
     from assistant.mtpb.engine_run import _chosen, turn_settings
 
-    style: Any = engine_style(model, settings)
+    style = cast("Style", engine_style(model, settings))
     settings = turn_settings(settings, prob, "multi")  # upstream's max_gen_length per turn
     session = Session(model=getattr(model, "name", ""))
     exact = EngineOptions(mtpb_exact=True)  # upstream's prompt bytes and truncation

@@ -127,9 +127,9 @@ class Engine:
         model) only while the problem plays.
         """
         saved = self.model, self.settings, self.options
-        self.model = model or self.model
-        self.settings = settings or self.settings
-        self.options = options or self.options
+        self.model = model if model is not None else self.model
+        self.settings = settings if settings is not None else self.settings
+        self.options = options if options is not None else self.options
         try:
             yield self
         finally:

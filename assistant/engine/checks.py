@@ -8,7 +8,7 @@ value when one is set. The feedback says why not, in the words the refinement pr
 The engine compares the first argument of the cell's last ``print`` (as the kernel's print
 capture reports it: JSON-safe value plus repr) with what the user expects. Numbers compare
 within a relative 1e-6; tuples and sets compare as the lists the capture turns them into.
-MTPB grading plugs its own, stricter equivalence in through ``Engine.matcher``.
+MTPB grading plugs its own, stricter equivalence in through ``EngineOptions.matcher``.
 """
 
 from __future__ import annotations

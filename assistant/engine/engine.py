@@ -1,10 +1,13 @@
 """The multi-turn synthesis loop: prompt -> model -> truncated code -> kernel -> checks -> commit.
 
-One ``Engine`` drives one session in one kernel. ``run_turn`` builds the prompt from the
-committed history, generates in a worker thread (tokens stream back as events), runs the code in
-the kernel, checks it (an error always fails; optional assert tests; an optional expected printed
-value) and commits it, or refines it CYCLE-style (``loop.py``), sampling and ranking several
-candidates per attempt when asked (``loop.run_and_rank``, ``ranking.py``).
+One ``Engine`` drives one session in one kernel. ``run_turn`` freezes what the turn's prompts
+depend on (``request.TurnContext``: options, style, settings, committed history, meta) and hands
+the turn to ``loop.py``, which owns its policy: requests (``request.py``), code cuts
+(``truncation.extract_code``), copy rejection, CYCLE-style refinement, running and ranking
+several candidates (``ranking.py``). The loop reaches back only through ``loop.AttemptHost``:
+the model (``generate``, tokens streamed back as events), the kernel state (``run_candidate``
+checks a candidate, ``commit``), events and cancellation. So the engine is the owner of the
+resources and of the invariant below, and the turn's logic is testable without either.
 
 Invariant: after a turn ends, the kernel holds exactly the state of the committed turns, or the
 engine knows it does not (``dirty``) and restores it (restart + replay) before running anything
@@ -24,12 +27,13 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from assistant.config import Settings
 from assistant.engine import prompting
-from assistant.engine.checks import check_candidate, check_event, did_not_compile, values_match
+from assistant.engine.checks import check_candidate, check_event, did_not_compile
 from assistant.engine.events import (
     AttemptStarted,
     CodeReady,
@@ -41,22 +45,17 @@ from assistant.engine.events import (
     StateRestored,
     TokenChunk,
     TurnCommitted,
-    TurnFailed,
     TurnStarted,
 )
+from assistant.engine.generation import generate_in_thread
 from assistant.engine.input_answers import live_answers, replay_answers
+from assistant.engine.loop import attempt_turn
+from assistant.engine.options import EngineOptions, Style
 from assistant.engine.ranking import ExecutionRanker, Ranker, get_ranker
+from assistant.engine.request import TurnContext
 from assistant.engine.session import Attempt, Candidate, Session, Turn
-from assistant.engine.truncation import truncate, truncate_program, upstream_cut
 from assistant.execution.kernel import Kernel
-from assistant.execution.result import Printed
-from assistant.models.base import Cancelled, Completion, Model, ModelError, Request
-from assistant.models.stop_filter import FENCE_END
-
-Style = Literal["completion", "chat"]
-Matcher = Callable[[Any, "Printed | None"], bool]
-# Answers input() for the running code: (prompt, password) -> the text typed by the user.
-Ask = Callable[[str, bool], Awaitable[str]]
+from assistant.models.base import Completion, Model, Request
 
 
 class _Unset:
@@ -66,9 +65,6 @@ class _Unset:
 
 UNSET: Any = _Unset()
 log = logging.getLogger(__name__)
-
-# Base-model completions stop where MTPB truncation would cut anyway: saves decode time.
-COMPLETION_STOPS = ["\n#", "\n'''", '\n"""', "\n\n\n"]
 
 
 class Engine:
@@ -83,6 +79,7 @@ class Engine:
         on_event: Callable[[Event], None] | None = None,
         style: Style = "completion",
         ranker: Ranker | None = None,
+        options: EngineOptions | None = None,
     ) -> None:
         self.model = model
         self.kernel = kernel
@@ -94,16 +91,8 @@ class Engine:
         self.style: Style = style
         named = getattr(self.settings, "ranker", None)
         self.ranker: Ranker = ranker or (get_ranker(named) if named else ExecutionRanker())
-        self.matcher: Matcher = values_match  # expected-value comparison; MTPB plugs its own
-        self.prefix: str | None = None  # completion prefix; None: the MTPB one
-        self.turn_separator = prompting.TURN_SEPARATOR  # UPSTREAM_SEPARATOR: upstream prompts
-        self.max_resamples = 2  # extra generations allowed when a refinement copies old code
-        self.strict_truncation = False  # True: MTPB's literal cut rules (see truncation.py)
-        self.whole_program = False  # True: a turn is a whole program (single-turn control)
-        # True (MTPB runs): upstream's exact prompt bytes and truncation, so results compare
-        # with published ones; overrides turn_separator and strict_truncation.
-        self.mtpb_exact = False
-        self.ask: Ask | None = None  # answers input() (see input_answers.py); None: batch
+        # Prompt, cut, check and input() rules (options.py); swapped only by overriding().
+        self.options = options or EngineOptions()
         self._cancel = threading.Event()
         self._callback_failed = False  # reported once; later failures are only logged
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -121,6 +110,30 @@ class Engine:
         # A kernel with snapshots (the fork runtime): a frozen copy of the committed state is
         # taken before a candidate runs, so a failed one costs a rollback, not a replay.
         self._snapshot = False
+
+    # -- options ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def overriding(
+        self,
+        *,
+        model: Model | None = None,
+        settings: Settings | None = None,
+        options: EngineOptions | None = None,
+    ) -> Iterator[Engine]:
+        """Another model, settings or options for a while, then the old ones back.
+
+        The TUI plays an MTPB problem inside the user's session this way: the same kernel
+        state and transcript, but upstream's prompts and grading (and maybe the reference
+        model) only while the problem plays.
+        """
+        saved = self.model, self.settings, self.options
+        self.model = model if model is not None else self.model
+        self.settings = settings if settings is not None else self.settings
+        self.options = options if options is not None else self.options
+        try:
+            yield self
+        finally:
+            self.model, self.settings, self.options = saved
 
     # -- events and cancellation ------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -231,6 +244,7 @@ class Engine:
         if cand.passed:
             turn.code, turn.status, turn.edited = code, "passed", True
             turn.inputs = list(cand.inputs)
+            log.info("turn %d committed: edited code", turn.index)
             self.emit(TurnCommitted(turn.index, attempt.index, 0, code))
         if not cand.passed or turn_index < len(self.session.turns) - 1:
             await self._restore("edit")
@@ -254,10 +268,13 @@ class Engine:
         if self._snapshot and upto is None and reason == "retry":
             self._snapshot = False
             if await self.kernel.checkpoint("rollback"):  # type: ignore[attr-defined]
+                log.debug("turn %d: rolled back to the committed snapshot", self._current)
                 self.dirty, self._last_run = False, None
                 self.emit(StateRestored(self._current, replayed=[], reason=reason, failed=[]))
                 return []
+            log.info("snapshot rollback failed: restarting and replaying instead")
         self._snapshot = False
+        started = time.perf_counter()
         await self.kernel.restart()
         await self._setup()
         replayed: list[int] = []
@@ -269,7 +286,7 @@ class Engine:
                 t.code or "",
                 print_last=t.print_last,
                 timeout=self.settings.timeout,
-                stdin=replay_answers(self, t),
+                stdin=replay_answers(self.options.ask, self.emit, t),
             )
             replayed.append(t.index)
             if not res.ok:
@@ -277,92 +294,34 @@ class Engine:
         self.dirty = upto is not None  # a partial replay is not the committed state
         self._dirty_reason = "retry"
         self._last_run = None
+        took = time.perf_counter() - started
+        log.info("restored (%s): replayed %s, failed %s, %.2fs", reason, replayed, failed, took)
         self.emit(StateRestored(self._current, replayed=replayed, reason=reason, failed=failed))
         return failed
 
-    # -- the turn loop (loop.py calls back into these) --------------------------------------
+    # -- a turn (loop.py drives it through these: its AttemptHost) -------------------------
     def _begin(self, turn: Turn) -> None:
         self._cancel.clear()
         self._loop = asyncio.get_running_loop()
         self._current = turn.index
 
     async def _drive(self, turn: Turn, attempts: int | None, candidates: int | None) -> Turn:
-        from assistant.engine.loop import run_attempts
-
         self._begin(turn)
         self.emit(TurnStarted(turn.index, turn.text))
         budget = max(1, attempts if attempts is not None else self.settings.attempts)
         n = max(1, candidates if candidates is not None else self.settings.candidates)
-        try:
-            await run_attempts(self, turn, budget=budget, n=n)
-        except asyncio.CancelledError:
-            self._cancel.set()  # the worker thread stops at its next token
-            turn.status = "cancelled"
-            raise
-        except Cancelled:
-            turn.status = "cancelled"
-            self.emit(Notice(turn.index, "info", "generation cancelled"))
-            self.emit(TurnFailed(turn.index, "cancelled", "cancelled"))
-        except ModelError as exc:
-            turn.status = "failed"
-            self.emit(Notice(turn.index, "error", str(exc)))
-            self.emit(TurnFailed(turn.index, f"model error: {exc}", "model error"))
+        await attempt_turn(self, turn, self._context(turn), budget=budget, n=n)
         return turn
 
-    def history(self, upto: int) -> list[prompting.PastTurn]:
-        return [
+    def _context(self, turn: Turn) -> TurnContext:
+        """What the turn's requests are built from, frozen now (``request.py``)."""
+        history = [
             prompting.PastTurn(t.text, t.code or "")
             for t in self.session.committed_turns()
-            if t.index < upto
+            if t.index < turn.index
         ]
-
-    def build_request(
-        self,
-        turn: Turn,
-        attempt: int,
-        *,
-        faulty: Candidate | None = None,
-        temperature: float | None = None,
-        candidate: int = 0,
-    ) -> Request:
-        hist = self.history(turn.index)
-        s = self.settings
         meta = self._turn_meta.get(turn.index, {})
-        sample = meta.get("sample", 0)
-        # Distinct seeds per turn, attempt and MTPB sample, reproducible from settings.seed.
-        seed = s.seed + 7919 * turn.index + 1009 * attempt
-        seed += 104729 * sample if isinstance(sample, int) else 0
-        req = Request(
-            max_tokens=s.max_tokens,
-            temperature=s.temperature if temperature is None else temperature,
-            top_p=s.top_p,
-            seed=seed,
-            # The caller's meta goes last, as specified: it may remap keys for scripted models.
-            meta={"turn": turn.index, "attempt": attempt, "candidate": candidate, **meta},
-        )
-        variant = prompting.refine_variant(s.refine_prompt, self.style)
-        if self.style == "chat":
-            req.messages = (
-                prompting.refine_messages(
-                    hist, turn.text, faulty.code, faulty.feedback, None, variant
-                )
-                if faulty is not None
-                else prompting.chat_messages(hist, turn.text)
-            )
-            req.stop = [FENCE_END]  # only the first code block is kept: stop decoding there
-            if faulty is not None and variant == "primed":
-                req.prime = prompting.CHAT_PRIME
-        else:
-            sep, exact = self.turn_separator, self.mtpb_exact
-            req.prompt = (
-                prompting.refine_prompt(
-                    hist, turn.text, faulty.code, faulty.feedback, self.prefix, sep, variant, exact
-                )
-                if faulty is not None
-                else prompting.multi_turn_prompt(hist, turn.text, self.prefix, sep, exact)
-            )
-            req.stop = [] if self.whole_program else list(COMPLETION_STOPS)
-        return req
+        return TurnContext(self.options, self.style, self.settings, tuple(history), meta)
 
     async def generate(self, request: Request, n: int, turn: int, attempt: int) -> list[Completion]:
         """Run the backend in a worker thread; chunks come back to the loop as TokenChunk."""
@@ -371,29 +330,7 @@ class Engine:
         def chunk(index: int, text: str) -> None:
             loop.call_soon_threadsafe(self.emit, TokenChunk(turn, attempt, index, text))
 
-        if request.prime:
-            for i in range(n):
-                chunk(i, request.prime)
-        if n == 1:
-            comp = await asyncio.to_thread(
-                self.model.generate, request, lambda t: chunk(0, t), self._cancel
-            )
-            comps = [comp]
-        else:
-            comps = await asyncio.to_thread(self.model.sample, request, n, chunk, self._cancel)
-        if request.prime:  # the answer's start was given, not generated: put it back
-            for comp in comps:
-                if request.prime.strip() not in comp.text:  # (canned answers may have it)
-                    comp.text = request.prime + comp.text
-        return comps
-
-    def extract_code(self, raw: str, stop: str | None = None) -> str:
-        """One turn's code from a completion; ``stop``: the stop sequence that ended it."""
-        if self.whole_program:
-            return truncate_program(raw, chat=self.style == "chat")
-        if self.mtpb_exact and self.style != "chat":
-            return upstream_cut(raw, stop)
-        return truncate(raw, chat=self.style == "chat", strict=self.strict_truncation)
+        return await generate_in_thread(self.model, request, n, chunk, self._cancel)
 
     async def ensure_clean(self) -> None:
         if self.dirty:
@@ -408,7 +345,8 @@ class Engine:
         ``np`` fails with a NameError that is the harness's fault, not the model's.
         """
         self._setup_done = True
-        code = self.prefix if self.prefix is not None else prompting.mtpb_prefix()
+        prefix = self.options.prefix
+        code = prefix if prefix is not None else prompting.mtpb_prefix()
         if not code.strip():
             return
         res = await self.kernel.execute(code, timeout=self.settings.timeout)
@@ -428,12 +366,16 @@ class Engine:
                 cand.code,
                 print_last=turn.print_last,
                 timeout=self.settings.timeout,
-                stdin=live_answers(self, turn, attempt, cand),
+                stdin=live_answers(self.options.ask, self.emit, turn, attempt, cand),
             )
         finally:
             self._executing = False
+        where = f"turn {turn.index} attempt {attempt.index} candidate {cand.index}"
+        log.debug("%s: %s in %.2fs", where, res.status, res.duration)
         # Whatever ran is not committed yet: the next run needs a restore unless this commits.
         # Code that did not even compile never ran, so it changed nothing (saves a restart).
+        if res.restarted:
+            log.info("turn %d: the kernel died and was restarted", turn.index)
         if res.restarted or not did_not_compile(cand.code, res):
             self.dirty, self._dirty_reason = True, "kernel died" if res.restarted else "retry"
             self._last_run = cand
@@ -445,7 +387,8 @@ class Engine:
         await self._check(turn, attempt, cand)
 
     async def _check(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
-        await check_candidate(self.kernel, turn, cand, self.matcher, self.settings.timeout)
+        matcher = self.options.matcher
+        await check_candidate(self.kernel, turn, cand, matcher, self.settings.timeout)
         self.emit(check_event(turn, attempt, cand))
 
     async def commit(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
@@ -459,4 +402,7 @@ class Engine:
         else:
             # Another candidate ran last: rebuild the state with the chosen one committed.
             await self._restore("candidate")
+        log.info(
+            "turn %d committed: attempt %d, candidate %d", turn.index, attempt.index, cand.index
+        )
         self.emit(TurnCommitted(turn.index, attempt.index, cand.index, cand.code))

@@ -21,6 +21,10 @@ may contain comments and several prints on purpose.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assistant.engine.options import EngineOptions
 
 END_TOKENS = ("<|endoftext|>", "</s>", "<|im_end|>", "<|eot_id|>", "<|end|>")
 
@@ -139,3 +143,15 @@ def truncate_program(text: str, *, chat: bool = False) -> str:
     """
     text = _cut_end_tokens(text)
     return strip_fence(text) if chat else text.rstrip()
+
+
+def extract_code(raw: str, stop: str | None, options: EngineOptions, *, chat: bool = False) -> str:
+    """One turn's code from a completion as the engine's options say to cut it.
+
+    ``stop``: the stop sequence that ended the completion (upstream's cut needs it back).
+    """
+    if options.whole_program:
+        return truncate_program(raw, chat=chat)
+    if options.mtpb_exact and not chat:
+        return upstream_cut(raw, stop)
+    return truncate(raw, chat=chat, strict=options.strict_truncation)

@@ -14,16 +14,21 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 from assistant.engine import events
-from assistant.engine.session import Session
+from assistant.engine.session import Session, Turn
 from assistant.errors import AssistantError, report_bug
 from assistant.frontends.commands import Command, help_text
 from assistant.frontends.loading import load_model_for
 from assistant.models import Model, engine_style
 from assistant.sessions import store
+
+if TYPE_CHECKING:
+    from assistant.engine.engine import Engine
+    from assistant.engine.options import Ask
+    from assistant.execution import Kernel
 
 OnEvent = Callable[[events.Event], None]
 
@@ -89,12 +94,13 @@ class Controller:
         self.session = session or Session()
         self.session_path = session_path
         self.autosave = settings.autosave if autosave_enabled is None else autosave_enabled
-        self.kernel: Any = None
-        self.engine: Any = None
+        self.kernel: Kernel | None = None
+        self.engine: Engine | None = None
         self.pending = Pending()
         self.save_error: str | None = None
-        # Set by interactive front ends: answers input() in the running code (engine.Ask).
-        self.ask: Any = None
+        # Set by interactive front ends before start(): answers input() in the running code.
+        # Every engine the controller builds gets it (EngineOptions.ask).
+        self.ask: Ask | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -112,13 +118,28 @@ class Controller:
 
     def _build_engine(self) -> None:
         from assistant.engine.engine import Engine
+        from assistant.engine.options import EngineOptions
 
         assert self.model is not None, "start() loads the model first"
+        assert self.kernel is not None, "start() starts the kernel first"
         style = engine_style(self.model, self.settings.chat)
+        options = EngineOptions(ask=self.ask)
         self.engine = Engine(
-            self.model, self.kernel, self.settings, self.session, self._event, style
+            self.model,
+            self.kernel,
+            self.settings,
+            self.session,
+            self._event,
+            style,
+            options=options,
         )
-        self.engine.ask = self.ask
+
+    @property
+    def _started(self) -> Engine:
+        """The engine, which start() builds before anything can run."""
+        if self.engine is None:
+            raise RuntimeError("the controller is not started: call start() first")
+        return self.engine
 
     async def close(self) -> None:
         self.save()
@@ -164,14 +185,14 @@ class Controller:
         return path
 
     # -- turns ----------------------------------------------------------------------------
-    async def run_turn(self, text: str, **kwargs: Any) -> Any:
+    async def run_turn(self, text: str, **kwargs: Any) -> Turn:
         if self.pending.tests:
             kwargs.setdefault("tests", list(self.pending.tests))
         if self.pending.has_expect:
             kwargs.setdefault("expect", self.pending.expect)
         self.pending.clear()
         try:
-            return await self.engine.run_turn(text, **kwargs)
+            return await self._started.run_turn(text, **kwargs)
         finally:
             self.save()
 
@@ -186,7 +207,7 @@ class Controller:
     async def resume(self) -> None:
         """Rebuild the kernel state of a loaded session by replaying its committed turns."""
         if self.session.committed_turns():
-            await self.engine.restore("resume")
+            await self._started.restore("resume")
 
     async def variables(self) -> list[tuple[str, str, str]]:
         if self.kernel is None:
@@ -219,12 +240,12 @@ class Controller:
         if name == "retry":
             if not self.session.turns:
                 return "nothing to retry yet"
-            await self.engine.retry()
+            await self._started.retry()
             return "retried the last turn"
         if name == "undo":
             if not self.session.turns:
                 return "nothing to undo"
-            await self.engine.undo()
+            await self._started.undo()
             self.save()
             return f"undone; {len(self.session.turns)} turn(s) left"
         if name == "reset":
@@ -239,8 +260,8 @@ class Controller:
             return self.export(arg)
         return f"/{name} is not available here"
 
-    async def edit(self, turn_index: int, code: str) -> Any:
-        result = await self.engine.edit(turn_index, code)
+    async def edit(self, turn_index: int, code: str) -> Turn:
+        result = await self._started.edit(turn_index, code)
         self.save()
         return result
 

@@ -6,7 +6,7 @@ meta ``{"problem", "case", "sample", "mode", "inputs"}``, ``print_last=True`` on
 still fails after its attempts ends the program: upstream runs the whole program in one exec,
 so nothing after an exception would run.
 
-Prompts and truncation are upstream's, byte for byte (``Engine.mtpb_exact``), and each turn
+Prompts and truncation are upstream's, byte for byte (``EngineOptions.mtpb_exact``), and each turn
 gets the problem's ``max_gen_length`` new tokens, so the model sees what upstream's sampler
 shows it and published numbers compare; only the grading differs (see ``grading.py``).
 
@@ -19,11 +19,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from assistant.execution.result import ExecResult
 from assistant.mtpb.grading import grade_program
 from assistant.mtpb.refinement_metrics import turn_outcome
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
+    from assistant.engine.events import Event
+    from assistant.execution.forkserver import ForkProgram
+    from assistant.execution.kernel import Kernel
+    from assistant.models.base import Model
+    from assistant.mtpb.runner import EvalOptions, Job
 
 
 class _SerialModel:
@@ -72,12 +80,13 @@ def _chosen(turn: Any) -> Any:
 
 
 async def run_with_engine(
-    job: Any, kernel: Any, model: Any, settings: Any, opts: Any
+    job: Job, kernel: Kernel | ForkProgram, model: Model, settings: Settings, opts: EvalOptions
 ) -> tuple[list[str], list[ExecResult], dict[str, Any]]:
     try:
         from assistant.engine.engine import Engine
     except ImportError as exc:  # pragma: no cover - the engine ships with the app
         raise RuntimeError(f"model runs need assistant.engine.engine ({exc})") from exc
+    from assistant.engine.options import EngineOptions
     from assistant.engine.session import Session
 
     prob = job.problem
@@ -91,16 +100,20 @@ async def run_with_engine(
     settings = turn_settings(settings, prob, job.mode)
     gen = {"completion_tokens": 0, "decode_s": 0.0, "generate_s": 0.0}
 
-    def count(event: Any) -> None:  # decode speed and token cost of the program
+    def count(event: Event) -> None:  # decode speed and token cost of the program
         st = getattr(event, "stats", None)
         if type(event).__name__ == "CodeReady" and st is not None:
             gen["completion_tokens"] += st.completion_tokens
             gen["decode_s"] += max(0.0, st.total_time - st.time_to_first_token)
             gen["generate_s"] += st.total_time
 
-    engine = Engine(serial(model), kernel, settings, session, count, style)
-    engine.whole_program = job.mode == "single"
-    engine.mtpb_exact = job.mode == "multi"  # the single-turn prompt is no upstream format
+    options = EngineOptions(
+        whole_program=job.mode == "single",
+        mtpb_exact=job.mode == "multi",  # the single-turn prompt is no upstream format
+    )
+    # A fork-runtime program is used like a kernel (execute, restart, checkpoint snapshots).
+    kernel_like = cast("Kernel", kernel)
+    engine = Engine(serial(model), kernel_like, settings, session, count, style, options=options)
     meta = {
         "problem": prob.id,
         "case": job.case,

@@ -320,5 +320,5 @@ def _json_safe(v: Any) -> bool:
 
 
 def printed_matches(expected: Any, printed: Printed | None) -> bool:
-    """An engine ``matcher`` with MTPB semantics: ``engine.matcher = printed_matches``."""
+    """An engine ``matcher`` with MTPB semantics: ``EngineOptions(matcher=printed_matches)``."""
     return printed is not None and equivalent(rebuild(printed), expected)[0]

@@ -7,8 +7,28 @@ MTPB semantics, and the verdict says what was expected and what was printed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from assistant.engine.engine import Engine
+    from assistant.engine.session import Session, Turn
+    from assistant.mtpb.problems import Problem
+
+
+class PlayHost(Protocol):
+    """What playing needs from a front end's controller (``frontends.controller.Controller``,
+    which this layer may not import): its session, its engine, and its way to run a turn
+    (with the pending checks and autosave around it)."""
+
+    @property
+    def engine(self) -> Engine | None: ...
+
+    @property
+    def session(self) -> Session: ...
+
+    async def run_turn(self, text: str, **kwargs: Any) -> Turn: ...
 
 
 @dataclass(frozen=True)
@@ -19,27 +39,28 @@ class PlayVerdict:
     text: str
 
 
-async def play_problem(ctl: Any, problem: Any, case: int, reference: bool) -> PlayVerdict:
+async def play_problem(ctl: PlayHost, problem: Problem, case: int, reference: bool) -> PlayVerdict:
     from assistant.mtpb.engine_run import turn_settings
     from assistant.mtpb.grading import printed_matches
 
     engine = ctl.engine
-    saved_model, saved_matcher = engine.model, engine.matcher
-    saved_exact, saved_settings = engine.mtpb_exact, engine.settings
-    # Upstream's prompt bytes, truncation and max_gen_length while the problem plays.
-    engine.mtpb_exact, engine.settings = True, turn_settings(engine.settings, problem, "multi")
+    if engine is None:
+        raise RuntimeError("play_problem needs a started controller")
+    # Upstream's prompt bytes, truncation, max_gen_length and grading while the problem plays.
+    settings = turn_settings(engine.settings, problem, "multi")
+    options = dataclasses.replace(engine.options, mtpb_exact=True, matcher=printed_matches)
+    model = None
     if reference:
         from assistant.mtpb.reference import ReferenceModel
 
-        engine.model = ReferenceModel(problems={problem.id: problem})
-    engine.matcher = printed_matches
+        model = ReferenceModel(problems={problem.id: problem})
     ctl.session.meta["mtpb"] = {"problem": problem.id, "case": case}
     ctl.session.title = f"MTPB {problem.id}: {problem.name} (case {case + 1})"
     expected = problem.outputs[case]
     prompts = problem.filled_prompts(case)
     meta = {"problem": problem.id, "case": case, "inputs": problem.inputs[case]}
     last = None
-    try:
+    with engine.overriding(model=model, settings=settings, options=options):
         for i, text in enumerate(prompts):
             final = i == len(prompts) - 1
             kwargs: dict[str, Any] = {"print_last": final, "meta": meta}
@@ -48,9 +69,6 @@ async def play_problem(ctl: Any, problem: Any, case: int, reference: bool) -> Pl
             last = await ctl.run_turn(text, **kwargs)
             if last.status != "passed" and not final:
                 break
-    finally:
-        engine.model, engine.matcher = saved_model, saved_matcher
-        engine.mtpb_exact, engine.settings = saved_exact, saved_settings
     actual = "nothing printed"
     if last is not None and last.attempts:
         best = last.attempts[-1].best

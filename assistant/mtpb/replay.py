@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.execution.result import ExecResult
 from assistant.mtpb.grading import Verdict, grade_program
 from assistant.mtpb.problems import Problem
 from assistant.mtpb.reference import ReferenceModel
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
+    from assistant.execution.kernel import Kernel
+    from assistant.models.base import Model
 
 _OUT_LINES = 30
 
@@ -96,7 +101,7 @@ async def replay_problem(
 
 
 async def _run_case(
-    prob: Problem, case: int, model: Any, kernel: Any, settings: Any, step: bool
+    prob: Problem, case: int, model: Model, kernel: Kernel, settings: Settings, step: bool
 ) -> list[ExecResult]:
     prompts = prob.filled_prompts(case)
     results: list[ExecResult] = []
@@ -115,14 +120,16 @@ async def _run_case(
                 _wait(step)
         return results
     from assistant.engine.engine import Engine
+    from assistant.engine.options import EngineOptions
     from assistant.engine.session import Session
     from assistant.models import engine_style
     from assistant.mtpb.engine_run import _chosen, turn_settings
 
     style = engine_style(model, settings.chat)
     settings = turn_settings(settings, prob, "multi")  # upstream's max_gen_length per turn
-    engine = Engine(model, kernel, settings, Session(model=getattr(model, "name", "")), None, style)
-    engine.mtpb_exact = True  # upstream's prompt bytes and truncation
+    session = Session(model=getattr(model, "name", ""))
+    exact = EngineOptions(mtpb_exact=True)  # upstream's prompt bytes and truncation
+    engine = Engine(model, kernel, settings, session, None, style, options=exact)
     meta = {"problem": prob.id, "case": case, "sample": 0, "mode": "multi"}
     for t, text in enumerate(prompts):
         print(_rule(f"turn {t + 1}/{len(prompts)}"))

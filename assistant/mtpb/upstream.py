@@ -67,7 +67,7 @@ def sample_upstream(
     ``upstream_truncate`` (the stop sequence that ended it put back first, see ``upstream_cut``)
     and appended with ``"\\n\\n"``. Nothing runs in between.
     """
-    from assistant.engine.engine import COMPLETION_STOPS
+    from assistant.engine.request import COMPLETION_STOPS
     from assistant.models.base import Request
 
     codes: list[str] = []

@@ -18,6 +18,7 @@ from assistant.engine.events import (
     TurnCommitted,
     TurnFailed,
 )
+from assistant.engine.options import EngineOptions
 from assistant.engine.session import Session
 from assistant.models.base import ModelError, Request
 from assistant.models.stop_filter import FENCE_END
@@ -136,8 +137,10 @@ async def test_tests_and_expect_checks(make_engine) -> None:
 
 
 async def test_empty_code_fails(make_engine) -> None:
-    engine, _, _ = make_engine({"turns": [["# just a comment", "ok_empty = 1"]]})
-    engine.strict_truncation = True
+    engine, _, _ = make_engine(
+        {"turns": [["# just a comment", "ok_empty = 1"]]},
+        options=EngineOptions(strict_truncation=True),
+    )
     turn = await engine.run_turn("Anything.")
     assert "no code" in turn.attempts[0].candidates[0].feedback and turn.status == "passed"
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.engine.engine import COMPLETION_STOPS, prompting
+from assistant.engine import prompting
+from assistant.engine.request import COMPLETION_STOPS
 from assistant.engine.truncation import upstream_cut, upstream_truncate
 from assistant.models.scripted import ScriptedModel
 from assistant.models.stop_filter import StopFilter

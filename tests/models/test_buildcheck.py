@@ -83,6 +83,7 @@ def test_rebuild_skips_pips_wheel_cache_and_prebuilt_wheels() -> None:
     assert cmd[-1] == "llama-cpp-python==0.3.36"
 
 
+@pytest.mark.llama  # the probe loads a quantized model in a child
 def test_real_probe_runs_quantized_models_on_this_build() -> None:
     res = bc.run_probe()
     assert res.ok, res.output
@@ -90,6 +91,7 @@ def test_real_probe_runs_quantized_models_on_this_build() -> None:
     assert json.loads(res.output.splitlines()[-1])["generated"] > 0
 
 
+@pytest.mark.llama  # the probe loads a quantized model in a child
 def test_check_build_is_cached_per_build(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ASSISTANT_BUILD_CHECK", raising=False)
     first = bc.check_build(force=True)

@@ -131,6 +131,7 @@ def test_fetch_joins_parts_verifies_caches_and_shows_terms(
     assert {p.name for p in models_dir.iterdir()} == {entry.filename, "tiny-test-terms"}
 
 
+@pytest.mark.llama
 def test_builtin_name_loads_through_the_index_env(
     tmp_path: Path, index: Index, models_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

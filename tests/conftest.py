@@ -39,6 +39,7 @@ COSTS = ("unit", "kernel", "llama", "tui", "acceptance")
 
 # Folders whose every test has that cost.
 FOLDER_COSTS: dict[str, tuple[str, ...]] = {
+    "unit": ("unit",),
     "execution": ("kernel",),
     "hostile": ("kernel",),
     "tui": ("tui",),

@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from assistant import paths
 from assistant.config import Settings
+from assistant.engine import events
 from assistant.engine.session import Session, SessionError
 from assistant.errors import AssistantError, bug_message, report_bug
 from assistant.frontends.commands import (
@@ -143,8 +144,9 @@ class AssistantApp(App[int]):
         self.note(f"input: {prompt}{'(hidden)' if password else value}")
         return value
 
-    def _on_engine_event(self, event: Any) -> None:
-        self.transcript.post_message(Transcript.EngineEvent(event))
+    def _on_engine_event(self, event: events.Event) -> None:
+        if isinstance(event, events.EngineEvent):  # every event the engine emits
+            self.transcript.post_message(Transcript.EngineEvent(event))
 
     def note(self, message: str, level: str = "info") -> None:
         self.transcript.note(message, level)

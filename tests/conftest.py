@@ -3,7 +3,7 @@
 Every test run gets its own ASSISTANT_HOME so nothing touches the user's files.
 
 Every test gets at least one cost marker, assigned here from where it lives and the fixtures it
-uses (an explicit marker in the test file wins):
+uses or what its code calls (an explicit marker in the test file wins):
 
 - ``unit``: pure logic: no kernel, no model, no TUI (``make test-fast``, under 30 s);
 - ``kernel``: starts real Jupyter kernels or the fork server;
@@ -18,6 +18,7 @@ the fast tier stays honest.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import tempfile
@@ -57,6 +58,11 @@ FIXTURE_COSTS: dict[str, str] = {
     "run_app": "tui",
     "snap_compare": "tui",
 }
+# What a test's own code does: Pilot runs an app, whose boot starts a kernel; the REPL is a TUI.
+SOURCE_COSTS: dict[str, tuple[str, ...]] = {
+    ".run_test(": ("tui", "kernel"),
+    "Repl(": ("tui",),
+}
 # Files whose tests start kernels or models in their bodies (through the CLI, an engine, a
 # pool), so no fixture tells; single tests are marked in their files instead.
 FILE_COSTS: dict[str, tuple[str, ...]] = {
@@ -81,7 +87,18 @@ def _costs(item: pytest.Item) -> set[str]:
         found.update(FOLDER_COSTS.get(rel.parts[0], ()))
     found.update(FILE_COSTS.get(rel.as_posix(), ()))
     found.update(FIXTURE_COSTS[f] for f in getattr(item, "fixturenames", ()) if f in FIXTURE_COSTS)
+    source = _source(item)
+    for needle, costs in SOURCE_COSTS.items():
+        if needle in source:
+            found.update(costs)
     return found or {"unit"}
+
+
+def _source(item: pytest.Item) -> str:
+    try:
+        return inspect.getsource(item.function)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, TypeError):
+        return ""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -135,7 +135,6 @@ def _unit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
 
     nodeid = request.node.nodeid
     popen = subprocess.Popen.__init__
-    import_llama_cpp = llama_module.import_llama_cpp
 
     def guarded_popen(self: Any, args: Any, *rest: Any, **kwargs: Any) -> None:
         argv = " ".join(map(str, args)) if isinstance(args, list | tuple) else str(args)
@@ -150,7 +149,10 @@ def _unit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
             return module
 
         mp.setattr(subprocess.Popen, "__init__", guarded_popen)
-        mp.setattr(llama_module, "import_llama_cpp", lambda: refuse_models(import_llama_cpp()))
+        # LlamaModel imports llama.cpp lazily, through this function: guard what it returns.
+        import_llama_cpp = getattr(llama_module, "import_llama_cpp", None)
+        if import_llama_cpp is not None:
+            mp.setattr(llama_module, "import_llama_cpp", lambda: refuse_models(import_llama_cpp()))
         if "llama_cpp" in sys.modules:
             refuse_models(sys.modules["llama_cpp"])
         yield

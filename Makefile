@@ -1,6 +1,11 @@
 # Two entry points do all set-up on a fresh machine (see README):
 #   make demo   creates .venv, installs everything, plays the built-in teaching demo
 #   make test   creates .venv, installs everything (dev extras too), runs lint, types and tests
+#   make test-fast   only the unit tier (pure logic: no kernel, model or TUI), under 30 s
+# Tests come in cost tiers, pytest markers given in tests/conftest.py: unit, kernel (real Jupyter
+# kernels, the fork server), llama (a GGUF through llama.cpp), tui (Pilot, snapshots, REPL),
+# acceptance (whole-benchmark runs), plus real_model and slow; pick any with
+# `.venv/bin/python -m pytest -m "kernel and not tui"`.
 # llama-cpp-python builds from source on first install (about 5 minutes on 2 cores); then a
 # probe runs a quantized model in a child process and, if that build faults on this CPU (AMX
 # on some VMs), rebuilds it without native CPU detection (assistant/models/buildcheck.py).
@@ -10,7 +15,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint format bench mtpb-table clean sandbox-tool
+.PHONY: demo test test-fast check lint format bench mtpb-table clean sandbox-tool
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +39,9 @@ format: $(STAMP)
 
 test: lint sandbox-tool
 	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -m unit
 
 # The sandbox tests need bubblewrap. Install Debian's package where we can (root or password-less
 # sudo, apt), only when bwrap is missing; otherwise say loudly that those tests will not run.

@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # command name -> "module:function"; each function takes (args, settings) and returns an exit code
 HANDLERS: dict[str, str] = {
-    "tui": "assistant.frontends.tui.app:main",
+    "tui": "assistant.frontends.tui.launch:main",
     "repl": "assistant.frontends.repl:main",
     "demo": "assistant.frontends.demo:main",
     "replay": "assistant.mtpb.cli:replay",

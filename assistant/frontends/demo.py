@@ -1,10 +1,8 @@
 """``assistant demo``: a built-in problem solved turn by turn, with no model file and no data.
 
-The built-in problem is small and self-contained (it must run without ``../shared/mtpb``), and
-its second turn is answered wrongly first on purpose, so the demo shows a refinement: the
-error, what the model was told, and the fixed attempt as a diff. ``--plain`` prints to stdout,
-and so does a run without a terminal (a pipe, CI); otherwise the Textual app plays it (imported
-only then, so the core stays Textual-free).
+The problem itself is in ``demo_problem``. ``--plain`` prints to stdout, and so does a run
+without a terminal (a pipe, CI); otherwise the Textual app plays it, started through
+``assistant.frontends.tui.launch`` (imported only then, so the core stays Textual-free).
 """
 
 from __future__ import annotations
@@ -12,79 +10,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.config import Settings
-
-# Pause between turns, in units of settings.demo_delay, so a reader can take in each result.
-TURN_PAUSE_FACTOR = 60
-
-
-@dataclass(frozen=True)
-class DemoTurn:
-    text: str
-    attempts: list[str]  # scripted answers: attempt 0, then refinements
-    expect: Any = None
-    has_expect: bool = False
-
-
-@dataclass(frozen=True)
-class DemoProblem:
-    id: str
-    name: str
-    category: str
-    turns: list[DemoTurn] = field(default_factory=list)
-
-    def script(self) -> dict[str, Any]:
-        """The ScriptedModel script answering each turn and attempt."""
-        return {"turns": [t.attempts for t in self.turns], "logprob": -0.2}
-
-
-BUILTIN = DemoProblem(
-    id="demo",
-    name="Word frequencies",
-    category="string manipulation",
-    turns=[
-        DemoTurn(
-            "Assign the sentence 'the cat and the hat sat on the mat' to a variable named text.",
-            ['text = "the cat and the hat sat on the mat"\n'],
-        ),
-        DemoTurn(
-            "Count how often each word of text occurs, in a dict named counts.",
-            [
-                # First attempt: the classic missing-key bug, so the demo shows a refinement.
-                "counts = {}\nfor word in text.split():\n    counts[word] += 1\n",
-                "counts = {}\nfor word in text.split():\n    counts[word] = counts.get(word, 0) + 1\n",
-            ],
-        ),
-        DemoTurn(
-            "Keep the three most frequent words in a list named top, most frequent first "
-            "(ties in alphabetical order).",
-            ["top = sorted(counts, key=lambda w: (-counts[w], w))[:3]\n"],
-        ),
-        DemoTurn(
-            "Print the words of top joined by ', '.",
-            ['print(", ".join(top))\n'],
-            expect="the, and, cat",
-            has_expect=True,
-        ),
-    ],
+from assistant.frontends.demo_problem import (
+    BUILTIN,
+    TURN_PAUSE_FACTOR,
+    DemoProblem,
+    demo_model,
+    turn_kwargs,
 )
-
-
-def demo_model(problem: DemoProblem, delay: float) -> Any:
-    from assistant.models.scripted import ScriptedModel
-
-    return ScriptedModel(problem.script(), name="demo (scripted)", chunk_size=4, delay=delay)
-
-
-def turn_kwargs(problem: DemoProblem, index: int) -> dict[str, Any]:
-    turn = problem.turns[index]
-    kwargs: dict[str, Any] = {"meta": {"turn": index, "problem": problem.id}}
-    if turn.has_expect:
-        kwargs["expect"] = turn.expect
-    return kwargs
+from assistant.frontends.terminal import has_terminal
 
 
 async def play_plain(settings: Settings, problem: DemoProblem, fast: bool) -> int:
@@ -146,15 +82,6 @@ def _mtpb_problem(args: argparse.Namespace) -> Any:
     return problem
 
 
-def has_terminal() -> bool:
-    """Both stdin and stdout are a terminal: what the full-screen app needs. Without one (a
-    pipe, CI, ``make demo | tee``) Textual never gets input and spins at 100% CPU forever."""
-    try:
-        return sys.stdin.isatty() and sys.stdout.isatty()
-    except (AttributeError, ValueError):  # closed or replaced streams
-        return False
-
-
 def main(args: argparse.Namespace, settings: Settings) -> int:
     fast = bool(getattr(args, "fast", False))
     if not getattr(args, "plain", False) and not has_terminal():
@@ -173,11 +100,11 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         reference = not settings.model or settings.model == "reference"
         if getattr(args, "plain", False):
             return asyncio.run(play_mtpb_plain(settings, problem, case, reference))
-        from assistant.frontends.tui.app import run_mtpb
+        from assistant.frontends.tui.launch import run_mtpb
 
         return run_mtpb(settings, problem, case, reference)
     if getattr(args, "plain", False):
         return asyncio.run(play_plain(settings, BUILTIN, fast))
-    from assistant.frontends.tui.app import run_demo
+    from assistant.frontends.tui.launch import run_demo
 
     return run_demo(settings, BUILTIN, fast=fast)

@@ -7,11 +7,17 @@ front end shows whole, highlightable code blocks instead of interleaved fragment
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from assistant.engine import events
 from assistant.execution.result import ExecResult
+
+if sys.version_info >= (3, 11):
+    from typing import assert_never
+else:
+    from typing_extensions import assert_never
 
 Write = Callable[[str], None]
 WriteCode = Callable[[str], None]
@@ -60,9 +66,40 @@ class TextView:
             self.write("    " + line)
 
     def __call__(self, event: events.Event) -> None:
-        handler = getattr(self, "on_" + type(event).__name__, None)
-        if handler is not None:
-            handler(event)
+        """The controller's ``on_event``: what the engine emits is an ``EngineEvent``."""
+        if isinstance(event, events.EngineEvent):
+            self.show(event)
+
+    def show(self, e: events.EngineEvent) -> None:
+        # Exhaustive: an event type added to EngineEvent is a type error here until handled.
+        match e:
+            case events.TurnStarted():
+                self.on_TurnStarted(e)
+            case events.AttemptStarted():
+                self.on_AttemptStarted(e)
+            case events.CodeReady():
+                self.on_CodeReady(e)
+            case events.CopyRejected():
+                self.on_CopyRejected(e)
+            case events.ExecutionFinished():
+                self.on_ExecutionFinished(e)
+            case events.CheckFinished():
+                self.on_CheckFinished(e)
+            case events.CandidatesRanked():
+                self.on_CandidatesRanked(e)
+            case events.StateRestored():
+                self.on_StateRestored(e)
+            case events.TurnCommitted():
+                self.on_TurnCommitted(e)
+            case events.TurnFailed():
+                self.on_TurnFailed(e)
+            case events.Notice():
+                self.on_Notice(e)
+            # Tokens wait for CodeReady; "running" needs no line; input() is the REPL's prompt.
+            case events.TokenChunk() | events.ExecutionStarted() | events.InputRequested():
+                pass
+            case _:
+                assert_never(e)
 
     def on_TurnStarted(self, e: events.TurnStarted) -> None:
         self.write("")

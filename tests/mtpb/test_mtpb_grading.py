@@ -178,6 +178,7 @@ def test_needs_dataset_up_front_and_from_error() -> None:
     assert not v.passed
 
 
+@pytest.mark.kernel
 @pytest.mark.asyncio
 async def test_real_kernel_values_grade_like_upstream() -> None:
     """Capture in a real kernel, rebuild, grade: numpy, pandas, tuples, sets, dicts, None."""

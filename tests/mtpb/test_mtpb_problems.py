@@ -165,6 +165,7 @@ def test_truncated_line_is_reported_where_it_ends_and_rejected_lines_get_no_warn
     assert res.warnings == []  # line 3 was rejected: its errors only
 
 
+@pytest.mark.kernel
 def test_eval_after_skipping_malformed_lines_exits_3(
     tmp_path: Path, mtpb_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

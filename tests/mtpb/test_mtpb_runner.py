@@ -125,6 +125,7 @@ def test_single_and_multi_modes_compared(
     assert "upstream-compatible" in up and "0 program(s) run" in up
 
 
+@pytest.mark.unit
 def test_reference_model_answers_by_meta(probs: dict[str, Problem]) -> None:
     m = ReferenceModel(problems=probs)
     code = m.generate(Request(meta={"problem": "1", "case": 1, "turn": 0})).text

@@ -234,7 +234,7 @@ async def test_resume_replays_committed_turns(run_app: Any) -> None:
 
 
 async def test_demo_plays_all_turns_in_the_tui(run_app: Any) -> None:
-    from assistant.frontends.demo import BUILTIN, demo_model
+    from assistant.frontends.demo_problem import BUILTIN, demo_model
 
     app = make_app([], model=demo_model(BUILTIN, 0.0), demo=BUILTIN, fast=True, autosave=False)
     async with run_app(app) as pilot:

@@ -95,7 +95,7 @@ def test_export_command_and_sessions_list(session: Session, tmp_path: Path, caps
 
 
 def test_corrupt_session_is_reported_and_kept_aside(tmp_path: Path, monkeypatch) -> None:
-    from assistant.frontends.tui.app import main as tui_main
+    from assistant.frontends.tui.launch import main as tui_main
 
     bad = tmp_path / "broken.json"
     bad.write_text('{"turns": [', encoding="utf-8")

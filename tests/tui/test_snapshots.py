@@ -55,7 +55,7 @@ async def _still(pilot: Any) -> None:
 
 
 def test_demo_finished(snap_compare: Any) -> None:
-    from assistant.frontends.demo import BUILTIN, demo_model
+    from assistant.frontends.demo_problem import BUILTIN, demo_model
 
     app = _app([], model=demo_model(BUILTIN, 0.0), demo=BUILTIN, fast=True)
 

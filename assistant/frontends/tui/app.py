@@ -7,15 +7,14 @@ the transcript. One ``Worker.StateChanged`` handler reports failures.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import importlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header
@@ -23,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from assistant import paths
 from assistant.config import Settings
+from assistant.engine import events
 from assistant.engine.session import Session, SessionError
 from assistant.errors import AssistantError, bug_message, report_bug
 from assistant.frontends.commands import (
@@ -34,11 +34,16 @@ from assistant.frontends.commands import (
     turn_text,
 )
 from assistant.frontends.controller import Controller
+from assistant.frontends.demo_problem import TURN_PAUSE_FACTOR, DemoProblem, turn_kwargs
 from assistant.frontends.tui.palette import SlashCommands
 from assistant.frontends.tui.screens.edit import EditScreen
 from assistant.frontends.tui.widgets.prompt_input import PromptInput
 from assistant.frontends.tui.widgets.side import SidePanel
 from assistant.frontends.tui.widgets.transcript import Transcript
+
+if TYPE_CHECKING:
+    from assistant.frontends.tui.screens.mtpb import MtpbChoice
+    from assistant.models import Model
 
 HISTORY_LIMIT = 500
 NO_MODEL_HINT = (
@@ -68,14 +73,14 @@ class AssistantApp(App[int]):
         self,
         settings: Settings,
         *,
-        model: Any = None,
+        model: Model | None = None,
         session: Session | None = None,
         session_path: Path | None = None,
-        demo: Any = None,
+        demo: DemoProblem | None = None,
         fast: bool = False,
         autosave: bool | None = None,
         history: list[str] | None = None,
-        autoplay: Any = None,
+        autoplay: MtpbChoice | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -96,7 +101,7 @@ class AssistantApp(App[int]):
         self.ctl.ask = self._ask
 
     # -- layout ---------------------------------------------------------------------------
-    def compose(self) -> Any:
+    def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Horizontal(id="main"):
             with Vertical(id="left"):
@@ -143,8 +148,9 @@ class AssistantApp(App[int]):
         self.note(f"input: {prompt}{'(hidden)' if password else value}")
         return value
 
-    def _on_engine_event(self, event: Any) -> None:
-        self.transcript.post_message(Transcript.EngineEvent(event))
+    def _on_engine_event(self, event: events.Event) -> None:
+        if isinstance(event, events.EngineEvent):  # every event the engine emits
+            self.transcript.post_message(Transcript.EngineEvent(event))
 
     def note(self, message: str, level: str = "info") -> None:
         self.transcript.note(message, level)
@@ -175,15 +181,12 @@ class AssistantApp(App[int]):
         if self.demo is None and not self.settings.model and not self.ctl.session.turns:
             self.note(NO_MODEL_HINT, "warning")
         if self.demo is not None:
-            await self._play_demo()
+            await self._play_demo(self.demo)
         self._set_busy(False)
         if self.autoplay is not None:
             self.play_mtpb(self.autoplay)
 
-    async def _play_demo(self) -> None:
-        from assistant.frontends.demo import TURN_PAUSE_FACTOR, turn_kwargs
-
-        problem = self.demo
+    async def _play_demo(self, problem: DemoProblem) -> None:
         self.note(
             f"Demo: {problem.name}, {len(problem.turns)} turns. Ctrl+F skips the pacing.",
         )
@@ -323,14 +326,14 @@ class AssistantApp(App[int]):
 
         open_mtpb(self, arg)
 
-    def play_mtpb(self, choice: Any) -> None:
+    def play_mtpb(self, choice: MtpbChoice) -> None:
         if self.busy:
             self.note("busy: wait for the current step, or Esc to cancel it", "warning")
             return
         self._play_mtpb(choice)
 
     @work(exclusive=True, group="engine", exit_on_error=False)
-    async def _play_mtpb(self, choice: Any) -> None:
+    async def _play_mtpb(self, choice: MtpbChoice) -> None:
         from assistant.mtpb.play import play_problem
 
         self._set_busy(True, f"MTPB problem {choice.problem.id}: playing…")
@@ -389,42 +392,3 @@ def _save_history(line: str) -> None:
             fh.write(line.replace("\n", "\\n") + "\n")
     except OSError:
         pass  # history is a convenience; a read-only home must not break the app
-
-
-def run_demo(settings: Settings, problem: Any, *, fast: bool = False) -> int:
-    from assistant.frontends.demo import demo_model
-
-    model = demo_model(problem, 0.0 if fast else settings.demo_delay)
-    app = AssistantApp(settings, model=model, demo=problem, fast=fast, autosave=False)
-    return app.run() or 0
-
-
-def run_mtpb(settings: Settings, problem: Any, case: int, reference: bool) -> int:
-    """Open the app and play one MTPB problem (``assistant demo --problem ID``)."""
-    from assistant.frontends.tui.screens.mtpb import MtpbChoice
-
-    choice = MtpbChoice(problem, case, reference)
-    return AssistantApp(settings, autosave=False, autoplay=choice).run() or 0
-
-
-def main(args: argparse.Namespace, settings: Settings) -> int:
-    import sys
-
-    from assistant.execution.kernel_log import log_app_to_file
-    from assistant.frontends.demo import has_terminal
-    from assistant.sessions import store
-
-    loaded = store.resume_from_args(args)
-    if loaded is None:
-        return 1
-    if not has_terminal():  # a pipe or CI: the full-screen app would spin, never get input
-        print(
-            "assistant: the full-screen app needs a terminal; without one use "
-            "`assistant repl` or `assistant demo`",
-            file=sys.stderr,
-        )
-        return 2
-    log_app_to_file()
-    session, path = loaded
-    app = AssistantApp(settings, session=session, session_path=path)
-    return app.run() or 0

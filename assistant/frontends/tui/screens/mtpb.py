@@ -19,11 +19,12 @@ from textual.widgets import DataTable, Input, Static
 
 if TYPE_CHECKING:
     from assistant.frontends.tui.app import AssistantApp
+    from assistant.mtpb.problems import Problem
 
 
 @dataclass(frozen=True)
 class MtpbChoice:
-    problem: Any  # assistant.mtpb.problems.Problem
+    problem: Problem
     case: int
     reference: bool  # True: the reference solutions answer, else the current model
 

@@ -7,6 +7,7 @@ refreshes the variables panel when a turn ends.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rich.text import Text
@@ -18,10 +19,15 @@ from assistant.engine import events
 from assistant.engine.session import Session, Turn
 from assistant.frontends.tui.widgets.turn import AttemptView, CandidateView, TurnView
 
+if sys.version_info >= (3, 11):
+    from typing import assert_never
+else:
+    from typing_extensions import assert_never
+
 
 class Transcript(VerticalScroll):
     class EngineEvent(Message):
-        def __init__(self, event: events.Event) -> None:
+        def __init__(self, event: events.EngineEvent) -> None:
             super().__init__()
             self.event = event
 
@@ -92,10 +98,39 @@ class Transcript(VerticalScroll):
         self.note(message.text, message.level)
 
     def on_transcript_engine_event(self, message: EngineEvent) -> None:
-        event = message.event
-        handler = getattr(self, "_on_" + type(event).__name__, None)
-        if handler is not None:
-            handler(event)
+        e = message.event
+        # Exhaustive: an event type added to EngineEvent is a type error here until handled.
+        match e:
+            case events.TurnStarted():
+                self._on_TurnStarted(e)
+            case events.AttemptStarted():
+                self._on_AttemptStarted(e)
+            case events.TokenChunk():
+                self._on_TokenChunk(e)
+            case events.CodeReady():
+                self._on_CodeReady(e)
+            case events.CopyRejected():
+                self._on_CopyRejected(e)
+            case events.ExecutionStarted():
+                self._on_ExecutionStarted(e)
+            case events.ExecutionFinished():
+                self._on_ExecutionFinished(e)
+            case events.CheckFinished():
+                self._on_CheckFinished(e)
+            case events.CandidatesRanked():
+                self._on_CandidatesRanked(e)
+            case events.TurnCommitted():
+                self._on_TurnCommitted(e)
+            case events.TurnFailed():
+                self._on_TurnFailed(e)
+            case events.StateRestored():
+                self._on_StateRestored(e)
+            case events.Notice():
+                self._on_Notice(e)
+            case events.InputRequested():
+                pass  # the app's dialog asks (AssistantApp._ask) and notes the answer
+            case _:
+                assert_never(e)
 
     def _on_TurnStarted(self, e: events.TurnStarted) -> None:
         old = self.turns.pop(e.turn, None)

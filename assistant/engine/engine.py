@@ -37,7 +37,7 @@ from assistant.engine.checks import check_candidate, check_event, did_not_compil
 from assistant.engine.events import (
     AttemptStarted,
     CodeReady,
-    Event,
+    EngineEvent,
     ExecutionFinished,
     ExecutionStarted,
     Notice,
@@ -76,7 +76,7 @@ class Engine:
         kernel: Kernel,
         settings: Settings | None = None,
         session: Session | None = None,
-        on_event: Callable[[Event], None] | None = None,
+        on_event: Callable[[EngineEvent], None] | None = None,
         style: Style = "completion",
         ranker: Ranker | None = None,
         options: EngineOptions | None = None,
@@ -136,7 +136,7 @@ class Engine:
             self.model, self.settings, self.options = saved
 
     # -- events and cancellation ------------------------------------------------------------
-    def emit(self, event: Event) -> None:
+    def emit(self, event: EngineEvent) -> None:
         """To the front end; what its callback raises is logged, shown once, never fatal."""
         if self.on_event is None:
             return

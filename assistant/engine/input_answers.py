@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from assistant.engine.events import Event, InputRequested
+from assistant.engine.events import EngineEvent, InputRequested
 
 if TYPE_CHECKING:
     from assistant.engine.options import Ask
     from assistant.engine.session import Attempt, Candidate, Turn
 
-Emit = Callable[[Event], None]
+Emit = Callable[[EngineEvent], None]
 
 
 def live_answers(ask: Ask | None, emit: Emit, turn: Turn, attempt: Attempt, cand: Candidate) -> Any:

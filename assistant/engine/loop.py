@@ -35,7 +35,7 @@ from assistant.engine.events import (
     CandidatesRanked,
     CodeReady,
     CopyRejected,
-    Event,
+    EngineEvent,
     FailKind,
     Notice,
     TurnFailed,
@@ -61,7 +61,7 @@ class AttemptHost(Protocol):
     @property
     def cancelled(self) -> bool: ...
 
-    def emit(self, event: Event) -> None: ...
+    def emit(self, event: EngineEvent) -> None: ...
 
     def cancel(self) -> None: ...
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from assistant.engine.options import Ask
     from assistant.execution import Kernel
 
-OnEvent = Callable[[events.Event], None]
+OnEvent = Callable[[events.EngineEvent], None]
 
 # A user expression evaluated in the kernel after each turn: JSON [[name, type, repr], ...].
 # reprlib keeps huge objects cheap; modules and IPython's own names are noise in the panel.
@@ -158,7 +158,7 @@ class Controller:
             return {"backend": "?", "warnings": [f"describe() failed: {exc}"]}
 
     # -- events and saving ----------------------------------------------------------------
-    def _event(self, event: events.Event) -> None:
+    def _event(self, event: events.EngineEvent) -> None:
         if isinstance(event, _SAVE_ON):
             self.save()
         self.on_event(event)

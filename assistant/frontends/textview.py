@@ -65,10 +65,9 @@ class TextView:
         for line in code.splitlines():
             self.write("    " + line)
 
-    def __call__(self, event: events.Event) -> None:
-        """The controller's ``on_event``: what the engine emits is an ``EngineEvent``."""
-        if isinstance(event, events.EngineEvent):
-            self.show(event)
+    def __call__(self, event: events.EngineEvent) -> None:
+        """The controller's ``on_event``."""
+        self.show(event)
 
     def show(self, e: events.EngineEvent) -> None:
         # Exhaustive: an event type added to EngineEvent is a type error here until handled.

@@ -27,7 +27,7 @@ from assistant.mtpb.refinement_metrics import turn_outcome
 
 if TYPE_CHECKING:
     from assistant.config import Settings
-    from assistant.engine.events import Event
+    from assistant.engine.events import EngineEvent
     from assistant.execution.forkserver import ForkProgram
     from assistant.execution.kernel import Kernel
     from assistant.models.base import Model
@@ -100,7 +100,7 @@ async def run_with_engine(
     settings = turn_settings(settings, prob, job.mode)
     gen = {"completion_tokens": 0, "decode_s": 0.0, "generate_s": 0.0}
 
-    def count(event: Event) -> None:  # decode speed and token cost of the program
+    def count(event: EngineEvent) -> None:  # decode speed and token cost of the program
         st = getattr(event, "stats", None)
         if type(event).__name__ == "CodeReady" and st is not None:
             gen["completion_tokens"] += st.completion_tokens

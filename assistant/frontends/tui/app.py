@@ -148,9 +148,8 @@ class AssistantApp(App[int]):
         self.note(f"input: {prompt}{'(hidden)' if password else value}")
         return value
 
-    def _on_engine_event(self, event: events.Event) -> None:
-        if isinstance(event, events.EngineEvent):  # every event the engine emits
-            self.transcript.post_message(Transcript.EngineEvent(event))
+    def _on_engine_event(self, event: events.EngineEvent) -> None:
+        self.transcript.post_message(Transcript.EngineEvent(event))
 
     def note(self, message: str, level: str = "info") -> None:
         self.transcript.note(message, level)

@@ -10,9 +10,12 @@ import os
 import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant import paths
+
+if TYPE_CHECKING:
+    from assistant.execution.config import KernelConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,8 +59,8 @@ class Settings:
     autosave: bool = True
     demo_delay: float = 0.02  # seconds between streamed chunks in the demo
 
-    def kernel_config(self) -> Any:
-        from assistant.execution.kernel import KernelConfig
+    def kernel_config(self) -> KernelConfig:
+        from assistant.execution.config import KernelConfig
 
         limits: dict[str, Any] = {}
         if self.memory_mb:

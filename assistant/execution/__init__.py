@@ -1,6 +1,7 @@
 """Running code: Jupyter kernels (one per session) and a pre-warmed pool for grading."""
 
-from assistant.execution.kernel import Kernel, KernelConfig
+from assistant.execution.config import KernelConfig
+from assistant.execution.kernel import Kernel
 from assistant.execution.result import (
     ExecError,
     ExecResult,

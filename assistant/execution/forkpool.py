@@ -14,8 +14,8 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from assistant.execution.config import KernelConfig
 from assistant.execution.forkserver import ForkProgram, ForkServer
-from assistant.execution.kernel import KernelConfig
 from assistant.execution.result import ExecResult, KernelDied
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.execution import reaper
-from assistant.execution.kernel import KernelConfig, scratch
+from assistant.execution.config import KernelConfig, scratch
 from assistant.execution.result import (
     ExecError,
     ExecResult,

@@ -12,15 +12,14 @@ import contextlib
 import os
 import queue
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assistant.execution import reaper
+from assistant.execution.config import KernelConfig, scratch
 from assistant.execution.kernel_log import KernelLog
 from assistant.execution.launch import OWN_KERNEL, boot_code, spec_manager
 from assistant.execution.output import Collector, read_limits, read_lost_count, read_prints
@@ -38,31 +37,6 @@ FINAL_MARKER = "#%%assistant:final"
 StdinHandler = Callable[[str, bool], Awaitable[str]]
 
 
-@dataclass
-class KernelConfig:
-    """How kernels are started and how cells are run. Defaults suit interactive use."""
-
-    kernel_name: str | None = None  # None: the app's own Python; else any installed kernelspec
-    timeout: float = 20.0  # seconds per cell
-    interrupt_grace: float = 2.0  # after an interrupt, wait this long before a hard restart
-    startup_timeout: float = 60.0
-    output_limit: int = 1_000_000  # bytes of stdout+stderr kept per cell
-    workdir: Path | None = None  # the kernel's cwd; None: a fresh scratch folder
-    env: dict[str, str] = field(default_factory=dict)
-    limits: dict[str, Any] = field(default_factory=dict)  # see kernels/limits.py
-    sandbox: str = "none"  # "none" | "bwrap"
-    # Where the kernel process's own stdout/stderr go, never the app's terminal (kernel_log.py);
-    # None: a new file in the state folder's log/.
-    log_file: Path | None = None
-    # After a death or an ignored interrupt, kill the kernel's processes at once but start the
-    # new kernel only when the next cell comes: the pool discards such kernels anyway.
-    lazy_restart: bool = False
-
-    def kernel_limits(self) -> dict[str, Any]:
-        """Arguments for kernels/limits.py: the output cap is enforced in the kernel too."""
-        return {"output_bytes": self.output_limit, **self.limits}
-
-
 # Seconds between liveness checks while a cell runs: a poll of the child process costs
 # microseconds, and a crash (os._exit, segfault) sends no reply, so this bounds its detection.
 _ALIVE_EVERY = 0.25
@@ -72,19 +46,6 @@ _FETCH = (
     "(lambda m: m.fetch_bounded(__assistant__) if m else __assistant__.fetch())"
     "(__import__('sys').modules.get('assistant_limits'))"
 )
-
-
-def scratch(config: KernelConfig, prefix: str) -> tuple[Path, Path]:
-    """A private temporary folder for one runtime, and the programs' working folder: the
-    configured ``workdir`` (created if missing) or a fresh ``work/`` inside the temporary one."""
-    tmp = Path(tempfile.mkdtemp(prefix=prefix))
-    if config.workdir is not None:
-        workdir = Path(config.workdir)
-        workdir.mkdir(parents=True, exist_ok=True)
-    else:
-        workdir = tmp / "work"
-        workdir.mkdir()
-    return tmp, workdir
 
 
 class Kernel:

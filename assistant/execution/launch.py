@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from assistant.execution.kernel import KernelConfig
+    from assistant.execution.config import KernelConfig
 
 OWN_KERNEL = "assistant-python"
 

@@ -19,7 +19,8 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from assistant.execution.kernel import Kernel, KernelConfig
+from assistant.execution.config import KernelConfig
+from assistant.execution.kernel import Kernel
 from assistant.execution.result import ExecResult
 
 # Between programs: drop the program's names and put IPython's hidden ones back (the print

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.execution.config import KernelConfig
-from assistant.execution.forkserver import ForkProgram, ForkServer
+from assistant.execution.forkprogram import ForkProgram, result_from_reply
+from assistant.execution.forkserver import ForkServer
 from assistant.execution.result import ExecResult, KernelDied
+
+if TYPE_CHECKING:
+    from assistant.execution.pool import Cell
+
+log = logging.getLogger(__name__)
 
 
 class ForkPool:
@@ -67,6 +74,7 @@ class ForkPool:
     async def _live_server(self) -> ForkServer:
         async with self._start_lock:
             if self.server.dead:  # it runs no user code, but never leave the pool unusable
+                log.warning("fork server pid %s is gone: starting a new one", self.server.pid)
                 await self.server.shutdown()
                 self.server = ForkServer(self.config, self.server.preload, self.size)
                 self.server.max_programs = self.size
@@ -138,11 +146,12 @@ class ForkPool:
         if raw:
             return list(results)
         return [
-            ForkProgram._result_of(r, float(b["timeout"]))
-            for r, b in zip(results, batch, strict=False)
+            result_from_reply(r, float(b["timeout"])) for r, b in zip(results, batch, strict=False)
         ]
 
-    async def run_program(self, cells: Sequence[Any], *, stop_on_error: bool = True) -> list[Any]:
+    async def run_program(
+        self, cells: Sequence[Cell], *, stop_on_error: bool = True
+    ) -> list[ExecResult]:
         """``KernelPool.run_program``: ``Cell``s (code, final, timeout) in one fresh child."""
         if stop_on_error:
             batch = [

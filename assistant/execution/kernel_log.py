@@ -78,24 +78,3 @@ def _prune(folder: Path) -> None:
             old.unlink(missing_ok=True)
     except OSError:
         pass
-
-
-def log_app_to_file() -> Path | None:
-    """Send the app's own warnings (``logging`` under ``assistant``) to ``log/assistant.log``:
-    in the full-screen app and the REPL, logging's stderr fallback would draw over the UI."""
-    import logging
-
-    logger = logging.getLogger("assistant")
-    if any(getattr(h, "_assistant_file", False) for h in logger.handlers):
-        return None
-    try:
-        folder = kernel_log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(folder / "assistant.log", encoding="utf-8", delay=True)
-    except OSError:
-        handler = logging.NullHandler()  # type: ignore[assignment]
-    handler._assistant_file = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logger.addHandler(handler)
-    logger.propagate = False
-    return folder / "assistant.log"

@@ -164,7 +164,10 @@ class KernelPool:
             clean = clean and taint.get("status") == "ok" and taint["data"]["text/plain"] == "[]"
             self.replaced_tainted += not clean
             if not clean:
-                why = f"the program left something behind (leftovers {_text(left)}, {_text(taint)})"
+                why = (
+                    f"the program left something behind ({_text(left)} threads or "
+                    f"processes running; changed: {_text(taint)})"
+                )
             elif not res.ok:
                 why = f"the reset failed ({res.feedback()})"
             elif not await k.is_alive():
@@ -177,12 +180,12 @@ class KernelPool:
             await self._replace(k, why)
 
     async def _replace(self, k: Kernel, why: str) -> None:
-        log.info("pool: replacing kernel pid %s: %s", k.pid, why)
+        log.info("replacing kernel pid %s: %s", k.pid, why)
         await self._discard(k)
         if not self._closed:
             t0 = time.perf_counter()
             new = await self._new_kernel()
-            log.info("pool: kernel pid %s ready in %.2f s", new.pid, time.perf_counter() - t0)
+            log.info("new kernel pid %s ready in %.2f s", new.pid, time.perf_counter() - t0)
             self._idle.put_nowait(new)
 
     async def _discard(self, k: Kernel) -> None:
@@ -205,7 +208,7 @@ class KernelPool:
         return results
 
     async def close(self) -> None:
-        log.debug("pool: closing %d kernels", len(self._all))
+        log.debug("closing %d kernels", len(self._all))
         self._closed = True
         if self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)

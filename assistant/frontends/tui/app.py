@@ -405,8 +405,8 @@ def run_mtpb(settings: Settings, problem: Any, case: int, reference: bool) -> in
 def main(args: argparse.Namespace, settings: Settings) -> int:
     import sys
 
-    from assistant.execution.kernel_log import log_app_to_file
     from assistant.frontends.demo import has_terminal
+    from assistant.logs import log_app_to_file
     from assistant.sessions import store
 
     loaded = store.resume_from_args(args)

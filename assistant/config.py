@@ -60,9 +60,9 @@ class Settings:
     demo_delay: float = 0.02  # seconds between streamed chunks in the demo
 
     def kernel_config(self) -> KernelConfig:
-        from assistant.execution.config import KernelConfig
+        from assistant.execution.config import KernelConfig, Limits
 
-        limits: dict[str, Any] = {}
+        limits: Limits = {}
         if self.memory_mb:
             limits["memory_mb"] = self.memory_mb
         if self.max_procs:

@@ -9,7 +9,16 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+
+class Limits(TypedDict, total=False):
+    """Resource limits applied inside the kernel or fork server (kernels/limits.py)."""
+
+    memory_mb: int  # address space (RLIMIT_AS): a huge allocation becomes MemoryError
+    max_procs: int  # processes of this user (RLIMIT_NPROC): fork bombs stop
+    cpu_seconds: float  # CPU time per cell, on top of the wall-clock timeout
+    background: bool  # keep processes a cell leaves running (else killed at its end)
 
 
 @dataclass
@@ -23,7 +32,7 @@ class KernelConfig:
     output_limit: int = 1_000_000  # bytes of stdout+stderr kept per cell
     workdir: Path | None = None  # the kernel's cwd; None: a fresh scratch folder
     env: dict[str, str] = field(default_factory=dict)
-    limits: dict[str, Any] = field(default_factory=dict)  # see kernels/limits.py
+    limits: Limits = field(default_factory=lambda: Limits())
     sandbox: str = "none"  # "none" | "bwrap"
     # Where the kernel process's own stdout/stderr go, never the app's terminal (kernel_log.py);
     # None: a new file in the state folder's log/.

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import shutil
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -320,9 +321,12 @@ class Kernel:
         if died:
             result.message += "; the kernel was restarted (all state lost)" + self.log.hint()
 
-    def _process(self) -> Any:
-        """The kernel's ``subprocess.Popen`` (local provisioner), or None."""
-        return getattr(getattr(self.km, "provisioner", None), "process", None)
+    def _process(self) -> subprocess.Popen[bytes] | None:
+        """The kernel's process (the local provisioner's), or None."""
+        proc: subprocess.Popen[bytes] | None = getattr(
+            getattr(self.km, "provisioner", None), "process", None
+        )
+        return proc
 
     def exit_cause(self) -> str:
         """How the kernel process ended (exit code or signal, with a hint), for messages."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 KEEP = 50  # newest kernel logs kept; only kernels that wrote something leave a file
 
@@ -28,9 +28,9 @@ class KernelLog:
         self.tag = tag
         self.wanted = path  # None: a new file in kernel_log_dir()
         self.path: Path | None = None
-        self.file: Any = None  # open while the kernel runs; handed to the process launcher
+        self.file: BinaryIO | None = None  # open while the kernel runs; given to the launcher
 
-    def open(self) -> Any:
+    def open(self) -> BinaryIO:
         if self.file is not None:
             return self.file
         try:

@@ -175,7 +175,10 @@ class Kernel:
         self._stale = False
         await self._connect()
         log.info(
-            "kernel pid %s replaced by pid %s in %.2f s", old, self.pid, time.perf_counter() - t0
+            "kernel restarted: pid %s is now pid %s (%.2f s)",
+            old,
+            self.pid,
+            time.perf_counter() - t0,
         )
 
     async def interrupt(self) -> None:

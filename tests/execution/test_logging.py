@@ -107,7 +107,7 @@ async def test_restart_death_and_pool_replacement_are_logged(log_file: Path) -> 
         r"INFO assistant\.execution\.kernel: interrupting kernel pid \d+",
         r"WARNING assistant\.execution\.cell: kernel pid \d+ ignored the interrupt",
         r"INFO assistant\.execution\.kernel: restarting kernel pid \d+ \(it ignored the interrupt\)",
-        r"INFO assistant\.execution\.kernel: kernel pid \d+ replaced by pid \d+ in",
+        r"INFO assistant\.execution\.kernel: kernel restarted: pid \d+ is now pid \d+ \(",
         r"WARNING assistant\.execution\.cell: kernel pid \d+ died while running a cell "
         r"\(process exited with code 3\)",
         r"INFO assistant\.execution\.kernel: restarting kernel pid \d+ \(it died\)",

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from importlib import import_module
 
 from assistant import __version__
+from assistant.logs import LEVELS
 
 DESCRIPTION = """\
 A terminal programming assistant. Type a task one natural-language turn at a time; a local
@@ -33,6 +34,7 @@ examples:
   assistant replay 3                     step through MTPB problem 3 with reference code
   assistant eval --model reference       grade the reference solutions on all of MTPB
   assistant eval --model m.gguf -n 10 -k 1 5 10 --jobs 2 --out results.jsonl
+  assistant --log-file run.log eval ...  kernel starts, restarts and deaths logged to run.log
 """
 
 
@@ -76,6 +78,31 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--config", help="config file (default: the user config dir's config.toml)")
 
 
+def _log_flags(p: argparse.ArgumentParser, *, top: bool) -> None:
+    """On the main parser and on every command, so both ``assistant --log-file X eval`` and
+    ``assistant eval --log-file X`` work; a command's copy sets nothing unless given."""
+    default = None if top else argparse.SUPPRESS
+    g = p.add_argument_group("logging")
+    g.add_argument(
+        "--log-file",
+        metavar="PATH",
+        default=default,
+        help="append the app's log (kernel starts, restarts and why, interrupts, deaths, "
+        "timeouts, pool replacements) to PATH, with timestamps, levels and logger names; "
+        "also ASSISTANT_LOG=PATH. It only adds the file: the terminal shows what it "
+        "shows without it",
+    )
+    g.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        type=str.upper,
+        choices=LEVELS,
+        default=default,
+        help="least severe records written: DEBUG, INFO (default), WARNING or ERROR; "
+        "also ASSISTANT_LOG_LEVEL",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="assistant",
@@ -85,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _model_flags(p)
+    _log_flags(p, top=True)
     p.add_argument(
         "--resume",
         nargs="?",
@@ -196,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("info", help="show settings, paths, model backend and GPU support")
     _model_flags(s)
+    for command in sub.choices.values():
+        _log_flags(command, top=False)
     return p
 
 
@@ -243,6 +273,23 @@ def _handler(command: str) -> Callable[..., int]:
     return getattr(import_module(mod), fn)  # type: ignore[no-any-return,unused-ignore]
 
 
+def _start_logging(args: argparse.Namespace, command: str) -> int:
+    """The global logging switch (``--log-file`` or ``ASSISTANT_LOG``); 2 when it cannot be."""
+    from assistant.logs import setup_from
+
+    try:
+        path = setup_from(args.log_file, args.log_level)
+    except (OSError, ValueError) as exc:
+        print(f"assistant: cannot write the log: {exc}", file=sys.stderr)
+        return 2
+    if path is not None:
+        import logging
+
+        # Named, not __name__: under `python -m assistant.cli` that is "__main__".
+        logging.getLogger("assistant.cli").info("assistant %s: command %s", __version__, command)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from assistant.config import ConfigError, load
     from assistant.errors import AssistantError
@@ -250,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "tui"
+    if _start_logging(args, command):
+        return 2
     overrides = {k: v for k, v in vars(args).items() if v is not None}
     try:
         from pathlib import Path

@@ -10,10 +10,13 @@ import os
 import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant import paths
 from assistant.errors import AssistantError
+
+if TYPE_CHECKING:
+    from assistant.execution.config import KernelConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,10 +60,10 @@ class Settings:
     autosave: bool = True
     demo_delay: float = 0.02  # seconds between streamed chunks in the demo
 
-    def kernel_config(self) -> Any:
-        from assistant.execution.kernel import KernelConfig
+    def kernel_config(self) -> KernelConfig:
+        from assistant.execution.config import KernelConfig, Limits
 
-        limits: dict[str, Any] = {}
+        limits: Limits = {}
         if self.memory_mb:
             limits["memory_mb"] = self.memory_mb
         if self.max_procs:

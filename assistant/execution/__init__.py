@@ -1,6 +1,9 @@
 """Running code: Jupyter kernels (one per session) and a pre-warmed pool for grading."""
 
-from assistant.execution.kernel import Kernel, KernelConfig
+import logging
+
+from assistant.execution.config import KernelConfig
+from assistant.execution.kernel import Kernel
 from assistant.execution.result import (
     ExecError,
     ExecResult,
@@ -20,3 +23,9 @@ __all__ = [
     "KernelStartError",
     "Printed",
 ]
+
+# Kernel starts, restarts, interrupts and deaths are logged under this package. They go where
+# the app's logging set-up sends them (``assistant --log-file``, ``assistant.logs``) and,
+# without one, nowhere: not to stderr through logging's last resort, which would draw over the
+# TUI and flood ``eval``'s output with every crashing program.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

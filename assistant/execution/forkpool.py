@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.execution.forkserver import ForkProgram, ForkServer
-from assistant.execution.kernel import KernelConfig
+from assistant.execution.config import KernelConfig
+from assistant.execution.forkprogram import ForkProgram, result_from_reply
+from assistant.execution.forkserver import ForkServer
 from assistant.execution.result import ExecResult, KernelDied
+
+if TYPE_CHECKING:
+    from assistant.execution.pool import Cell
+
+log = logging.getLogger(__name__)
 
 
 class ForkPool:
@@ -67,6 +74,7 @@ class ForkPool:
     async def _live_server(self) -> ForkServer:
         async with self._start_lock:
             if self.server.dead:  # it runs no user code, but never leave the pool unusable
+                log.warning("fork server pid %s is gone: starting a new one", self.server.pid)
                 await self.server.shutdown()
                 self.server = ForkServer(self.config, self.server.preload, self.size)
                 self.server.max_programs = self.size
@@ -108,41 +116,44 @@ class ForkPool:
         server's reply (``status``, ``value`` = what it returned, ``error``, ``stdout``...)."""
         timeout = self.config.timeout if timeout is None else timeout
         entry = {"runner": runner, "args": args, "timeout": timeout}
-        replies = await self._program([entry], preload, raw=True)
-        if not replies:
-            return {"status": "died", "cause": "no answer"}
-        reply: dict[str, Any] = replies[0]
-        return reply
+        try:
+            replies = await self._replies([entry], preload)
+        except KernelDied as exc:
+            return {"status": "died", "cause": str(exc)}
+        return replies[0] if replies else {"status": "died", "cause": "no answer"}
 
     async def _program(
-        self, batch: list[dict[str, Any]], preload: Sequence[str] = (), raw: bool = False
-    ) -> list[Any]:
+        self, batch: list[dict[str, Any]], preload: Sequence[str] = ()
+    ) -> list[ExecResult]:
+        try:
+            replies = await self._replies(batch, preload)
+        except KernelDied as exc:
+            return [ExecResult(status="died", message=str(exc), restarted=True)]
+        return [
+            result_from_reply(r, float(b["timeout"])) for r, b in zip(replies, batch, strict=False)
+        ]
+
+    async def _replies(
+        self, batch: list[dict[str, Any]], preload: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """The server's answers for one whole program; KernelDied if the server went away."""
         server = await self._live_server()
         if self._heavy_start is not None and any(_third_party(m) for m in preload):
             server = await self._heavy_start
         async with self._program_gate:
-            try:
-                reply = await server.request(
-                    {
-                        "op": "program",
-                        "sid": f"p{next(server._sids)}",
-                        "cells": batch,
-                        "preload": list(preload),
-                    }
-                )
-            except KernelDied as exc:
-                if raw:
-                    return [{"status": "died", "cause": str(exc)}]
-                return [ExecResult(status="died", message=str(exc), restarted=True)]
-        results = reply.get("results") or []
-        if raw:
-            return list(results)
-        return [
-            ForkProgram._result_of(r, float(b["timeout"]))
-            for r, b in zip(results, batch, strict=False)
-        ]
+            reply = await server.request(
+                {
+                    "op": "program",
+                    "sid": f"p{next(server._sids)}",
+                    "cells": batch,
+                    "preload": list(preload),
+                }
+            )
+        return list(reply.get("results") or [])
 
-    async def run_program(self, cells: Sequence[Any], *, stop_on_error: bool = True) -> list[Any]:
+    async def run_program(
+        self, cells: Sequence[Cell], *, stop_on_error: bool = True
+    ) -> list[ExecResult]:
         """``KernelPool.run_program``: ``Cell``s (code, final, timeout) in one fresh child."""
         if stop_on_error:
             batch = [

@@ -9,11 +9,12 @@ undo module state). Cells keep the Jupyter kernel's semantics (print capture, th
 bare expression printed, output cap, memory and process limits, timeouts, crash reports), so
 verdicts are the same. The Jupyter kernel stays the interactive runtime.
 
-``ForkProgram`` has the part of ``Kernel``'s interface that the runner and the engine use
-(``execute``, ``restart``, ``interrupt``, ``evaluate``), plus ``call`` for pluggable program
-runners and ``checkpoint`` (fork snapshots for failed attempts). ``ForkPool``
+``ForkProgram`` (``forkprogram.py``) has the part of ``Kernel``'s interface that the runner
+and the engine use (``execute``, ``restart``, ``interrupt``, ``evaluate``), plus ``call`` for
+pluggable program runners and ``checkpoint`` (fork snapshots for failed attempts). ``ForkPool``
 (``forkpool.py``) has ``KernelPool``'s (``kernel()``, ``run_program``); its ``size`` bounds
 the cells running at once, not the programs open, so many programs can wait on a model.
+Server starts, failed starts and unexpected exits are logged (``assistant.execution.forkserver``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import os
 import shutil
 import sys
@@ -32,16 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.execution import reaper
-from assistant.execution.kernel import KernelConfig, scratch
-from assistant.execution.result import (
-    ExecError,
-    ExecResult,
-    KernelDied,
-    KernelStartError,
-    Printed,
-    explain_sys_exit,
-    strip_ansi,
-)
+from assistant.execution.config import KernelConfig, scratch
+from assistant.execution.forkprogram import ForkProgram
+from assistant.execution.result import KernelDied, KernelStartError
+
+log = logging.getLogger(__name__)
 
 # What a fresh server imports before forking (on top of the programs' own imports).
 DEFAULT_PRELOAD = ("numpy", "pandas")
@@ -91,20 +88,20 @@ class ForkServer:
         # Programs are small and run two at a time: BLAS thread pools only cost memory here.
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(var, "1")
-        log = open(self._tmp / "fork_server.log", "wb")  # noqa: SIM115
+        server_log = open(self._tmp / "fork_server.log", "wb")  # noqa: SIM115
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
-                stderr=log,
+                stderr=server_log,
                 cwd=str(self.workdir),
                 env=env,
                 start_new_session=True,
                 limit=1 << 26,
             )
         finally:
-            log.close()
+            server_log.close()
         reaper.register(self.proc.pid, self.tag)
         limits = self.config.limits
         cfg = {
@@ -127,11 +124,19 @@ class ForkServer:
         except (TimeoutError, ValueError):
             ready = {}
         if ready.get("ev") != "ready":
-            await self.shutdown()
             tail = self._log_tail()
+            await self.shutdown()
+            log.warning("fork server failed to start: %s", tail or "no answer")
             raise KernelStartError(f"could not start the fork server: {tail or 'no answer'}")
         self._reader = asyncio.ensure_future(self._read())
         self.start_time = time.perf_counter() - t0
+        log.info(
+            "fork server started: pid %s in %.2f s (preload %s, sandbox %s)",
+            self.pid,
+            self.start_time,
+            ",".join(self.preload) or "nothing",
+            self.config.sandbox,
+        )
         return self
 
     def _log_tail(self) -> str:
@@ -155,6 +160,8 @@ class ForkServer:
         finally:
             self.dead = True
             why = KernelDied(f"the fork server exited ({self._log_tail() or 'no message'})")
+            if self.proc is not None:  # not shutdown()'s doing
+                log.warning("fork server pid %s: %s", self.proc.pid, why)
             for fut in self._waiting.values():
                 if not fut.done():
                     fut.set_exception(why)
@@ -192,6 +199,7 @@ class ForkServer:
     async def shutdown(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
+            log.debug("fork server pid %s shutting down", proc.pid)
             with contextlib.suppress(Exception):
                 assert proc.stdin is not None
                 proc.stdin.write(b'{"op": "quit"}\n')
@@ -216,168 +224,3 @@ class ForkServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.shutdown()
-
-
-class ForkProgram:
-    """One program's state: a forked child. ``restart`` forks a fresh one."""
-
-    def __init__(self, server: ForkServer, gate: asyncio.Semaphore | None = None) -> None:
-        self.server = server
-        self.config = server.config
-        self.workdir = server.workdir
-        self.sid: str | None = None
-        self.restarts = 0
-        self.tainted = False
-        self._gate = gate
-        self._lock = asyncio.Lock()
-
-    async def start(self) -> ForkProgram:
-        self.sid = await self.server.new_session()
-        return self
-
-    async def restart(self) -> None:
-        """All state lost: the child is killed and a fresh one forked."""
-        async with self._lock:
-            await self._close()
-            self.sid = await self.server.new_session()
-            self.restarts += 1
-            self.tainted = True
-
-    async def interrupt(self) -> None:
-        """Stop a running cell: here that ends the program (the next cell gets a fresh one)."""
-        if self.sid is not None and not self.server.dead:
-            sid, self.sid = self.sid, None
-            with contextlib.suppress(Exception):
-                await self.server.request({"op": "close", "sid": sid})
-
-    async def _close(self) -> None:
-        sid, self.sid = self.sid, None
-        if sid is not None and not self.server.dead:
-            with contextlib.suppress(KernelDied):
-                await self.server.request({"op": "close", "sid": sid})
-
-    async def shutdown(self) -> None:
-        async with self._lock:
-            await self._close()
-
-    async def _roundtrip(self, msg: dict[str, Any]) -> dict[str, Any]:
-        if self.sid is None:  # killed by a timeout or a crash: a fresh program, as a restart
-            self.sid = await self.server.new_session()
-        msg["sid"] = self.sid
-        if self._gate is None:
-            return await self.server.request(msg)
-        async with self._gate:
-            return await self.server.request(msg)
-
-    async def execute(
-        self,
-        code: str,
-        *,
-        print_last: bool = False,
-        timeout: float | None = None,
-        stdin: Any = None,
-    ) -> ExecResult:
-        """Run one cell; like ``Kernel.execute`` (``stdin`` is ignored: input() gets EOF)."""
-        timeout = self.config.timeout if timeout is None else timeout
-        async with self._lock:
-            t0 = time.perf_counter()
-            try:
-                reply = await self._roundtrip(
-                    {"op": "exec", "code": code, "final": print_last, "timeout": timeout}
-                )
-            except KernelDied as exc:
-                self.sid = None
-                self.tainted = True
-                return ExecResult(status="died", message=str(exc), restarted=True)
-            res = self._result(reply, timeout)
-            if not res.duration:
-                res.duration = time.perf_counter() - t0
-            return res
-
-    async def call(
-        self, runner: str, args: dict[str, Any], timeout: float | None = None
-    ) -> dict[str, Any]:
-        """Call ``module:function(**args)`` in the program's child (a pluggable program runner,
-        e.g. an upstream-exact execution mode in ``kernels/``); returns the server's reply:
-        ``status``, ``value`` (what the function returned), ``error``, ``stdout``, ``stderr``."""
-        timeout = self.config.timeout if timeout is None else timeout
-        async with self._lock:
-            reply = await self._roundtrip(
-                {"op": "call", "runner": runner, "args": args, "timeout": timeout}
-            )
-            if reply.get("status") in ("timeout", "died", "interrupted"):
-                self.sid = None
-                self.tainted = True
-            return reply
-
-    async def evaluate(self, expressions: dict[str, str]) -> dict[str, Any]:
-        """``Kernel.evaluate``: expressions in the program's namespace, as Jupyter answers
-        user_expressions (``{"status": "ok", "data": {"text/plain": repr}}`` each)."""
-        async with self._lock:
-            reply = await self._roundtrip({"op": "eval", "exprs": expressions, "timeout": 10.0})
-            return dict(reply.get("expressions") or {})
-
-    async def checkpoint(self, op: str) -> bool:
-        """``snapshot`` (fork a frozen copy of the program before an attempt), ``commit``
-        (drop it) or ``rollback`` (the copy takes over: the attempt leaves no trace in the
-        interpreter, ~ a fork's cost). False when it could not be done (no program, a timeout
-        killed it): then only a restart and replay bring the committed state back."""
-        if self.sid is None:
-            return False
-        async with self._lock:
-            try:
-                reply = await self._roundtrip({"op": op, "timeout": 10.0})
-            except KernelDied:
-                return False
-            return reply.get("status") == "ok"
-
-    @staticmethod
-    def _result_of(reply: dict[str, Any], timeout: float) -> ExecResult:
-        prog = ForkProgram.__new__(ForkProgram)
-        prog.tainted, prog.sid = False, None
-        return prog._result(reply, timeout)
-
-    def _result(self, reply: dict[str, Any], timeout: float) -> ExecResult:
-        status = str(reply.get("status", "died"))
-        res = ExecResult(
-            status=status,  # type: ignore[arg-type]
-            stdout=str(reply.get("stdout", "")),
-            stderr=str(reply.get("stderr", "")),
-            display=list(reply.get("display") or []),
-            duration=float(reply.get("duration") or 0.0),
-            truncated_bytes=int(reply.get("dropped") or 0) + int(reply.get("lost") or 0),
-        )
-        lost = int(reply.get("lost") or 0)
-        if lost:
-            res.stdout += f"\n[... truncated {lost} bytes of output ...]\n"
-        err = reply.get("error")
-        if err:
-            res.error = ExecError(
-                str(err.get("ename", "Error")),
-                str(err.get("evalue", "")),
-                [strip_ansi(t) for t in err.get("traceback") or []],
-            )
-        printed = reply.get("printed")
-        if printed:
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                payload = json.loads(printed)
-                res.print_count = int(payload.get("count", 0))
-                last = payload.get("last")
-                if last is not None:
-                    res.printed = [Printed.from_dict(d) for d in last]
-        if status == "interrupted":
-            res.message = "interrupted: the program was stopped (all state lost)"
-        elif status == "timeout":
-            res.message = f"timed out after {timeout:g} s; the program was stopped (all state lost)"
-        elif status == "died":
-            cause = reply.get("cause") or reply.get("message") or "process exited"
-            res.message = (
-                f"the program's process died while running this cell ({cause}); "
-                "the kernel was restarted (all state lost)"
-            )
-        if status in ("timeout", "died", "interrupted"):
-            res.restarted = True
-            self.tainted = True
-            self.sid = None  # the server killed the child; the next cell forks a fresh one
-        explain_sys_exit(res)
-        return res

@@ -2,89 +2,47 @@
 
 ``Kernel.execute`` never hangs: it watches a deadline (interrupt, then hard restart), checks
 that the kernel process is alive every second, caps output, and answers ``input()`` through an
-optional handler. Kernel processes are tracked so none outlives the app (see ``reaper``).
+optional handler (the steps of one cell are in ``cell.py``). Kernel processes are tracked so
+none outlives the app (see ``reaper``). Starts, restarts and why, interrupts and deaths are
+logged under ``assistant.execution``: nowhere unless the app's ``--log-file`` asks for them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
-import queue
 import shutil
-import tempfile
+import subprocess
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.execution import reaper
+from assistant.execution.cell import CellRun, StdinHandler
+from assistant.execution.config import KernelConfig, scratch
 from assistant.execution.kernel_log import KernelLog
 from assistant.execution.launch import OWN_KERNEL, boot_code, spec_manager
-from assistant.execution.output import Collector, read_limits, read_lost_count, read_prints
+from assistant.execution.output import read_limits, read_lost_count, read_prints
 from assistant.execution.result import (
-    ExecError,
     ExecResult,
     KernelDied,
     KernelStartError,
     describe_exit,
     explain_sys_exit,
-    strip_ansi,
 )
+
+if TYPE_CHECKING:
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+    from jupyter_client.manager import AsyncKernelManager
+
+__all__ = ["FINAL_MARKER", "Kernel", "StdinHandler"]
+
+log = logging.getLogger(__name__)
 
 FINAL_MARKER = "#%%assistant:final"
-StdinHandler = Callable[[str, bool], Awaitable[str]]
-
-
-@dataclass
-class KernelConfig:
-    """How kernels are started and how cells are run. Defaults suit interactive use."""
-
-    kernel_name: str | None = None  # None: the app's own Python; else any installed kernelspec
-    timeout: float = 20.0  # seconds per cell
-    interrupt_grace: float = 2.0  # after an interrupt, wait this long before a hard restart
-    startup_timeout: float = 60.0
-    output_limit: int = 1_000_000  # bytes of stdout+stderr kept per cell
-    workdir: Path | None = None  # the kernel's cwd; None: a fresh scratch folder
-    env: dict[str, str] = field(default_factory=dict)
-    limits: dict[str, Any] = field(default_factory=dict)  # see kernels/limits.py
-    sandbox: str = "none"  # "none" | "bwrap"
-    # Where the kernel process's own stdout/stderr go, never the app's terminal (kernel_log.py);
-    # None: a new file in the state folder's log/.
-    log_file: Path | None = None
-    # After a death or an ignored interrupt, kill the kernel's processes at once but start the
-    # new kernel only when the next cell comes: the pool discards such kernels anyway.
-    lazy_restart: bool = False
-
-    def kernel_limits(self) -> dict[str, Any]:
-        """Arguments for kernels/limits.py: the output cap is enforced in the kernel too."""
-        return {"output_bytes": self.output_limit, **self.limits}
-
-
-# Seconds between liveness checks while a cell runs: a poll of the child process costs
-# microseconds, and a crash (os._exit, segfault) sends no reply, so this bounds its detection.
-_ALIVE_EVERY = 0.25
-
-# The last print's arguments; through limits.py when present, which keeps huge values home.
-_FETCH = (
-    "(lambda m: m.fetch_bounded(__assistant__) if m else __assistant__.fetch())"
-    "(__import__('sys').modules.get('assistant_limits'))"
-)
-
-
-def scratch(config: KernelConfig, prefix: str) -> tuple[Path, Path]:
-    """A private temporary folder for one runtime, and the programs' working folder: the
-    configured ``workdir`` (created if missing) or a fresh ``work/`` inside the temporary one."""
-    tmp = Path(tempfile.mkdtemp(prefix=prefix))
-    if config.workdir is not None:
-        workdir = Path(config.workdir)
-        workdir.mkdir(parents=True, exist_ok=True)
-    else:
-        workdir = tmp / "work"
-        workdir.mkdir()
-    return tmp, workdir
 
 
 class Kernel:
@@ -92,8 +50,8 @@ class Kernel:
 
     def __init__(self, config: KernelConfig | None = None) -> None:
         self.config = config or KernelConfig()
-        self.km: Any = None
-        self.kc: Any = None
+        self.km: AsyncKernelManager | None = None
+        self.kc: AsyncKernelClient | None = None
         self._tmp: Path | None = None
         self.workdir: Path | None = None
         self._lock = asyncio.Lock()
@@ -114,7 +72,7 @@ class Kernel:
         t0 = time.perf_counter()
         self._tmp, self.workdir = scratch(self.config, "asst-")
         name = self.config.kernel_name or OWN_KERNEL
-        self.km = AsyncKernelManager(
+        self.km = km = AsyncKernelManager(
             kernel_name=name,
             kernel_spec_manager=spec_manager(self.config, [self._tmp, self.workdir]),
             transport="ipc",
@@ -123,15 +81,24 @@ class Kernel:
         )
         self.log.open()
         try:
-            await self.km.start_kernel(**self._launch_args())
+            await km.start_kernel(**self._launch_args())
             await self._connect()
         except Exception as exc:
             await self._force_stop()
             self.log.close()
+            log.warning("kernel '%s' failed to start: %s", name, exc)
             raise KernelStartError(
                 f"could not start kernel '{name}': {exc}{self.log.hint()}"
             ) from exc
         self.start_time = time.perf_counter() - t0
+        log.info(
+            "kernel '%s' started: pid %s in %.2f s (tag %s, sandbox %s)",
+            name,
+            self.pid,
+            self.start_time,
+            self.tag,
+            self.config.sandbox,
+        )
         return self
 
     def _launch_args(self) -> dict[str, Any]:
@@ -157,16 +124,17 @@ class Kernel:
         return env
 
     async def _connect(self) -> None:
-        self.kc = self.km.client()
-        self.kc.start_channels()
+        assert self.km is not None
+        self.kc = kc = self.km.client()
+        kc.start_channels()
         try:
-            await self.kc.wait_for_ready(timeout=self.config.startup_timeout)
+            await kc.wait_for_ready(timeout=self.config.startup_timeout)
         except RuntimeError as exc:
             raise KernelStartError(str(exc)) from exc
         pid = self.pid
         if pid:
             reaper.register(pid, self.tag)
-        boot = await self._run_raw(boot_code(self.config.kernel_limits()), silent=True, timeout=30)
+        boot = await self._run_cell(boot_code(self.config.kernel_limits()), silent=True, timeout=30)
         if boot.status != "ok":
             raise KernelStartError(f"kernel setup failed: {boot.feedback() or boot.stderr}")
 
@@ -179,29 +147,43 @@ class Kernel:
     async def is_alive(self) -> bool:
         return bool(self.km is not None and await self.km.is_alive())
 
-    async def restart(self) -> None:
-        """Hard restart: a new process, all state lost, capture code reinstalled."""
+    async def restart(self, *, reason: str = "asked for") -> None:
+        """Hard restart: a new process, all state lost, capture code reinstalled. ``reason``
+        only goes to the log."""
+        if self.km is None:
+            raise KernelDied("the kernel is not running")
+        km = self.km
         old = self.pid
+        t0 = time.perf_counter()
+        log.info("restarting kernel pid %s (%s)", old, reason)
         if self.kc is not None:
             self.kc.stop_channels()
         # Kill the old tree first (children that hold pipes, daemons): the new kernel gets the
         # same tag, so this must happen before it starts.
         reaper.kill_tree(old, self.tag)
         try:
-            await self.km.restart_kernel(now=True)
-        except Exception:
+            await km.restart_kernel(now=True)
+        except Exception as exc:
             # A kernel that died badly can leave the manager confused: start afresh.
-            await self.km.shutdown_kernel(now=True)
-            await self.km.start_kernel(**self._launch_args())
+            log.info("restart of kernel pid %s failed (%s): starting a new one", old, exc)
+            await km.shutdown_kernel(now=True)
+            await km.start_kernel(**self._launch_args())
         if old:
             reaper.unregister(old)
         self.restarts += 1
         self.tainted = True
         self._stale = False
         await self._connect()
+        log.info(
+            "kernel restarted: pid %s is now pid %s (%.2f s)",
+            old,
+            self.pid,
+            time.perf_counter() - t0,
+        )
 
     async def interrupt(self) -> None:
         if self.km is not None:
+            log.info("interrupting kernel pid %s", self.pid)
             await self.km.interrupt_kernel()
 
     async def shutdown(self) -> None:
@@ -221,8 +203,10 @@ class Kernel:
                 reaper.unregister(pid)
             if self._tmp is not None:
                 shutil.rmtree(self._tmp, ignore_errors=True)
-            self.km = self.kc = None
+            self.km = None
+            self.kc = None
             self.log.close()
+            log.debug("kernel pid %s shut down", pid)
 
     async def _force_stop(self) -> None:
         pid = self.pid
@@ -256,10 +240,32 @@ class Kernel:
             code = code.rstrip("\n") + "\n" + FINAL_MARKER + "\n"
         async with self._lock:
             if self._stale:
-                await self.restart()
-            return await self._run_raw(code, timeout=timeout, stdin=stdin, capture=True)
+                await self.restart(reason="killed after the last cell")
+            return await self._run_cell(code, timeout=timeout, stdin=stdin, capture=True)
 
-    async def _run_raw(
+    async def execute_silent(
+        self,
+        code: str,
+        *,
+        timeout: float | None = None,
+        user_expressions: dict[str, str] | None = None,
+    ) -> ExecResult:
+        """Run the app's own code: no output capture, no history, no execution count. For
+        set-up and housekeeping cells (the pool's reset and snapshots) and expressions;
+        ``result.expressions`` holds the ``user_expressions`` answers."""
+        async with self._lock:
+            if self._stale:
+                await self.restart(reason="killed after the last cell")
+            return await self._run_cell(
+                code, silent=True, timeout=timeout, user_expressions=user_expressions
+            )
+
+    async def evaluate(self, expressions: dict[str, str]) -> dict[str, Any]:
+        """Evaluate expressions in the user namespace without running a visible cell."""
+        res = await self.execute_silent("", user_expressions=expressions, timeout=10)
+        return res.expressions
+
+    async def _run_cell(
         self,
         code: str,
         *,
@@ -269,141 +275,64 @@ class Kernel:
         capture: bool = False,
         user_expressions: dict[str, str] | None = None,
     ) -> ExecResult:
+        """The steps of one cell (``cell.py``), then recovery; the caller holds the lock."""
         if self.kc is None:
             raise KernelDied("the kernel is not running")
-        kc = self.kc
-        timeout = self.config.timeout if timeout is None else timeout
-        exprs = dict(user_expressions or {})
-        if capture:
-            exprs["__asst_print"] = _FETCH
-            exprs["__asst_limits"] = "__import__('sys').modules['assistant_limits'].info()"
-        t0 = time.perf_counter()
-        msg_id = kc.execute(
+        run = CellRun(self, self.kc, self.config.timeout if timeout is None else timeout)
+        run.send(
             code,
             silent=silent,
-            store_history=False,
-            user_expressions=exprs,
+            capture=capture,
+            user_expressions=user_expressions,
             allow_stdin=stdin is not None,
         )
-        # The kernel caps output itself and adds its own marker; the client cap (with room for
-        # that marker) is the backstop for kernels without kernels/limits.py.
-        out = Collector(self.config.output_limit + 200)
-        deadline = t0 + timeout
-        status: str | None = None
-        message = ""
-        next_alive_check = t0 + _ALIVE_EVERY
-        interrupted_at: float | None = None
-        while True:
-            now = time.perf_counter()
-            if now >= next_alive_check:
-                next_alive_check = now + _ALIVE_EVERY
-                if not await self.is_alive():
-                    status = "died"
-                    message = f"the kernel died while running this cell ({self._exit_cause()})"
-                    break
-            if now >= deadline and interrupted_at is None:
-                interrupted_at = now
-                await self.interrupt()
-            if interrupted_at is not None and now - interrupted_at > self.config.interrupt_grace:
-                status = "timeout"
-                message = (
-                    f"timed out after {timeout:g} s; the interrupt was ignored, "
-                    "so the kernel was restarted (all state lost)"
-                )
-                break
-            if stdin is not None:
-                await self._serve_stdin(kc, stdin)
-            wait = 0.05 if stdin is not None else min(1.0, max(0.01, next_alive_check - now))
-            try:
-                msg = await kc.get_iopub_msg(timeout=wait)
-            except queue.Empty:
-                continue
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if out.handle(msg):
-                break
-        reply: dict[str, Any] = {}
-        if status is None:
-            reply = await self._shell_reply(kc, msg_id)
-            status = "ok" if reply.get("status") == "ok" else "error"
-            if interrupted_at is not None:
-                status = "timeout"
-                message = f"timed out after {timeout:g} s and was interrupted (state kept)"
-        result = ExecResult(
-            status=status,  # type: ignore[arg-type]
-            stdout=out.stdout(),
-            stderr=out.stderr(),
-            display=out.display,
-            error=out.error,
-            duration=time.perf_counter() - t0,
-            truncated_bytes=out.dropped,
-            message=message,
-        )
-        if status == "error" and result.error is None and reply:
-            result.error = ExecError(
-                reply.get("ename", "Error"),
-                reply.get("evalue", ""),
-                [strip_ansi(t) for t in reply.get("traceback", [])],
-            )
-        if status == "died" or (status == "timeout" and not reply):
-            if self._tmp is not None:
-                read_lost_count(result, self._tmp / "dropped")
-            if self.config.lazy_restart:
-                reaper.kill_tree(self.pid, self.tag)
-                # A big process takes a few ms to die after SIGKILL: wait (and reap it) so
-                # "killed now" is true when this returns.
-                proc: Any = getattr(getattr(self.km, "provisioner", None), "process", None)
-                if proc is not None:
-                    with contextlib.suppress(Exception):
-                        await asyncio.to_thread(proc.wait, 2.0)
-                self._stale = self.tainted = True
-            else:
-                await self.restart()
-            result.restarted = True
-            message += "; the kernel was restarted (all state lost)" if status == "died" else ""
-            message += self.log.hint() if status == "died" else ""
-            result.message = message
-        if status != "ok" and status != "error":
+        await run.await_idle(stdin)
+        if run.status is None:
+            await run.await_reply()
+        result = run.result()
+        if run.lost_kernel:
+            await self._recover(result)
+        if result.status not in ("ok", "error"):
             self.tainted = True
-        result.expressions = dict(reply.get("user_expressions") or {})
         if capture:
             read_prints(result)
             read_limits(result)
         explain_sys_exit(result)
         return result
 
-    def _exit_cause(self) -> str:
-        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+    async def _recover(self, result: ExecResult) -> None:
+        """After a death or an ignored interrupt: a new kernel, now or (``lazy_restart``) when
+        the next cell comes. What the dead kernel had counted as dropped output is kept."""
+        died = result.status == "died"
+        if self._tmp is not None:
+            read_lost_count(result, self._tmp / "dropped")
+        why = "it died" if died else "it ignored the interrupt"
+        if self.config.lazy_restart:
+            pid = self.pid
+            reaper.kill_tree(pid, self.tag)
+            # A big process takes a few ms to die after SIGKILL: wait (and reap it) so
+            # "killed now" is true when this returns.
+            proc = self._process()
+            if proc is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(proc.wait, 2.0)
+            self._stale = self.tainted = True
+            log.info("kernel pid %s killed (%s); a new one starts with the next cell", pid, why)
+        else:
+            await self.restart(reason=why)
+        result.restarted = True
+        if died:
+            result.message += "; the kernel was restarted (all state lost)" + self.log.hint()
+
+    def _process(self) -> subprocess.Popen[bytes] | None:
+        """The kernel's process (the local provisioner's), or None."""
+        proc: subprocess.Popen[bytes] | None = getattr(
+            getattr(self.km, "provisioner", None), "process", None
+        )
+        return proc
+
+    def exit_cause(self) -> str:
+        """How the kernel process ended (exit code or signal, with a hint), for messages."""
+        proc = self._process()
         code = proc.poll() if proc is not None else None
         return describe_exit(code, sandboxed=self.config.sandbox == "bwrap")
-
-    async def _shell_reply(self, kc: Any, msg_id: str) -> dict[str, Any]:
-        deadline = time.perf_counter() + 10.0
-        while time.perf_counter() < deadline:
-            try:
-                msg = await kc.get_shell_msg(timeout=1.0)
-            except queue.Empty:
-                if not await self.is_alive():
-                    return {}
-                continue
-            if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return dict(msg["content"])
-        return {}
-
-    async def _serve_stdin(self, kc: Any, handler: StdinHandler) -> None:
-        try:
-            msg = await kc.get_stdin_msg(timeout=0)
-        except queue.Empty:
-            return
-        if msg["header"]["msg_type"] == "input_request":
-            content = msg["content"]
-            answer = await handler(content.get("prompt", ""), bool(content.get("password")))
-            kc.input(answer)
-
-    async def evaluate(self, expressions: dict[str, str]) -> dict[str, Any]:
-        """Evaluate expressions in the user namespace without running a visible cell."""
-        async with self._lock:
-            if self._stale:
-                await self.restart()
-            res = await self._run_raw("", silent=True, user_expressions=expressions, timeout=10)
-        return res.expressions

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 KEEP = 50  # newest kernel logs kept; only kernels that wrote something leave a file
 
@@ -28,9 +28,9 @@ class KernelLog:
         self.tag = tag
         self.wanted = path  # None: a new file in kernel_log_dir()
         self.path: Path | None = None
-        self.file: Any = None  # open while the kernel runs; handed to the process launcher
+        self.file: BinaryIO | None = None  # open while the kernel runs; given to the launcher
 
-    def open(self) -> Any:
+    def open(self) -> BinaryIO:
         if self.file is not None:
             return self.file
         try:
@@ -78,24 +78,3 @@ def _prune(folder: Path) -> None:
             old.unlink(missing_ok=True)
     except OSError:
         pass
-
-
-def log_app_to_file() -> Path | None:
-    """Send the app's own warnings (``logging`` under ``assistant``) to ``log/assistant.log``:
-    in the full-screen app and the REPL, logging's stderr fallback would draw over the UI."""
-    import logging
-
-    logger = logging.getLogger("assistant")
-    if any(getattr(h, "_assistant_file", False) for h in logger.handlers):
-        return None
-    try:
-        folder = kernel_log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(folder / "assistant.log", encoding="utf-8", delay=True)
-    except OSError:
-        handler = logging.NullHandler()  # type: ignore[assignment]
-    handler._assistant_file = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logger.addHandler(handler)
-    logger.propagate = False
-    return folder / "assistant.log"

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from assistant.execution.kernel import KernelConfig
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    from assistant.execution.config import KernelConfig
 
 OWN_KERNEL = "assistant-python"
 
@@ -24,14 +26,14 @@ def _kernel_argv() -> list[str]:
     ]
 
 
-def spec_manager(config: KernelConfig, writable: list[Path]) -> Any:
+def spec_manager(config: KernelConfig, writable: list[Path]) -> KernelSpecManager:
     """``writable``: folders the sandbox (if any) must leave writable: sockets, scratch dir."""
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 
     class OwnSpecManager(KernelSpecManager):
         """The app's own interpreter as a kernelspec, whatever the user has installed."""
 
-        def get_kernel_spec(self, kernel_name: str, *args: Any, **kwargs: Any) -> Any:
+        def get_kernel_spec(self, kernel_name: str, *args: Any, **kwargs: Any) -> KernelSpec:
             if kernel_name == OWN_KERNEL:
                 argv = _kernel_argv()
                 if config.sandbox == "bwrap":

@@ -9,18 +9,25 @@ program), files left open, a module imported, removed or with an attribute rebou
 (``math.pi = 3``; see kernels/isolation.py); the environment is put back in place. So one
 program never affects another's verdict. Kernels start with numpy and pandas loaded, so
 programs that import them do not cost a replacement.
+
+Replacements and recycles are logged (``assistant.execution.pool``, info) with their reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from assistant.execution.kernel import Kernel, KernelConfig
+from assistant.execution.config import KernelConfig
+from assistant.execution.kernel import Kernel
 from assistant.execution.result import ExecResult
+
+log = logging.getLogger(__name__)
 
 # Between programs: drop the program's names and put IPython's hidden ones back (the print
 # capture ``__assistant__`` among them), go back to the scratch folder, reset the capture.
@@ -83,21 +90,22 @@ class KernelPool:
         self.replaced_tainted = 0  # kernels replaced because a program left something behind
 
     async def start(self) -> KernelPool:
+        t0 = time.perf_counter()
         kernels = await asyncio.gather(*(self._new_kernel() for _ in range(self.size)))
         for k in kernels:
             self._idle.put_nowait(k)
+        log.info("pool of %d kernels ready in %.2f s", self.size, time.perf_counter() - t0)
         return self
 
     async def _new_kernel(self) -> Kernel:
         cfg = replace(self.config, lazy_restart=True)
         k = await Kernel(cfg).start()
-        await k._run_raw(_isolation_code(), silent=True, timeout=60)
+        await k.execute_silent(_isolation_code(), timeout=60)
         # A first cell and a first user expression make the kernel open what it opens lazily
         # (zmq descriptors...), so the snapshot is of the kernel as programs find it.
         await k.execute("pass")
-        await k._run_raw(
+        await k.execute_silent(
             "__import__('sys').modules['assistant_isolation'].snapshot()",
-            silent=True,
             user_expressions={"x": "1"},
         )
         self._all.add(k)
@@ -128,11 +136,15 @@ class KernelPool:
         if self._closed:
             self._spawn(self._discard(k))
             return
-        fresh = k.restarts == 0 and not k.tainted
-        if healthy and fresh and self._uses[id(k)] < self.recycle_after:
-            self._spawn(self._reset(k))
+        uses = self._uses[id(k)]
+        if not healthy:
+            self._spawn(self._replace(k, "the caller raised while using it"))
+        elif k.restarts or k.tainted:
+            self._spawn(self._replace(k, "a cell timed out or the kernel died or restarted"))
+        elif uses >= self.recycle_after:
+            self._spawn(self._replace(k, f"recycled after {uses} programs"))
         else:
-            self._spawn(self._replace(k))
+            self._spawn(self._reset(k))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -140,31 +152,41 @@ class KernelPool:
         task.add_done_callback(self._pending.discard)
 
     async def _reset(self, k: Kernel) -> None:
+        why = ""
         try:
             code = _RESET.format(workdir=str(k.workdir))
-            res = await k._run_raw(
-                code,
-                silent=True,
-                timeout=10,
-                user_expressions={"left": _LEFTOVERS, "taint": _TAINT},
+            res = await k.execute_silent(
+                code, timeout=10, user_expressions={"left": _LEFTOVERS, "taint": _TAINT}
             )
             left = res.expressions.get("left", {})
             taint = res.expressions.get("taint", {})
             clean = left.get("status") == "ok" and left["data"]["text/plain"] == "0"
             clean = clean and taint.get("status") == "ok" and taint["data"]["text/plain"] == "[]"
             self.replaced_tainted += not clean
-            ok = res.ok and clean and await k.is_alive()
-        except Exception:
-            ok = False
-        if ok:
+            if not clean:
+                why = (
+                    f"the program left something behind ({_text(left)} threads or "
+                    f"processes running; changed: {_text(taint)})"
+                )
+            elif not res.ok:
+                why = f"the reset failed ({res.feedback()})"
+            elif not await k.is_alive():
+                why = "the kernel died during the reset"
+        except Exception as exc:
+            why = f"the reset failed ({exc!r})"
+        if not why:
             self._idle.put_nowait(k)
         else:
-            await self._replace(k)
+            await self._replace(k, why)
 
-    async def _replace(self, k: Kernel) -> None:
+    async def _replace(self, k: Kernel, why: str) -> None:
+        log.info("replacing kernel pid %s: %s", k.pid, why)
         await self._discard(k)
         if not self._closed:
-            self._idle.put_nowait(await self._new_kernel())
+            t0 = time.perf_counter()
+            new = await self._new_kernel()
+            log.info("new kernel pid %s ready in %.2f s", new.pid, time.perf_counter() - t0)
+            self._idle.put_nowait(new)
 
     async def _discard(self, k: Kernel) -> None:
         self._all.discard(k)
@@ -186,8 +208,16 @@ class KernelPool:
         return results
 
     async def close(self) -> None:
+        log.debug("closing %d kernels", len(self._all))
         self._closed = True
         if self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
         await asyncio.gather(*(k.shutdown() for k in list(self._all)), return_exceptions=True)
         self._all.clear()
+
+
+def _text(answer: dict[str, Any]) -> str:
+    """A user-expression answer as text, for the log."""
+    if answer.get("status") == "ok":
+        return str(answer.get("data", {}).get("text/plain", ""))
+    return f"{answer.get('ename', 'error')}: {answer.get('evalue', '')}"

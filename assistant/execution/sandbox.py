@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from assistant.execution.result import KernelStartError
 
 if TYPE_CHECKING:
-    from assistant.execution.kernel import KernelConfig
+    from assistant.execution.config import KernelConfig
 
 
 class SandboxError(KernelStartError):

@@ -233,7 +233,7 @@ class Repl:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.execution.kernel_log import log_app_to_file
+    from assistant.logs import log_app_to_file
 
     log_app_to_file()
     loaded = store.resume_from_args(args)

@@ -28,7 +28,7 @@ from assistant.mtpb.refinement_metrics import turn_outcome
 if TYPE_CHECKING:
     from assistant.config import Settings
     from assistant.engine.events import EngineEvent
-    from assistant.execution.forkserver import ForkProgram
+    from assistant.execution.forkprogram import ForkProgram
     from assistant.execution.kernel import Kernel
     from assistant.models.base import Model
     from assistant.mtpb.runner import EvalOptions, Job

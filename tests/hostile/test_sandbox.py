@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from assistant.execution import Kernel, KernelStartError, sandbox
-from assistant.execution.kernel import KernelConfig
+from assistant.execution.config import KernelConfig
 
 from .conftest import config
 

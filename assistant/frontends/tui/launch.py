@@ -8,11 +8,11 @@ import sys
 from typing import TYPE_CHECKING
 
 from assistant.config import Settings
-from assistant.execution.kernel_log import log_app_to_file
 from assistant.frontends.demo_problem import DemoProblem, demo_model
 from assistant.frontends.terminal import has_terminal
 from assistant.frontends.tui.app import AssistantApp
 from assistant.frontends.tui.screens.mtpb import MtpbChoice
+from assistant.logs import log_app_to_file
 from assistant.sessions import store
 
 if TYPE_CHECKING:

@@ -1,0 +1,59 @@
+"""How kernels are started and how cells run: one settings object shared by both runtimes.
+
+Kept apart from ``kernel.py`` so that the fork server, the sandbox, the launcher and the app's
+settings can name it without importing the Jupyter kernel driver.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypedDict
+
+
+class Limits(TypedDict, total=False):
+    """Resource limits applied inside the kernel or fork server (kernels/limits.py)."""
+
+    memory_mb: int  # address space (RLIMIT_AS): a huge allocation becomes MemoryError
+    max_procs: int  # processes of this user (RLIMIT_NPROC): fork bombs stop
+    cpu_seconds: float  # CPU time per cell, on top of the wall-clock timeout
+    background: bool  # keep processes a cell leaves running (else killed at its end)
+
+
+@dataclass
+class KernelConfig:
+    """How kernels are started and how cells are run. Defaults suit interactive use."""
+
+    kernel_name: str | None = None  # None: the app's own Python; else any installed kernelspec
+    timeout: float = 20.0  # seconds per cell
+    interrupt_grace: float = 2.0  # after an interrupt, wait this long before a hard restart
+    startup_timeout: float = 60.0
+    output_limit: int = 1_000_000  # bytes of stdout+stderr kept per cell
+    workdir: Path | None = None  # the kernel's cwd; None: a fresh scratch folder
+    env: dict[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=lambda: Limits())
+    sandbox: str = "none"  # "none" | "bwrap"
+    # Where the kernel process's own stdout/stderr go, never the app's terminal (kernel_log.py);
+    # None: a new file in the state folder's log/.
+    log_file: Path | None = None
+    # After a death or an ignored interrupt, kill the kernel's processes at once but start the
+    # new kernel only when the next cell comes: the pool discards such kernels anyway.
+    lazy_restart: bool = False
+
+    def kernel_limits(self) -> dict[str, Any]:
+        """Arguments for kernels/limits.py: the output cap is enforced in the kernel too."""
+        return {"output_bytes": self.output_limit, **self.limits}
+
+
+def scratch(config: KernelConfig, prefix: str) -> tuple[Path, Path]:
+    """A private temporary folder for one runtime, and the programs' working folder: the
+    configured ``workdir`` (created if missing) or a fresh ``work/`` inside the temporary one."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    if config.workdir is not None:
+        workdir = Path(config.workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        workdir = tmp / "work"
+        workdir.mkdir()
+    return tmp, workdir

@@ -28,3 +28,10 @@ def test_import_contracts_are_kept() -> None:
     assert verdicts, out  # the contracts were read and checked
     broken = sorted(name for name, verdict in verdicts.items() if verdict == "BROKEN")
     assert run.returncode == 0 and not broken, out
+
+
+def test_cli_log_levels_match_the_logging_module() -> None:
+    """cli.py writes the --log-level choices out (so --help does not import logging)."""
+    from assistant import cli, logs
+
+    assert cli.LOG_LEVELS == logs.LEVELS

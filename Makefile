@@ -6,9 +6,11 @@
 # kernels, the fork server), llama (a GGUF through llama.cpp), tui (Pilot, snapshots, REPL),
 # acceptance (whole-benchmark runs), plus real_model and slow; pick any with
 # `.venv/bin/python -m pytest -m "kernel and not tui"`.
-# llama-cpp-python builds from source on first install (about 5 minutes on 2 cores); then a
-# probe runs a quantized model in a child process and, if that build faults on this CPU (AMX
-# on some VMs), rebuilds it without native CPU detection (assistant/models/buildcheck.py).
+# llama-cpp-python builds from source on first install (about 5 minutes on 2 cores), once:
+# assistant/models/cpufeatures.py first asks whether this CPU can run AMX code (a VM may list
+# AMX without granting its tile state) and, where not, the build goes without native CPU
+# detection. After it a probe runs a quantized model in a child process and, should that build
+# still fault here, rebuilds it (the safety net, assistant/models/buildcheck.py).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,7 +22,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	CMAKE_ARGS="$$($(PY) assistant/models/cpufeatures.py)" $(PY) -m pip install --quiet -e '.[dev]'
 	$(PY) -m assistant.models.buildcheck --fix
 	@touch $(STAMP)
 

@@ -32,57 +32,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant.models.base import ModelError
+from assistant.models.cpufeatures import cpu_flags, has_gpu_option, safe_cmake_args
 
 log = logging.getLogger(__name__)
 
-# /proc/cpuinfo flag -> the ggml CMake option for it (only what ggml can use on x86).
-CPU_OPTIONS = (
-    ("avx", "GGML_AVX"),
-    ("avx2", "GGML_AVX2"),
-    ("fma", "GGML_FMA"),
-    ("f16c", "GGML_F16C"),
-    ("bmi2", "GGML_BMI2"),
-    ("avx512f", "GGML_AVX512"),
-    ("avx512vbmi", "GGML_AVX512_VBMI"),
-    ("avx512_vnni", "GGML_AVX512_VNNI"),
-    ("avx512_bf16", "GGML_AVX512_BF16"),
-    ("avx_vnni", "GGML_AVX_VNNI"),
-)
-AMX_OFF = ("GGML_AMX_TILE", "GGML_AMX_INT8", "GGML_AMX_BF16")
-# CMake options that select a GPU backend: a user who set them wants that build kept.
-GPU_OPTIONS = ("CUDA", "METAL", "HIP", "HIPBLAS", "VULKAN", "SYCL", "MUSA", "CANN", "OPENCL")
 FIX_COMMAND = "python -m assistant.models.buildcheck --fix"
 CACHE_NAME = "buildcheck.json"
 CANNOT_PROBE = 3  # the probe's exit status when it lacks what it needs (not a verdict)
 # Tests only: makes the probe child kill itself with this signal, like a faulting build.
 CRASH_ENV = "ASSISTANT_TEST_PROBE_CRASH"
-
-
-def cpu_flags(cpuinfo: str | None = None) -> set[str]:
-    """The CPU's feature flags from /proc/cpuinfo (empty where there is none, e.g. macOS)."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return set()
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            return set(value.split())
-    return set()
-
-
-def safe_cmake_args(flags: set[str]) -> str:
-    """CMake options for a portable build with the CPU's own instruction sets and no AMX."""
-    opts = ["-DGGML_NATIVE=OFF"]
-    opts += [f"-D{opt}=ON" for flag, opt in CPU_OPTIONS if flag in flags]
-    opts += [f"-D{opt}=OFF" for opt in AMX_OFF]
-    return " ".join(opts)
-
-
-def has_gpu_option(cmake_args: str) -> bool:
-    upper = cmake_args.upper()
-    return any(f"GGML_{name}=" in upper or f"LLAMA_{name}=" in upper for name in GPU_OPTIONS)
 
 
 @dataclass

@@ -19,6 +19,7 @@ import inspect
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from assistant.models.base import (
     SamplingMixin,
 )
 from assistant.models.buildcheck import check_build
+from assistant.models.llama_batch import sample_batched, widen_context
+from assistant.models.llama_logprobs import LastLogits, LogprobRecorder
 from assistant.models.llama_setup import (
     GPU_HINT,
     LoadLog,
@@ -46,50 +49,12 @@ from assistant.models.token_history import TokenHistory
 log = logging.getLogger(__name__)
 
 
-class _LogprobRecorder:
-    """Logits processor keeping the log-softmax of the step's logits (it changes nothing)."""
-
-    def __init__(self) -> None:
-        import numpy as np
-
-        self.np = np
-        self.last: Any = None
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        m = scores.max()
-        self.last = scores - (m + self.np.log(self.np.exp(scores - m).sum()))
-        return scores
-
-
-class _LastLogits:
-    """Log-prob of the sampled token, read from the context's logits of the last decode.
-
-    Read after sampling (the generator is paused at its yield, the logits are still those of
-    the step). A logits processor would do the same job, but llama-cpp-python then copies the
-    whole vocabulary through a numpy recarray twice per token: 3 ms per token on Gemma's 262k
-    vocabulary, a tenth of its decode time on 2 threads. This is one pass, into one buffer.
-    """
-
-    def __init__(self, llama_cpp: Any, llm: Any) -> None:
-        import numpy as np
-
-        self.np = np
-        self.get = llama_cpp.llama_get_logits_ith
-        self.ctx = llm._ctx.ctx
-        self.n_vocab = int(llm.n_vocab())
-        self.buf = np.empty(self.n_vocab, dtype=np.float32)
-
-    def __call__(self, token: int) -> float:
-        np = self.np
-        x = np.ctypeslib.as_array(self.get(self.ctx, -1), shape=(self.n_vocab,))
-        m = x.max()
-        np.subtract(x, m, out=self.buf)
-        np.exp(self.buf, out=self.buf)
-        return float(x[token] - m) - float(np.log(self.buf.sum(dtype=np.float64)))
-
-
 class LlamaModel(SamplingMixin):
-    """A GGUF model in this process. Blocking calls; one generation at a time (locked)."""
+    """A GGUF model in this process. Blocking calls; one generation at a time (locked).
+
+    ``parallel``: how many candidates of one prompt decode together in one batch (``sample``,
+    assistant/models/llama_batch.py); 1 decodes them one after another.
+    """
 
     def __init__(
         self,
@@ -108,6 +73,7 @@ class LlamaModel(SamplingMixin):
         logits_processor: list[Any] | None = None,
         name: str | None = None,
         verbose: bool = False,
+        parallel: int = 8,
         **llama_kwargs: Any,
     ) -> None:
         self.path = check_gguf(path)
@@ -170,6 +136,15 @@ class LlamaModel(SamplingMixin):
         self._recurrent = bool(
             getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False)
         )
+        # Recurrent caches cannot share a prompt between sequences: one after another there.
+        self.parallel = 1 if self._recurrent else max(1, parallel)
+        if self.parallel > 1:
+            try:
+                with LoadLog(llama_cpp, echo=verbose):
+                    widen_context(llm, self.parallel)
+            except ModelError:
+                self.close()
+                raise
         self.n_layer = int(llama_cpp.llama_model_n_layer(llm.model))
         meta = llm.metadata
         self.name = name or meta.get("general.name") or self.path.stem
@@ -189,7 +164,7 @@ class LlamaModel(SamplingMixin):
         self._pieces: dict[tuple[int, bool], bytes] = {}
         self._piece_buf = ctypes.create_string_buffer(256)
         self._grammars: dict[str, Any] = {}
-        self._last_logits = _LastLogits(llama_cpp, llm)
+        self._last_logits = LastLogits(llama_cpp, llm)
         self._lock = threading.Lock()
 
     @classmethod
@@ -358,6 +333,23 @@ class LlamaModel(SamplingMixin):
 
     # -- generation ---------------------------------------------------------------------
 
+    def sample(
+        self,
+        request: Request,
+        n: int,
+        on_text: Callable[[int, str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Completion]:
+        """``n`` candidates decoded together in one batch where they fit (else in turn)."""
+        if n > 1 and self.parallel > 1:
+            with self._lock:
+                if self._llm is None:
+                    raise ModelError("the model was closed")
+                out = sample_batched(self, request, n, on_text, cancel)
+            if out is not None:
+                return out
+        return super().sample(request, n, on_text, cancel)
+
     def generate(
         self,
         request: Request,
@@ -392,7 +384,7 @@ class LlamaModel(SamplingMixin):
 
         # With extra logits processors (they may ban tokens) the log-probs must see their
         # output, so a recording processor goes last; otherwise the cheap read after sampling.
-        recorder = _LogprobRecorder() if request.logprobs and self.extra_processors else None
+        recorder = LogprobRecorder() if request.logprobs and self.extra_processors else None
         reader = self._last_logits if request.logprobs and recorder is None else None
         processors = self.extra_processors + ([recorder] if recorder else [])
         seed = request.seed if request.seed is not None else self.seed

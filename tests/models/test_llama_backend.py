@@ -105,8 +105,9 @@ def test_same_seed_same_text_and_n_candidates_differ(model: Any) -> None:
     assert cands[0].text == a  # candidate 0 uses the request's seed
     assert len({c.text for c in cands}) > 1
     assert {i: "".join(v) for i, v in streamed.items()} == {i: c.text for i, c in enumerate(cands)}
-    for c in cands[1:]:  # same prompt: only the last token is evaluated again
-        assert c.stats.prompt_evaluated == 1
+    for c in cands[1:]:  # decoded together: the prompt is evaluated once, for candidate 0
+        assert c.stats.prompt_evaluated == 0
+        assert c.stats.prompt_reused == c.stats.prompt_tokens
 
 
 def test_logprobs_of_sampled_tokens(model: Any) -> None:

@@ -199,8 +199,9 @@ def make_record(
     failed = next((i for i, r in enumerate(results) if not r.ok), None)
     if failed is not None:  # nothing after a failure counts, as in upstream's single exec
         results = results[: failed + 1]
-    ours = grade_program(results, expected, missing_datasets=missing)
-    theirs = upstream_verdict(upstream, expected) if upstream is not None else ours
+    datasets = job.problem.datasets()
+    ours = grade_program(results, expected, missing_datasets=missing, datasets=datasets)
+    theirs = upstream_verdict(upstream, expected, datasets) if upstream is not None else ours
     rec: dict[str, Any] = {
         **_job_fields(job, model),
         "verdict": ours.to_dict(),

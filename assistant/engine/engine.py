@@ -33,6 +33,7 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.engine import prompting
+from assistant.engine.approval import approved
 from assistant.engine.checks import check_candidate, check_event, did_not_compile
 from assistant.engine.events import (
     AttemptStarted,
@@ -354,7 +355,9 @@ class Engine:
             self.emit(Notice(self._current, "warning", f"setup code failed: {res.feedback()}"))
 
     async def run_candidate(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
-        """Execute one candidate from the committed state, then check it."""
+        """Execute one candidate from the committed state (if allowed to run), then check it."""
+        if not await approved(self.options.approve, self.emit, turn, attempt, cand):
+            return
         await self.ensure_clean()
         if not self._snapshot and hasattr(self.kernel, "checkpoint"):
             self._snapshot = await self.kernel.checkpoint("snapshot")

@@ -258,6 +258,8 @@ class Controller:
             return f"saved to {path}" if path else "nothing to save yet"
         if name == "export":
             return self.export(arg)
+        if name == "mtpb":
+            return await self.play_mtpb(arg)
         return f"/{name} is not available here"
 
     async def edit(self, turn_index: int, code: str) -> Turn:
@@ -286,6 +288,32 @@ class Controller:
 
         notice = BUILTINS[spec].notice if spec in BUILTINS else ""
         return f"model: {new.name}" + (f" ({notice})" if notice else "")
+
+    async def play_mtpb(self, arg: str) -> str:
+        """/mtpb ID [CASE]: play an MTPB problem in a fresh session and return the verdict;
+        /mtpb alone lists the problems. The REPL and the ACP agent run it; the TUI opens its
+        problem browser instead and plays the choice with ``mtpb.play`` the same way."""
+        from assistant.mtpb.problems import DataNotFound, load_problems, resolve_path
+
+        try:
+            loaded = load_problems(resolve_path(None))
+        except DataNotFound as exc:
+            return str(exc)
+        parts = arg.split()
+        if not parts:
+            rows = [f"  {p.id:>3}  {p.name:<32.32} {p.category}" for p in loaded.problems]
+            note = "/mtpb ID [CASE 1-5] plays one (reference solutions unless a model is set)"
+            return "\n".join([*rows, note])
+        problem = loaded.by_id().get(parts[0])
+        case = int(parts[1]) - 1 if len(parts) > 1 and parts[1].isdigit() else 0
+        if problem is None or not 0 <= case < len(problem.inputs):
+            return f"/mtpb: no problem {parts[0]} with test case {case + 1}"
+        from assistant.mtpb.play import play_problem
+
+        reference = not self.settings.model or self.settings.model == "reference"
+        await self.reset()
+        verdict = await play_problem(self, problem, case, reference)
+        return verdict.text
 
     def export(self, target: str) -> str:
         from assistant.sessions.export import export_session

@@ -27,7 +27,7 @@ from assistant.sessions import store
 
 if TYPE_CHECKING:
     from assistant.engine.engine import Engine
-    from assistant.engine.options import Ask
+    from assistant.engine.options import Approve, Ask
     from assistant.execution import Kernel
 
 OnEvent = Callable[[events.EngineEvent], None]
@@ -101,6 +101,11 @@ class Controller:
         # Set by interactive front ends before start(): answers input() in the running code.
         # Every engine the controller builds gets it (EngineOptions.ask).
         self.ask: Ask | None = None
+        # Set by front ends that must ask before code runs (the ACP agent): EngineOptions.approve.
+        self.approve: Approve | None = None
+        # True: /reset and /mtpb keep the session's id (the ACP client knows it by that id,
+        # and session/load finds its file by it); the new transcript replaces the old file.
+        self.keep_session_id = False
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -123,7 +128,7 @@ class Controller:
         assert self.model is not None, "start() loads the model first"
         assert self.kernel is not None, "start() starts the kernel first"
         style = engine_style(self.model, self.settings.chat)
-        options = EngineOptions(ask=self.ask)
+        options = EngineOptions(ask=self.ask, approve=self.approve)
         self.engine = Engine(
             self.model,
             self.kernel,
@@ -269,8 +274,12 @@ class Controller:
 
     async def reset(self) -> str:
         self.save()
-        self.session = Session(model=getattr(self.model, "name", ""))
-        self.session_path = None
+        fresh = Session(model=getattr(self.model, "name", ""))
+        if self.keep_session_id:
+            fresh.id = self.session.id
+        else:
+            self.session_path = None
+        self.session = fresh
         self.pending.clear()
         if self.kernel is not None:
             await self.kernel.restart()

@@ -77,6 +77,7 @@ class _Call:
     id: str
     title: str
     content: list[ToolCallContentVariant] = field(default_factory=list)
+    raw: Any = None  # the result, once it ran: sent again with every later update
 
 
 def _attempt_label(attempt: int, reason: str) -> str:
@@ -208,8 +209,9 @@ class AcpView:
             call = self._calls[key] = _Call(self.next_id(), f"Run attempt {key[1] + 1}")
         if note:
             call.content.append(tool_content(text_block(note)))
+        call.raw = raw if raw is not None else call.raw
         return update_tool_call(
-            call.id, status=status, content=list(call.content) or None, raw_output=raw
+            call.id, status=status, content=list(call.content) or None, raw_output=call.raw
         )
 
     def _finished(self, event: events.ExecutionFinished) -> SessionUpdate:

@@ -158,13 +158,15 @@ class Engine:
         """
         self._cancel.set()
         loop = self._loop
-        if self._executing and loop is not None and not loop.is_closed():
+        if loop is not None and not loop.is_closed():
+            # Decided on the loop, where run_candidate checks the flag and starts the cell in
+            # one step: either it saw the flag and runs nothing, or the cell is in flight now.
+            loop.call_soon_threadsafe(self._interrupt_if_running)
 
-            def _interrupt() -> None:
-                # Kept so the task is not garbage-collected before it runs.
-                self._interrupt_task = asyncio.ensure_future(self.kernel.interrupt())
-
-            loop.call_soon_threadsafe(_interrupt)
+    def _interrupt_if_running(self) -> None:
+        if self._executing:
+            # Kept so the task is not garbage-collected before it runs.
+            self._interrupt_task = asyncio.ensure_future(self.kernel.interrupt())
 
     @property
     def cancelled(self) -> bool:
@@ -361,6 +363,9 @@ class Engine:
         await self.ensure_clean()
         if not self._snapshot and hasattr(self.kernel, "checkpoint"):
             self._snapshot = await self.kernel.checkpoint("snapshot")
+        if self.cancelled:  # while it was asked about or the state restored: never start it
+            cand.feedback = "cancelled"
+            return
         self.emit(ExecutionStarted(turn.index, attempt.index, cand.index))
         self._executing = True
         cand.inputs = []

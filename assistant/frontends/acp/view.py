@@ -48,6 +48,7 @@ else:
     from typing_extensions import assert_never
 
 Key = tuple[int, int, int]  # turn, attempt, candidate
+_OPEN = ("pending", "in_progress")
 
 
 def code_block(code: str, lang: str = "python") -> str:
@@ -78,6 +79,7 @@ class _Call:
     title: str
     content: list[ToolCallContentVariant] = field(default_factory=list)
     raw: Any = None  # the result, once it ran: sent again with every later update
+    status: ToolCallStatus = "pending"
 
 
 def _attempt_label(attempt: int, reason: str) -> str:
@@ -135,10 +137,11 @@ class AcpView:
             case events.StateRestored():
                 return [update_agent_thought_text(_restored(event))]
             case events.TurnCommitted():
-                return self._close_fence() + self._committed(event)
+                return self._close_fence() + self._unfinished(event.turn) + self._committed(event)
             case events.TurnFailed():
                 text = f"\n\n**Not committed**: {event.reason}\n"
-                return self._close_fence() + self._finish_plan() + [update_agent_message_text(text)]
+                ended = self._close_fence() + self._unfinished(event.turn, event.reason)
+                return ended + self._finish_plan() + [update_agent_message_text(text)]
             case events.Notice():
                 if event.level == "info":
                     return [update_agent_thought_text(event.message + "\n")]
@@ -210,6 +213,7 @@ class AcpView:
         if note:
             call.content.append(tool_content(text_block(note)))
         call.raw = raw if raw is not None else call.raw
+        call.status = status
         return update_tool_call(
             call.id, status=status, content=list(call.content) or None, raw_output=call.raw
         )
@@ -224,6 +228,12 @@ class AcpView:
         key = (event.turn, event.attempt, event.candidate)
         self._checks[key] = event
         return self._update(key, "completed" if event.passed else "failed", verdict(event))
+
+    def _unfinished(self, turn: int, why: str = "not needed") -> list[SessionUpdate]:
+        """Runs of the turn that never finished (cancelled before or while running) end as
+        failed, so no client keeps a spinner on them."""
+        open_ = [k for k, c in self._calls.items() if k[0] == turn and c.status in _OPEN]
+        return [self._update(key, "failed", f"not finished: {why}") for key in open_]
 
     def _finish_plan(self) -> list[SessionUpdate]:
         if not self._plan:

@@ -89,7 +89,7 @@ def test_refinement_shows_a_diff_and_the_error() -> None:
     assert out[7].content.text == "x = 1"  # no fence for chat models
     second = out[-1]
     assert second.title == "Run attempt 2" and second.tool_call_id == "run-2"
-    diff = [c for c in second.content if c.type == "diff"][0]
+    diff = next(c for c in second.content if c.type == "diff")
     assert (diff.path, diff.old_text, diff.new_text) == ("turn-2.py", "print(x)", "x = 1\nprint(x)")
 
 

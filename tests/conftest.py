@@ -45,6 +45,7 @@ FOLDER_COSTS: dict[str, tuple[str, ...]] = {
     "hostile": ("kernel",),
     "tui": ("tui",),
     "real": ("llama",),
+    "acp_agent": ("kernel",),  # each test spawns `assistant acp`, whose sessions start kernels
 }
 # Fixtures (or anything they depend on) that give a test its cost.
 FIXTURE_COSTS: dict[str, str] = {

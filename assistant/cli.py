@@ -174,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
         "independent of --jobs (default: --jobs; in-process models stay one at a time)",
     )
     s.add_argument(
+        "--no-lineup",
+        dest="lineup",
+        action="store_false",
+        help="with -n N on an in-process model: run the samples one after another instead of "
+        "decoding their requests together in one llama.cpp batch per round",
+    )
+    s.add_argument(
         "--runtime",
         choices=["fork", "jupyter"],
         default="fork",

@@ -103,7 +103,7 @@ def sample_batched(
     Called with the model's lock held. Groups of at most ``model.parallel`` sequences.
     """
     base = request.seed if request.seed is not None else 0
-    asks = [Ask(request, base + i, _indexed(on_text, i), cancel) for i in range(n)]
+    asks = [Ask(request, base + i, indexed(on_text, i), cancel) for i in range(n)]
     out = decode_asks(model, asks)
     if out is None:
         return None
@@ -112,7 +112,7 @@ def sample_batched(
     return [c for c in out if isinstance(c, Completion)]
 
 
-def _indexed(on_text: Callable[[int, str], None] | None, i: int) -> Callable[[str], None] | None:
+def indexed(on_text: Callable[[int, str], None] | None, i: int) -> Callable[[str], None] | None:
     if on_text is None:
         return None
     return lambda text: on_text(i, text)

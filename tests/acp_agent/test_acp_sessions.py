@@ -163,3 +163,13 @@ async def test_client_going_away_leaves_nothing_running(tmp_path: Path) -> None:
     assert [pid for pid in left if reaper.running(pid)] == []
     with contextlib.suppress(ConnectionError):
         await turn
+
+
+async def test_a_model_that_does_not_load_is_a_clear_error(tmp_path: Path) -> None:
+    client = RecordingClient("allow_once")
+    async with agent(client, f"scripted:{tmp_path / 'missing.json'}") as (conn, proc):
+        with pytest.raises(RequestError, match="Internal error") as failed:
+            await conn.new_session(cwd=str(tmp_path), mcp_servers=[])
+        assert "scripted model file not found" in str(failed.value.data)
+        pids = reaper.descendants(proc.pid)
+        assert [pid for pid in pids if reaper.running(pid)] == []  # its kernel is gone too

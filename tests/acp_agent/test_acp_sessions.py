@@ -173,3 +173,17 @@ async def test_a_model_that_does_not_load_is_a_clear_error(tmp_path: Path) -> No
         assert "scripted model file not found" in str(failed.value.data)
         pids = reaper.descendants(proc.pid)
         assert [pid for pid in pids if reaper.running(pid)] == []  # its kernel is gone too
+
+
+async def test_client_going_away_mid_generation(tmp_path: Path) -> None:
+    client = RecordingClient("allow_once")
+    model = script(tmp_path, ["x = 1\n" * 400], delay=0.05)  # ~10 s of streaming
+    async with agent(client, model) as (conn, proc):
+        sid = await new_session(conn, tmp_path)
+        turn = asyncio.ensure_future(prompt(conn, sid, "stream for a while"))
+        await client.wait_for(lambda: bool(client.of(sid, "agent_message_chunk")))
+        left = reaper.descendants(proc.pid)
+        assert left  # its kernel
+    assert [pid for pid in left if reaper.running(pid)] == []
+    with contextlib.suppress(ConnectionError):
+        await turn

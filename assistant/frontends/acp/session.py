@@ -15,6 +15,7 @@ the kernel is rebuilt to the committed state before anything runs again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,7 @@ class AcpSession:
         self._loop = asyncio.get_running_loop()
         self._sender = asyncio.ensure_future(self._send_all())
         self._question: asyncio.Future[Any] | None = None
+        self._turn: asyncio.Future[None] | None = None
         self._client_gone = False
 
     async def start(self) -> None:
@@ -108,8 +110,14 @@ class AcpSession:
                 {"message": "a prompt is already running in this session: wait or cancel it"}
             )
         self.busy, self.cancelling = True, False
+        # Its own task, so that when the request is cancelled (the client went away) the turn
+        # still ends the engine's way: generation stopped, code interrupted, the thread done.
+        self._turn = asyncio.ensure_future(self._run(text))
         try:
-            await self._run(text)
+            await asyncio.shield(self._turn)
+        except asyncio.CancelledError:
+            self.cancel()
+            raise
         finally:
             await self.flush()
             self.busy = False
@@ -130,7 +138,7 @@ class AcpSession:
         self.send(update_agent_message_text(reply + "\n"))
 
     def cancel(self) -> None:
-        if not self.busy:
+        if self._turn is None or self._turn.done():
             return
         self.cancelling = True
         self.ctl.cancel()
@@ -213,7 +221,11 @@ class AcpSession:
         await self.flush()
 
     async def close(self) -> None:
+        """Stop the turn, wait until it has stopped (the model thread too), then shut down."""
         self.cancel()
+        if self._turn is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._turn
         try:
             await self.ctl.close()
         finally:

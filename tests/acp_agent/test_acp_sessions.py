@@ -37,6 +37,13 @@ async def test_slash_commands(tmp_path: Path) -> None:
         assert "/edit needs the TUI" in client.message(sid)
         await prompt(conn, sid, "/help")
         assert "/mtpb [ID]" in client.message(sid)
+        other = script(tmp_path, ["print('from the other model')"])
+        await prompt(conn, sid, f"/model {other}")
+        assert "model: scripted:script-1.json" in client.message(sid)
+        await prompt(conn, sid, "say hello")
+        assert client.of(sid, "tool_call_update")[-1].raw_output["stdout"] == (
+            "from the other model\n"
+        )
 
 
 async def test_mtpb_command_plays_a_problem(tmp_path: Path, mtpb_path: Path) -> None:

@@ -71,8 +71,13 @@ class AcpSession:
 
     async def start(self) -> None:
         await self.ctl.start()
-        assert self.ctl.model is not None
-        self.view.fence = engine_style(self.ctl.model, self.ctl.settings.chat) == "completion"
+        self._restyle()
+
+    def _restyle(self) -> None:
+        """Fence streamed tokens for completion models; a chat model writes its own fences."""
+        if self.ctl.model is not None:
+            style = engine_style(self.ctl.model, self.ctl.settings.chat)
+            self.view.fence = style == "completion"
 
     # -- sending ----------------------------------------------------------------------------
     def send(self, update: SessionUpdate | asyncio.Future[None]) -> None:
@@ -133,6 +138,8 @@ class AcpSession:
             await self.ctl.run_turn(turn_text(text))
             return
         reply = await run_command(self.ctl, cmd)
+        if cmd.name == "model":
+            self._restyle()
         if cmd.name == "mtpb" and self.cancelling:
             reply += " (cancelled)"
         self.send(update_agent_message_text(reply + "\n"))

@@ -73,6 +73,7 @@ async def test_load_replays_history_and_rebuilds_the_kernel(tmp_path: Path) -> N
         assert kinds[0] == "user_message_chunk"
         assert later.of(sid, "user_message_chunk")[0].content.text == "keep a secret"
         assert "secret = 41" in later.message(sid)
+        assert later.of(sid, "tool_call")[0].status == "completed"  # its run, finished
         assert "kernel state rebuilt (resume): replayed turns 1" in "".join(
             u.content.text for u in later.of(sid, "agent_thought_chunk")
         )

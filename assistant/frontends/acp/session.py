@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acp import RequestError, update_agent_message_text, update_user_message_text
+from acp import RequestError, update_agent_message_text
 from acp.helpers import SessionUpdate, update_current_mode
 from acp.interfaces import Client
 from acp.schema import (
@@ -36,7 +36,7 @@ from assistant.engine import events
 from assistant.engine.session import Session
 from assistant.frontends.acp import permission
 from assistant.frontends.acp.commands import commands_update, run_command
-from assistant.frontends.acp.view import AcpView, code_block
+from assistant.frontends.acp.view import AcpView
 from assistant.frontends.commands import CommandError, parse, turn_text
 from assistant.frontends.controller import Controller
 from assistant.models import engine_style
@@ -217,14 +217,9 @@ class AcpSession:
 
     # -- load and close ---------------------------------------------------------------------
     async def replay_history(self) -> None:
-        """A loaded session's transcript as updates: each turn's text and its outcome."""
-        for turn in self.ctl.session.turns:
-            self.send(update_user_message_text(turn.text))
-            if turn.code is not None and turn.status == "passed":
-                text = f"**Committed** (turn {turn.index + 1}):\n{code_block(turn.code)}\n"
-            else:
-                text = f"**Not committed** (turn {turn.index + 1}: {turn.status})\n"
-            self.send(update_agent_message_text(text))
+        """A loaded session's transcript as updates (``AcpView.history``), all sent."""
+        for update in self.view.history(self.ctl.session.turns):
+            self.send(update)
         await self.flush()
 
     async def close(self) -> None:

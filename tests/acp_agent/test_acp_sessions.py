@@ -138,6 +138,9 @@ async def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
                 "session/prompt", {"sessionId": sid, "prompt": [{"type": "text"}]}
             )
         await conn.cancel(session_id="no-such-session")  # a notification: ignored, logged
+        with pytest.raises(RequestError) as mode:
+            await conn.set_session_mode(session_id=sid, mode_id="yolo")
+        assert "unknown mode 'yolo'" in str(mode.value.data)
         running = asyncio.ensure_future(prompt(conn, sid, "sleep"))
         await client.wait_for(lambda: "in_progress" in client.statuses(sid))
         with pytest.raises(RequestError) as busy:

@@ -168,6 +168,9 @@ class AssistantAgent:
         except AssistantError as exc:  # a model that does not load, a kernel that won't start
             await session.close()
             raise RequestError.internal_error({"message": str(exc)}) from exc
+        except BaseException:  # a bug, or the request cancelled: no kernel left behind
+            await asyncio.shield(session.close())
+            raise
         self.sessions[session.id] = session
         log.info("session %s opened in %s", session.id, folder)
         return session

@@ -28,6 +28,14 @@ async def test_slash_commands(tmp_path: Path) -> None:
         await prompt(conn, sid, "/expect 42")
         await prompt(conn, sid, "y is six times seven")
         assert "**Committed** (attempt 1; passed, 1/1 tests)" in client.message(sid)
+        await prompt(conn, sid, "/export")  # into the session's folder, the client's cwd
+        assert (tmp_path / f"{sid}.ipynb").is_file()
+        await prompt(conn, sid, "/export out/code.py")
+        assert "print(y)" in (tmp_path / "out" / "code.py").read_text()
+        client.clear()
+        await prompt(conn, sid, "/retry")
+        assert "retried the last turn" in client.message(sid)
+        assert client.of(sid, "tool_call")[0].title == "Run attempt 2"
         client.clear()
         await prompt(conn, sid, "/undo")
         assert "undone; 0 turn(s) left" in client.message(sid)

@@ -89,6 +89,8 @@ class AcpSession:
             self.send(update)
 
     async def flush(self) -> None:
+        if self._sender.done():  # closed: nothing will be written any more
+            return
         done: asyncio.Future[None] = self._loop.create_future()
         self.send(done)
         await done

@@ -54,3 +54,12 @@ class EngineOptions:
     # Answers input() in the running code (``input_answers.py``). None: batch runs, where
     # input() fails fast instead of waiting for a person who is not there.
     ask: Ask | None = None
+    # Token log-probs from the backend. None: only when a ranker reads them (more than one
+    # candidate per attempt; both rankers break ties by them). True: always (a report wants
+    # them, ``eval --logprobs``); False: never. They are not free: a server computing them
+    # over a 262k-token vocabulary took 12x longer per completion (issue 22).
+    logprobs: bool | None = None
+
+    def wants_logprobs(self, candidates: int) -> bool:
+        """Whether a request for ``candidates`` candidates asks for log-probs."""
+        return candidates > 1 if self.logprobs is None else self.logprobs

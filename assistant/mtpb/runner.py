@@ -33,6 +33,7 @@ from typing import Any
 from assistant import jsontext
 from assistant.engine.prompting import mtpb_prefix
 from assistant.execution.result import ExecResult
+from assistant.models.base import ServerError
 from assistant.mtpb.grading import Kind, Verdict, grade_program
 from assistant.mtpb.problems import Problem
 from assistant.mtpb.reference import ReferenceModel, program_code
@@ -80,6 +81,9 @@ class EvalOptions:
     # of ``jobs`` (cells executing at once); None: ``jobs``. In-process models still generate
     # one at a time (``engine_run._SerialModel``).
     concurrency: int | None = None
+    # Token log-probs for model runs: None only when a ranker reads them (several candidates);
+    # True always (``--logprobs``: the report's mean log-prob).
+    logprobs: bool | None = None
 
 
 @dataclass
@@ -116,6 +120,9 @@ class ResultStore:
 
     # ``--upstream`` reports need upstream's verdict: a line graded without it is redone.
     need_upstream: bool = False
+    # Jobs not graded because the model server failed them (``ServerError``: it cut the
+    # completion twice): (key, message). Not stored: a rerun with the same file does them.
+    server_errors: list[tuple[Key, str]] = field(default_factory=list)
 
     def done(self, key: Key) -> bool:
         rec = self.records.get(key)
@@ -304,6 +311,11 @@ async def run_eval(
                 rec = await _run_job(pool, job, opts, settings, model)
             except asyncio.CancelledError:
                 raise
+            except ServerError as exc:  # what arrived is not the model's answer: no verdict
+                store.server_errors.append((job.key, str(exc)))
+                if bar is not None:
+                    bar.update(1)
+                continue
             except Exception as exc:  # isolation: the run goes on
                 rec = harness_failure(job, exc, opts.model_spec)
             store.add(rec)

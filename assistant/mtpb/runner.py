@@ -280,7 +280,7 @@ async def run_eval(
         # Known programs: the server imports what each needs just before forking it, and the
         # programs run lightest first, so most forks copy a small process (fork time grows
         # with the parent's size: ~0.3 ms bare, ~2.4 ms with sklearn loaded).
-        preload = []
+        preload = ["numpy"] if opts.upstream else []
         todo.sort(key=lambda j: _weight(_imports(model, j)))
         heavy = sorted({m for j in todo for m in _weight(_imports(model, j))[1]})
     pool = make_pool(max(1, opts.jobs), cfg, runtime=runtime, preload=preload, heavy=heavy)

@@ -104,7 +104,9 @@ class ForkPool:
         self.heavy: ServerGroup | None = None
         self._heavy_start: asyncio.Task[ServerGroup] | None = None
         if heavy:
-            self.heavy = ServerGroup(self.config, list(heavy), self.size)
+            # One: few programs need them (80 of MTPB's 565), and each such server spends
+            # seconds importing them, on the cores the light programs are using meanwhile.
+            self.heavy = ServerGroup(self.config, list(heavy), 1)
         self._folders: dict[int, ProgramFolders] = {}  # by id() of the server that uses them
 
     @property

@@ -87,11 +87,11 @@ def test_streams_a_completion(remote: OpenAIModel) -> None:
     assert all(lp <= 0 for lp in c.token_logprobs)
 
 
-def test_grammar_and_stop_reach_the_server(remote: OpenAIModel) -> None:
+def test_grammar_reaches_the_server_and_stops_are_applied_here(remote: OpenAIModel) -> None:
     req = Request(prompt="x", max_tokens=30, grammar=exact_grammar("ab STOP cd"), stop=["STOP"])
     c = remote.generate(req)
     assert c.text == "ab "
-    assert c.finish_reason == "stop"
+    assert c.finish_reason == "stop" and c.stop == "STOP"  # known: the client applied it
 
 
 def test_chat_messages_use_the_chat_endpoint(remote: OpenAIModel) -> None:

@@ -208,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="attempts per turn with refinement on errors (default 1: none)",
     )
     s.add_argument(
+        "--logprobs",
+        action="store_true",
+        help="record token log-probs even with one candidate (default: only when a ranker "
+        "reads them, --candidates > 1; slow on servers with big vocabularies)",
+    )
+    s.add_argument(
         "--similarity",
         action="store_true",
         help="also compute CodeBLEU syntax/data-flow match vs reference solutions",

@@ -1,6 +1,7 @@
 """Wall time to grade the reference programs of MTPB: ``assistant eval`` vs a plain exec loop.
 
-    .venv/bin/python bench/bench_grading.py [--mtpb PATH] [--jobs 2] [--runtime fork]
+    .venv/bin/python bench/bench_grading.py [--mtpb PATH] [--jobs 1 2] [--upstream]
+        [--runtime fork] [--repeat 1]
 
 Grades every test case of every runnable problem (5 x 113 programs), each timed as a whole
 command (interpreter start, imports and all), one after the other in this run:
@@ -12,7 +13,9 @@ command (interpreter start, imports and all), one after the other in this run:
   upstream's harness does (no isolation at all: a program's module changes reach the next).
 
 It prints both times and their ratio: what isolation costs. ``--runtime jupyter`` times the
-pooled Jupyter kernels instead of the fork server.
+pooled Jupyter kernels instead of the fork server; ``--upstream`` grades each program twice
+(this project's verdict and upstream's run); several ``--jobs`` values (``--jobs 1 2``) are run
+interleaved, ``--repeat`` times, so their ratio is measured under the same load.
 """
 
 from __future__ import annotations
@@ -80,7 +83,9 @@ def timed(argv: list[str]) -> tuple[float, str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mtpb")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, nargs="+", default=[2])
+    ap.add_argument("--upstream", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--runtime", choices=["fork", "jupyter"], default="fork")
     ap.add_argument("--floor-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -92,21 +97,33 @@ def main() -> int:
     py = sys.executable
     floor, out = timed([py, __file__, "--floor-only", *mtpb])
     floor_passed = int(out.strip().splitlines()[-1])
-    argv = [py, "-m", "assistant.cli", "eval", "--model", "reference", "--jobs", str(args.jobs)]
-    wall, out = timed([*argv, "--runtime", args.runtime, *mtpb])
-    tail = [ln.strip() for ln in out.splitlines() if ln.startswith("samples:")][:1]
-
     n = 565
     print(f"programs: {n} (113 runnable problems x 5 test cases)")
-    print(
-        f"assistant eval --jobs {args.jobs} --runtime {args.runtime}: {wall:6.2f} s "
-        f"({1000 * wall / n:5.1f} ms/program, {' '.join(tail)})"
-    )
     print(
         f"in-process exec loop (same imports):  {floor:6.2f} s "
         f"({1000 * floor / n:5.1f} ms/program, {floor_passed} passed)"
     )
-    print(f"ratio eval / exec loop: {wall / floor:5.2f}x (both whole commands)")
+    up = ["--upstream"] if args.upstream else []
+    walls: dict[int, list[float]] = {j: [] for j in args.jobs}
+    for _ in range(max(1, args.repeat)):
+        for jobs in args.jobs:  # interleaved: each value sees the same load
+            argv = [py, "-m", "assistant.cli", "eval", "--model", "reference"]
+            argv += ["--jobs", str(jobs), "--runtime", args.runtime, *up, *mtpb]
+            wall, out = timed(argv)
+            walls[jobs].append(wall)
+            tail = [ln.strip() for ln in out.splitlines() if ln.startswith("samples:")][:1]
+            print(
+                f"assistant eval --jobs {jobs} --runtime {args.runtime} {' '.join(up)}: "
+                f"{wall:6.2f} s ({1000 * wall / n:5.1f} ms/program, {' '.join(tail)}); "
+                f"{wall / floor:5.2f}x the exec loop"
+            )
+    if len(args.jobs) > 1:
+        best = {j: min(w) for j, w in walls.items()}
+        first = args.jobs[0]
+        for j in args.jobs[1:]:
+            print(
+                f"--jobs {j} / --jobs {first} (best of {args.repeat}): {best[j] / best[first]:.2f}"
+            )
     return 0
 
 

@@ -179,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                     refine=shape["refine"],
                     model_spec=spec,
                     progress=False,
+                    logprobs=True,  # program_pick ranks the n programs by their log-probs
                 )
                 bar.set_description(f"{spec} {name}")
 

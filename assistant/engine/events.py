@@ -22,7 +22,8 @@ RestoreReason: TypeAlias = Literal[
 ]
 # How a turn ended without a commit: cancelled, the backend failed, or attempts ran out (with
 # code that failed, or with no code at all in the last answer).
-FailKind: TypeAlias = Literal["cancelled", "model error", "exhausted", "no code"]
+# "server error": the backend's server cut the completion (``models.base.ServerError``).
+FailKind: TypeAlias = Literal["cancelled", "model error", "server error", "exhausted", "no code"]
 NoticeLevel: TypeAlias = Literal["info", "warning", "error"]
 
 

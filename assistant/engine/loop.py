@@ -44,7 +44,7 @@ from assistant.engine.ranking import Ranker
 from assistant.engine.request import TurnContext, build_request
 from assistant.engine.session import Attempt, Candidate, Turn
 from assistant.engine.truncation import extract_code
-from assistant.models.base import Cancelled, Completion, ModelError, Request
+from assistant.models.base import Cancelled, Completion, ModelError, Request, ServerError
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ async def attempt_turn(
         log.info("turn %d: model error: %s", turn.index, exc, exc_info=True)
         turn.status = "failed"
         host.emit(Notice(turn.index, "error", str(exc)))
-        host.emit(TurnFailed(turn.index, f"model error: {exc}", "model error"))
+        kind: FailKind = "server error" if isinstance(exc, ServerError) else "model error"
+        host.emit(TurnFailed(turn.index, f"{kind}: {exc}", kind))
 
 
 async def run_attempts(
@@ -132,6 +133,7 @@ async def run_attempts(
             )
         )
         request = build_request(ctx, turn, index, faulty=last_faulty, temperature=temperature)
+        request.logprobs = ctx.options.wants_logprobs(n)
         completions = await host.generate(request, n, turn.index, index)
         for i, comp in enumerate(completions):
             code = extract_code(comp.text, comp.stop, ctx.options, chat=chat)

@@ -61,3 +61,12 @@ class EngineOptions:
     # without asking, as the TUI, the REPL and batch runs do. Replays of committed turns are
     # never asked again: their code was allowed when it first ran.
     approve: Approve | None = None
+    # Token log-probs from the backend. None: only when a ranker reads them (more than one
+    # candidate per attempt; both rankers break ties by them). True: always (a report wants
+    # them, ``eval --logprobs``); False: never. They are not free: a server computing them
+    # over a 262k-token vocabulary took 12x longer per completion (issue 22).
+    logprobs: bool | None = None
+
+    def wants_logprobs(self, candidates: int) -> bool:
+        """Whether a request for ``candidates`` candidates asks for log-probs."""
+        return candidates > 1 if self.logprobs is None else self.logprobs

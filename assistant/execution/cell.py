@@ -32,6 +32,14 @@ log = logging.getLogger(__name__)
 
 # Answers ``input(prompt)`` (``password``: getpass) while a cell runs.
 StdinHandler = Callable[[str, bool], Awaitable[str]]
+
+
+class InputCancelled(Exception):
+    """Raised by a ``StdinHandler`` when the person asked cancels (Ctrl+C, Esc): the kernel
+    gets no answer (the code must not run on with an empty one), the cell is interrupted, and
+    its error says the input was cancelled instead of showing the kernel's own traceback."""
+
+
 # A Jupyter message as jupyter_client hands it over (header, parent_header, content...).
 Msg = dict[str, Any]
 
@@ -61,6 +69,7 @@ class CellRun:
         self.status: Status | None = None  # set early only by "died" or "timeout"
         self.message = ""
         self.interrupted_at: float | None = None
+        self.input_cancelled = False  # the StdinHandler raised InputCancelled
         self.reply: Msg = {}  # the shell reply's content; empty when none came
         # ipykernel takes SIGINT only once it handles the request (its execute_input, or busy
         # for a silent cell, comes after): an interrupt asked for earlier waits for that.
@@ -154,7 +163,12 @@ class CellRun:
             return
         if msg["header"]["msg_type"] == "input_request":
             content = msg["content"]
-            answer = await handler(content.get("prompt", ""), bool(content.get("password")))
+            try:
+                answer = await handler(content.get("prompt", ""), bool(content.get("password")))
+            except InputCancelled:
+                self.input_cancelled = True
+                await self.kernel.interrupt()
+                return
             self.kc.input(answer)
 
     async def await_reply(self) -> None:
@@ -198,6 +212,14 @@ class CellRun:
                 [strip_ansi(t) for t in reply.get("traceback", [])],
             )
         result.expressions = dict(reply.get("user_expressions") or {})
+        err = result.error
+        if self.input_cancelled and err is not None and err.ename == "KeyboardInterrupt":
+            # The cell's own frames only: the rest is ipykernel waiting for the answer.
+            frames = [strip_ansi(t) for t in err.traceback]
+            frames = [t for t in frames if t.startswith(("Cell In", "Input In"))]
+            frames.append("KeyboardInterrupt: input() cancelled")
+            result.error = ExecError("KeyboardInterrupt", "input() cancelled", frames)
+            result.message = "input() cancelled: the code was stopped (variables kept)"
         return result
 
     @property

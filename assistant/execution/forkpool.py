@@ -1,10 +1,10 @@
 """``KernelPool``'s interface over fork servers (``forkserver.py``): the eval runtime.
 
 Each program is a fresh forked child in a fresh working folder of its own (``folders.py``,
-removed after it); ``size`` programs execute at once. Whole programs
-(``run_cells``, ``run_program``, ``call``) go to the server in one round trip and queue there,
-so the next one starts the moment one ends; programs that import third-party modules can go to
-a second server that imported them at start (``heavy``).
+removed after it); ``size`` programs execute at once, one fork server per job
+(``ServerGroup``). Whole programs (``run_cells``, ``run_program``, ``call``) go to a server in
+one round trip and queue there, so the next one starts the moment one ends; programs that
+import third-party modules can go to other servers that imported them at start (``heavy``).
 """
 
 from __future__ import annotations
@@ -28,11 +28,59 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class ForkPool:
-    """``KernelPool``'s interface over one fork server: each program a fresh forked child.
+class ServerGroup:
+    """Fork servers that preload the same modules, one per job. A server's own work (fork,
+    kill, reap: ~3-7 ms a program on 2 cores) is serial, so one server for all jobs made
+    ``--jobs 2`` no faster than ``--jobs 1``; one each runs that work on as many cores as jobs.
+    Each program goes to the server with the fewest in flight."""
 
-    ``size`` cells run at once (CPU); any number of programs may be open (a model run keeps
-    its program open while the model generates the next turn).
+    def __init__(self, config: KernelConfig, preload: Sequence[str] | None, count: int) -> None:
+        self.config = config
+        self.preload = None if preload is None else list(preload)
+        self.servers = [self._new() for _ in range(max(1, count))]
+        self.load = [0] * len(self.servers)
+        self._lock = asyncio.Lock()
+
+    def _new(self) -> ForkServer:
+        server = ForkServer(self.config, self.preload, spares=1)
+        server.max_programs = 1  # the others wait in it: the next starts the moment one ends
+        return server
+
+    async def start(self) -> ServerGroup:
+        await asyncio.gather(*(s.start() for s in self.servers))
+        return self
+
+    async def pick(self) -> tuple[int, ForkServer]:
+        """The least busy server (started afresh if it died: it runs no user code, but the
+        pool must never become unusable)."""
+        i = min(range(len(self.servers)), key=self.load.__getitem__)
+        async with self._lock:
+            server = self.servers[i]
+            if server.dead:
+                log.warning("fork server pid %s is gone: starting a new one", server.pid)
+                await server.shutdown()
+                server = self.servers[i] = self._new()
+                await server.start()
+        return i, server
+
+    @contextlib.asynccontextmanager
+    async def use(self) -> AsyncIterator[ForkServer]:
+        i, server = await self.pick()
+        self.load[i] += 1
+        try:
+            yield server
+        finally:
+            self.load[i] -= 1
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.shutdown() for s in self.servers), return_exceptions=True)
+
+
+class ForkPool:
+    """``KernelPool``'s interface over fork servers: each program a fresh forked child.
+
+    ``size`` cells run at once (CPU), one fork server per job; any number of programs may be
+    open (a model run keeps its program open while the model generates the next turn).
     """
 
     def __init__(
@@ -44,23 +92,27 @@ class ForkPool:
     ) -> None:
         self.size = max(1, size)
         self.config = config or KernelConfig()
-        self.server = ForkServer(self.config, preload, spares=self.size)
-        self.server.max_programs = self.size
+        self.light = ServerGroup(self.config, preload, self.size)
         self._gate = asyncio.Semaphore(self.size)
-        # Whole programs queue in the server (which runs ``size`` at once): twice as many in
-        # flight keep it from waiting on the client between two programs.
+        # Whole programs queue in the servers (each runs one at a time): twice as many in
+        # flight as jobs keep them from waiting on the client between two programs.
         self._program_gate = asyncio.Semaphore(2 * self.size)
-        # Programs known to import third-party modules (``run_cells(preload=...)``) go to a
-        # second server that imports ``heavy`` at start, on another core, while the first
-        # runs the light programs: forks of the light one stay small and cheap, and nobody
-        # waits on pandas being imported.
-        self.heavy: ForkServer | None = None
-        self._heavy_start: asyncio.Task[ForkServer] | None = None
+        # Programs known to import third-party modules (``run_cells(preload=...)``) go to
+        # servers that import ``heavy`` at start, while the first ones run the light
+        # programs: forks of the light ones stay small and cheap, and nobody waits on pandas
+        # being imported.
+        self.heavy: ServerGroup | None = None
+        self._heavy_start: asyncio.Task[ServerGroup] | None = None
         if heavy:
-            self.heavy = ForkServer(self.config, list(heavy), spares=self.size)
-            self.heavy.max_programs = self.size
-        self._start_lock = asyncio.Lock()
+            # One: few programs need them (80 of MTPB's 565), and each such server spends
+            # seconds importing them, on the cores the light programs are using meanwhile.
+            self.heavy = ServerGroup(self.config, list(heavy), 1)
         self._folders: dict[int, ProgramFolders] = {}  # by id() of the server that uses them
+
+    @property
+    def server(self) -> ForkServer:
+        """The first light server (what a one-server pool called its server)."""
+        return self.light.servers[0]
 
     def folders(self, server: ForkServer) -> ProgramFolders:
         """Program folders inside ``server``'s scratch folder (writable in its sandbox)."""
@@ -75,7 +127,7 @@ class ForkPool:
     async def start(self) -> ForkPool:
         if self.heavy is not None:
             self._heavy_start = asyncio.ensure_future(self.heavy.start())
-        await self.server.start()
+        await self.light.start()
         return self
 
     async def __aenter__(self) -> ForkPool:
@@ -84,29 +136,19 @@ class ForkPool:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _live_server(self) -> ForkServer:
-        async with self._start_lock:
-            if self.server.dead:  # it runs no user code, but never leave the pool unusable
-                log.warning("fork server pid %s is gone: starting a new one", self.server.pid)
-                await self.server.shutdown()
-                self.server = ForkServer(self.config, self.server.preload, self.size)
-                self.server.max_programs = self.size
-                await self.server.start()
-        return self.server
-
     @contextlib.asynccontextmanager
     async def kernel(self) -> AsyncIterator[ForkProgram]:
         """A fresh program (a forked child); killed, with all it started, afterwards."""
-        server = await self._live_server()
-        folders = self.folders(server)
-        prog = ForkProgram(server, self._gate)
-        prog.cwd = folders.new()
-        try:
-            await prog.start()
-            yield prog
-        finally:
-            await prog.shutdown()
-            folders.remove(prog.cwd)
+        async with self.light.use() as server:
+            folders = self.folders(server)
+            prog = ForkProgram(server, self._gate)
+            prog.cwd = folders.new()
+            try:
+                await prog.start()
+                yield prog
+            finally:
+                await prog.shutdown()
+                folders.remove(prog.cwd)
 
     async def run_cells(
         self, cells: Sequence[str], timeout: float | None = None, preload: Sequence[str] = ()
@@ -154,10 +196,13 @@ class ForkPool:
         self, batch: list[dict[str, Any]], preload: Sequence[str] = ()
     ) -> list[dict[str, Any]]:
         """The server's answers for one whole program; KernelDied if the server went away."""
-        server = await self._live_server()
-        if self._heavy_start is not None and any(_third_party(m) for m in preload):
-            server = await self._heavy_start
-        async with self._program_gate:
+        group = self.light
+        light = set(self.light.preload or ())
+        if self._heavy_start is not None and any(
+            _third_party(m) and m.split(".", 1)[0] not in light for m in preload
+        ):
+            group = await self._heavy_start
+        async with self._program_gate, group.use() as server:
             folders = self.folders(server)
             cwd = folders.new()
             try:
@@ -201,8 +246,8 @@ class ForkPool:
             with contextlib.suppress(BaseException):
                 await self._heavy_start
         if self.heavy is not None:
-            await self.heavy.shutdown()
-        await self.server.shutdown()
+            await self.heavy.close()
+        await self.light.close()
         for folders in self._folders.values():
             folders.remove_all()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -69,9 +70,16 @@ class ExecError:
         """The most relevant traceback lines (the end of it), without ANSI noise."""
         lines: list[str] = []
         for frame in self.traceback:
-            lines.extend(strip_ansi(frame).splitlines())
+            frame = strip_ansi(frame)
+            if _KERNEL_FRAME in frame.split("\n", 1)[0]:
+                continue  # the kernel's own machinery (input() asking the front end): noise
+            lines.extend(frame.splitlines())
         lines = [ln for ln in lines if ln.strip() and not set(ln.strip()) <= {"-"}]
         return "\n".join(lines[-max_lines:])
+
+
+# How IPython names a frame in ipykernel's own files: "File .../ipykernel/kernelbase.py:1560, in ..."
+_KERNEL_FRAME = f"{os.sep}ipykernel{os.sep}"
 
 
 @dataclass

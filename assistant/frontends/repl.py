@@ -136,8 +136,11 @@ class Repl:
             return str(await session.prompt_async(prompt or "input> ", is_password=password))
         except (KeyboardInterrupt, EOFError):
             self.write("input cancelled: the turn is stopped")
+            self.view.input_cancelled = True
             self.ctl.cancel()
-            return ""
+            from assistant.execution.cell import InputCancelled
+
+            raise InputCancelled from None
 
     async def handle(self, line: str, prompt: Any) -> bool:
         """Run one input line; False means quit."""

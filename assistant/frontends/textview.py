@@ -60,6 +60,9 @@ class TextView:
         self.write_code = write_code or self._indented
         self.last_code: dict[int, str] = {}  # turn -> code of the previous attempt
         self.max_attempts = 1
+        # The user cancelled an input() prompt (Ctrl+C / Ctrl+D): the cell's interrupt is
+        # their doing, shown as such, not as the kernel's traceback.
+        self.input_cancelled = False
 
     def _indented(self, code: str) -> None:
         for line in code.splitlines():
@@ -101,6 +104,7 @@ class TextView:
                 assert_never(e)
 
     def on_TurnStarted(self, e: events.TurnStarted) -> None:
+        self.input_cancelled = False
         self.write("")
         self.write(f">>> [{e.turn + 1}] {e.text}")
 
@@ -128,6 +132,15 @@ class TextView:
         self.write(f"copy rejected: same code as attempt {e.copies_attempt + 1}")
 
     def on_ExecutionFinished(self, e: events.ExecutionFinished) -> None:
+        err = e.result.error
+        if self.input_cancelled and (
+            e.result.status == "interrupted"
+            or (err is not None and err.ename == "KeyboardInterrupt")
+        ):
+            out = e.result.stdout.rstrip("\n")
+            for ln in [*(out.splitlines() if out else []), "input() cancelled: the code stopped"]:
+                self.write("  | " + ln)
+            return
         for ln in result_lines(e.result):
             self.write("  | " + ln)
 
@@ -152,6 +165,9 @@ class TextView:
         self.write(f"[passed] turn {e.turn + 1} (attempt {e.attempt + 1})")
 
     def on_TurnFailed(self, e: events.TurnFailed) -> None:
+        if e.kind == "cancelled":
+            self.write(f"[cancelled] turn {e.turn + 1}")
+            return
         self.write(f"[failed] turn {e.turn + 1}: {e.reason}")
 
     def on_Notice(self, e: events.Notice) -> None:

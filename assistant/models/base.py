@@ -24,6 +24,12 @@ class ModelError(AssistantError):
     """A backend failed in a way the user can act on; the message says how."""
 
 
+class ServerError(ModelError):
+    """The model server failed to give a whole completion (it cut the stream, twice): what
+    arrived is not the model's answer, so a benchmark must not grade it. The message names
+    the likely cause and the fix."""
+
+
 class Cancelled(Exception):
     """Generation was cancelled by the caller (between tokens).
 

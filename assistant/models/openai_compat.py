@@ -4,8 +4,14 @@
 (SSE) so text shows as it comes and cancellation can drop the connection between events.
 Connection failures, 429 and 502/503/504 are retried a bounded number of times with
 exponential backoff, but only before any text arrived (a retry after that would repeat text
-the caller has already shown). Log-probs are asked for and used when the server sends them;
-a server that fails on them is asked again without.
+the caller has already shown). Log-probs are asked for only when the request wants them (a
+ranker or a report reads them); a server that fails on them is asked again without.
+
+A stream that ends without a finish reason, or breaks after text arrived, is not a
+completion: llama-cpp-python's server, for one, cuts a running request when another arrives
+and still ends the stream with ``[DONE]``. Such a request is sent once more (what was already
+shown is not shown twice) and, cut again, raises ``ServerError`` naming the likely cause and
+the fix; it is never returned as the model's answer.
 """
 
 from __future__ import annotations
@@ -16,20 +22,19 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from assistant.models.base import (
     Cancelled,
     Completion,
-    GenStats,
     ModelError,
     OnText,
     Request,
     SamplingMixin,
+    ServerError,
 )
-from assistant.models.stop_filter import StopFilter, server_stops
+from assistant.models.openai_stream import Cut, Shown, StreamReader
 
 RETRY_STATUS = {429, 502, 503, 504}
 # Settings of local backends that arrive with every spec; meaningless for a remote server.
@@ -44,17 +49,6 @@ def import_httpx() -> Any:
         except ImportError:
             continue
     raise ModelError("the openai backend needs httpx: pip install httpx")
-
-
-@dataclass
-class _Choice:
-    """What has arrived for one choice index of a streamed response."""
-
-    stops: StopFilter
-    logprobs: list[float] = field(default_factory=list)
-    chunks: int = 0
-    finish: str = "length"
-    first: float = 0.0
 
 
 class _Failed(Exception):
@@ -110,6 +104,7 @@ class OpenAIModel(SamplingMixin):
         self.native_n = native_n
         self.name = name or f"openai:{url}" + (f"#{model}" if model else "")
         self._logprobs_ok = True
+        self.cut_streams = 0  # streams the server ended before a finish reason (retried once)
         self._model_checked = model is not None
         self._client: Any = None
         self._lock = threading.Lock()
@@ -221,8 +216,9 @@ class OpenAIModel(SamplingMixin):
         }
         if self.model:
             body["model"] = self.model
-        if server_stops(request.stop):
-            body["stop"] = server_stops(request.stop)[:4]  # the OpenAI API takes at most 4
+        # No "stop": the stop sequences are applied here (``openai_stream``), where the one
+        # that matched is known; a server drops it without saying which (MTPB's exact
+        # truncation puts it back), and the stream is closed as soon as one matches.
         if request.seed is not None:
             body["seed"] = request.seed
         if request.grammar:
@@ -251,6 +247,8 @@ class OpenAIModel(SamplingMixin):
         self._resolve_model()
         logprobs = request.logprobs and self._logprobs_ok
         attempt = 0
+        cuts = 0
+        shown = Shown(on_text)
         while True:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("generation cancelled")
@@ -273,7 +271,14 @@ class OpenAIModel(SamplingMixin):
                     time.sleep(min(delay, 30.0))
                 continue
             try:
-                out = self._read(resp, n, request.stop, on_text, cancel, t0)
+                out = self._read(resp, n, request.stop, shown, cancel, t0)
+            except Cut as cut:
+                cuts += 1
+                self.cut_streams += 1
+                if cuts > 1:
+                    raise ServerError(self._explain_cut(str(cut))) from None
+                shown.again()
+                continue
             finally:
                 resp.close()
             if out is None and logprobs:  # stream died before any event: retry without
@@ -292,74 +297,34 @@ class OpenAIModel(SamplingMixin):
         cancel: threading.Event | None,
         t0: float,
     ) -> list[Completion] | None:
+        """The completions of one stream; None if it ended before any event. Raises ``Cut``
+        when it ended or broke before every choice had finished."""
         httpx = import_httpx()
-        choices: dict[int, _Choice] = {}
-        usage: dict[str, Any] = {}
-        timings: dict[str, Any] = {}
-        got_any = False
+        stream = StreamReader(n, stop, on_text, t0)
         try:
             for event in self._events(resp, cancel):
-                got_any = True
-                usage = event.get("usage") or usage
-                timings = event.get("timings") or timings
-                for ch in event.get("choices") or []:
-                    i = int(ch.get("index", 0))
-                    st = choices.get(i)
-                    if st is None:
-                        cb = (lambda t, i=i: on_text(i, t)) if on_text is not None else None
-                        st = choices[i] = _Choice(StopFilter(stop, cb))
-                    delta = ch.get("delta")
-                    piece = (
-                        (delta.get("content") or "") if delta is not None else ch.get("text", "")
-                    )
-                    if piece:
-                        st.first = st.first or time.perf_counter() - t0
-                        st.chunks += 1
-                        st.stops.feed(piece)
-                    lp = ch.get("logprobs") or {}
-                    if lp.get("content"):
-                        st.logprobs += [float(c["logprob"]) for c in lp["content"]]
-                    elif lp.get("token_logprobs"):
-                        st.logprobs += [float(x) for x in lp["token_logprobs"] if x is not None]
-                    if ch.get("finish_reason"):
-                        st.finish = "stop" if ch["finish_reason"] == "stop" else "length"
-                if n == 1 and choices and all(c.stops.stopped for c in choices.values()):
-                    break  # a stop sequence the server did not know: no need to wait
+                if stream.add(event):
+                    break  # stop sequences ended every choice: no need to wait
         except httpx.TimeoutException:
             raise ModelError(
                 f"{self.base_url} sent nothing for {self.timeout:g}s: the server may be busy or "
                 "the model slow (raise the timeout option)"
             ) from None
         except httpx.HTTPError as exc:
-            if not got_any:
+            if not stream.got_any:
                 return None
-            raise ModelError(f"the stream from {self.base_url} broke: {exc}") from None
-        if not got_any:
-            return None
-        total = time.perf_counter() - t0
-        n_prompt = int(usage.get("prompt_tokens") or 0)
-        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
-        reused = int(timings.get("cache_n") or cached or 0)
-        out = []
-        for i in sorted(choices):
-            st = choices[i]
-            text = st.stops.finish()
-            finish = "stop" if st.stops.stopped else st.finish
-            stats = GenStats(
-                prompt_tokens=n_prompt,
-                prompt_evaluated=int(timings.get("prompt_n") or max(n_prompt - reused, 0)),
-                prompt_reused=reused,
-                completion_tokens=(
-                    int(usage.get("completion_tokens") or 0) if len(choices) == 1 else 0
-                )
-                or len(st.logprobs)
-                or st.chunks,
-                time_to_first_token=st.first,
-                total_time=total,
-            )
-            # A stop the server applied itself is not known here (stop stays None).
-            out.append(Completion(text, st.logprobs, finish, stats, stop=st.stops.matched))
-        return out
+            raise Cut(f"the stream broke ({exc})") from None
+        return stream.completions() if stream.got_any else None
+
+    def _explain_cut(self, what: str) -> str:
+        return (
+            f"{self.base_url} cut the completion twice ({what}): what arrived is not the "
+            "model's answer, so it is not used. The likely cause: the server stops a running "
+            "request when another arrives (llama-cpp-python's server does by default). Send "
+            "one request at a time (eval --concurrency 1), or let the server queue or serve "
+            "them in parallel (python -m llama_cpp.server --interrupt_requests False; "
+            "llama.cpp's llama-server -np N)"
+        )
 
     def generate(
         self,

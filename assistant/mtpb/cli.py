@@ -119,6 +119,7 @@ def evaluate(args: Any, settings: Any) -> int:
         workdir=Path(settings.workdir).expanduser() if settings.workdir else None,
         sessions=[] if getattr(args, "export_training", None) else None,
         upstream=bool(getattr(args, "upstream", False)),
+        logprobs=True if getattr(args, "logprobs", False) else None,
     )
     try:
         model = make_model(spec, problems, settings)
@@ -142,9 +143,21 @@ def evaluate(args: Any, settings: Any) -> int:
     )
     summary["wall_time_s"] = round(wall, 2)
     summary["programs_run_now"] = len(jobs) - done
+    skipped = logprobs_note(records)
+    summary["logprobs"] = "skipped" if skipped else "recorded"
     print(report.format_summary(summary))
+    if skipped:
+        print(skipped)
     print(f"\n{len(jobs) - done} program(s) run in {wall:.1f} s with {opts.jobs} job(s)")
     code = _extras(args, records, problems, opts, summary)
+    if store.server_errors:
+        summary["server_errors"] = len(store.server_errors)
+        again = f" (rerun with --out {out} to grade them)" if out is not None else ""
+        _err(
+            f"{len(store.server_errors)} program(s) not graded: the model server failed them"
+            f"{again}: {store.server_errors[0][1]}"
+        )
+        code = 1
     if getattr(args, "report", None):
         Path(args.report).write_text(json.dumps(summary, indent=1, default=repr) + "\n")
         print(f"summary written to {args.report}")
@@ -155,6 +168,21 @@ def evaluate(args: Any, settings: Any) -> int:
         )
         return SKIPPED_LINES
     return code
+
+
+def logprobs_note(records: list[dict[str, Any]]) -> str:
+    """A line for the summary when model runs did not ask for token log-probs ("" if they
+    did, or nothing was generated): the mean log-prob then reads n/a, and why."""
+    asked = [
+        r["engine"].get("logprobs_asked") for r in records if isinstance(r.get("engine"), dict)
+    ]
+    upstream = any(r.get("sampler") == "upstream" for r in records)
+    if not (upstream or False in asked):
+        return ""
+    return (
+        "log-probs: skipped (one candidate per turn: no ranker reads them, and a server "
+        "computing them can be many times slower); --logprobs records them"
+    )
 
 
 def _extras(

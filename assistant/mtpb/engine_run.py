@@ -94,13 +94,18 @@ async def run_with_engine(
     if job.mode == "single":
         prompts = ["\n".join(prompts)]  # the paper's single-turn control: one prompt, one program
     from assistant.models import engine_style
+    from assistant.models.base import ServerError
 
     style = engine_style(model, settings.chat)
     session = Session(model=opts.model_spec, meta={"mtpb": {"problem": prob.id, "case": job.case}})
     settings = turn_settings(settings, prob, job.mode)
     gen = {"completion_tokens": 0, "decode_s": 0.0, "generate_s": 0.0}
 
+    server_errors: list[str] = []
+
     def count(event: EngineEvent) -> None:  # decode speed and token cost of the program
+        if type(event).__name__ == "TurnFailed" and getattr(event, "kind", "") == "server error":
+            server_errors.append(str(getattr(event, "reason", "")))
         st = getattr(event, "stats", None)
         if type(event).__name__ == "CodeReady" and st is not None:
             gen["completion_tokens"] += st.completion_tokens
@@ -110,6 +115,7 @@ async def run_with_engine(
     options = EngineOptions(
         whole_program=job.mode == "single",
         mtpb_exact=job.mode == "multi",  # the single-turn prompt is no upstream format
+        logprobs=getattr(opts, "logprobs", None),
     )
     # A fork-runtime program is used like a kernel (execute, restart, checkpoint snapshots).
     kernel_like = cast("Kernel", kernel)
@@ -130,6 +136,8 @@ async def run_with_engine(
         turn = await engine.run_turn(
             text, print_last=t == len(prompts) - 1, attempts=opts.refine or 1, meta=meta
         )
+        if server_errors:  # the server cut the completion: nothing of it is graded
+            raise ServerError(server_errors[0].removeprefix("server error: "))
         turns.append(turn)
         stats["attempts"].append(len(turn.attempts))
         stats["copies_rejected"] += sum(a.copies_rejected for a in turn.attempts)
@@ -148,6 +156,9 @@ async def run_with_engine(
     chosen = [_chosen(t) for t in turns]
     logprobs = [c.mean_logprob for c in chosen if c is not None and c.mean_logprob > -1e9]
     stats["mean_logprob"] = sum(logprobs) / len(logprobs) if logprobs else None
+    stats["logprobs_asked"] = options.wants_logprobs(
+        max(1, int(getattr(settings, "candidates", 1) or 1))
+    )
     # Per turn: (attempt that passed or None, attempts run), for success rates per attempt;
     # and how many candidates refinements generated, for the copy rate.
     stats["outcomes"] = [list(turn_outcome(t)) for t in turns]

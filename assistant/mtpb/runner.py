@@ -33,6 +33,7 @@ from typing import Any
 from assistant import jsontext
 from assistant.engine.prompting import mtpb_prefix
 from assistant.execution.result import ExecResult
+from assistant.models.base import ServerError
 from assistant.mtpb.grading import Kind, Verdict, grade_program
 from assistant.mtpb.problems import Problem
 from assistant.mtpb.reference import ReferenceModel, program_code
@@ -83,6 +84,9 @@ class EvalOptions:
     # ``-n N`` on an in-process llama.cpp model: the N samples of a problem, case and mode run
     # at once and their requests decode together, round by round (mtpb/lineup.py).
     lineup: bool = True
+    # Token log-probs for model runs: None only when a ranker reads them (several candidates);
+    # True always (``--logprobs``: the report's mean log-prob).
+    logprobs: bool | None = None
 
 
 @dataclass
@@ -119,6 +123,9 @@ class ResultStore:
 
     # ``--upstream`` reports need upstream's verdict: a line graded without it is redone.
     need_upstream: bool = False
+    # Jobs not graded because the model server failed them (``ServerError``: it cut the
+    # completion twice): (key, message). Not stored: a rerun with the same file does them.
+    server_errors: list[tuple[Key, str]] = field(default_factory=list)
 
     def done(self, key: Key) -> bool:
         rec = self.records.get(key)
@@ -276,7 +283,7 @@ async def run_eval(
         # Known programs: the server imports what each needs just before forking it, and the
         # programs run lightest first, so most forks copy a small process (fork time grows
         # with the parent's size: ~0.3 ms bare, ~2.4 ms with sklearn loaded).
-        preload = []
+        preload = ["numpy"] if opts.upstream else []
         todo.sort(key=lambda j: _weight(_imports(model, j)))
         heavy = sorted({m for j in todo for m in _weight(_imports(model, j))[1]})
     pool = make_pool(max(1, opts.jobs), cfg, runtime=runtime, preload=preload, heavy=heavy)
@@ -302,6 +309,11 @@ async def run_eval(
             rec = await _run_job(pool, job, opts, settings, runner)
         except asyncio.CancelledError:
             raise
+        except ServerError as exc:  # what arrived is not the model's answer: no verdict
+            store.server_errors.append((job.key, str(exc)))
+            if bar is not None:
+                bar.update(1)
+            return
         except Exception as exc:  # isolation: the run goes on
             rec = harness_failure(job, exc, opts.model_spec)
         store.add(rec)

@@ -83,6 +83,7 @@ def sample_upstream(
             stop=list(COMPLETION_STOPS),  # upstream's cut ends there anyway: saves decoding
             seed=settings.seed + 7919 * t + 104729 * sample,  # the engine's seeds, attempt 0
             meta={**meta, "turn": t, "attempt": 0, "candidate": 0},
+            logprobs=False,  # one sample, nothing ranks it
         )
         comp = model.generate(req)
         raws.append(comp.text)

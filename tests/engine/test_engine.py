@@ -359,3 +359,23 @@ async def test_default_refinement_prompts_are_the_measured_ones(make_engine) -> 
     assert turn.status == "passed" and msgs is not None
     assert "IndexError" in msgs[-1]["content"] and msgs[-1]["role"] == "user"
     assert not any("dc = [1][3]" in m["content"] for m in msgs if m["role"] == "assistant")
+
+
+async def test_logprobs_are_asked_for_only_when_a_ranker_reads_them(make_engine) -> None:
+    """Issue 22 item 6: one candidate needs none (nothing ranks it); several do (both rankers
+    break ties by them); ``EngineOptions(logprobs=...)`` forces either way (a report)."""
+    from assistant.engine.options import EngineOptions
+
+    engine, model, _ = make_engine({"turns": [["lp1 = 1"], [["lp2 = 2", "lp2 = 3"]]]})
+    await engine.run_turn("Make lp1.")
+    await engine.run_turn("Make lp2.", candidates=2)
+    assert [r.logprobs for r in model.requests[:1]] == [False]
+    assert all(r.logprobs for r in model.requests[1:])
+    for forced in (True, False):
+        engine, model, _ = make_engine(
+            {"turns": [["lf = 1"], [["lg = 2", "lg = 3"]]]},
+            options=EngineOptions(logprobs=forced),
+        )
+        await engine.run_turn("Make lf.")
+        await engine.run_turn("Make lg.", candidates=2)
+        assert {r.logprobs for r in model.requests} == {forced}

@@ -3,6 +3,7 @@ get the same verdicts as in a Jupyter kernel, and nothing is left running."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -202,7 +203,22 @@ async def test_programs_with_third_party_imports_go_to_the_heavy_server() -> Non
         light = await p.run_cells([probe])
         heavy = await p.run_cells([probe], preload=["numpy", "math"])
         assert light[0].stdout == "False\n" and heavy[0].stdout == "True\n"
-        assert p.heavy is not None and p.heavy.pid != p.server.pid
+        assert p.heavy is not None
+        heavy_pids = {s.pid for s in p.heavy.servers}
+        light_pids = {s.pid for s in p.light.servers}
+        assert (len(heavy_pids), len(light_pids)) == (1, 2) and not heavy_pids & light_pids
+
+
+async def test_one_server_per_job_and_the_least_busy_one_is_used() -> None:
+    """``--jobs 2``: two servers, so their own serial work (fork, kill, reap) runs on two
+    cores; programs at once spread over them."""
+    async with ForkPool(size=2, config=config(), preload=[]) as p:
+        probe = "import os\nos.getppid()"
+        results = await asyncio.gather(
+            *(p.run_cells(["import time\ntime.sleep(0.3)", probe]) for _ in range(4))
+        )
+        parents = {r[-1].stdout.strip() for r in results}
+        assert parents == {str(s.pid) for s in p.light.servers}
 
 
 async def test_fork_server_in_the_sandbox() -> None:

@@ -33,8 +33,8 @@ PROGRAMS = {
 }
 
 
-def _pool(runtime: str, workdir: Path | None = None) -> Any:
-    cfg = config(timeout=10, workdir=workdir)
+def _pool(runtime: str, workdir: Path | None = None, sandbox: str = "none") -> Any:
+    cfg = config(timeout=10, workdir=workdir, sandbox=sandbox)
     if runtime == "fork":
         return ForkPool(size=2, config=cfg, preload=[])
     return KernelPool(size=2, config=cfg)
@@ -86,3 +86,19 @@ async def test_a_chosen_workdir_is_copied_for_each_program(runtime: str, tmp_pat
     assert second[0][0].stdout == "a\n1\n\n"
     assert (data / "x.csv").read_text() == "a\n1\n"  # the user's folder is never written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["datasets"]
+
+
+@pytest.mark.parametrize("runtime", ["fork", "jupyter"])
+async def test_program_folders_inside_the_sandbox(runtime: str) -> None:
+    """The folders are made after the sandbox started: they must exist inside it too."""
+    from assistant.execution import sandbox
+
+    if not sandbox.available():
+        pytest.skip("bubblewrap cannot create a sandbox here")
+    async with _pool(runtime, sandbox="bwrap") as pool:
+        done = await asyncio.gather(
+            *(_one(pool, [s, c], whole=i % 2 == 0) for i, (s, c, _) in enumerate(PROGRAMS.values()))
+        )
+    for (results, cwd), (_, _, expected) in zip(done, PROGRAMS.values(), strict=True):
+        assert grade_program(results, expected).passed, results[-1].feedback()
+        assert "/programs/p" in cwd

@@ -10,7 +10,12 @@ import assistant
 from assistant.errors import AssistantError
 
 # Not errors to show: control flow (the user cancelled), or private retry signals.
-NOT_ERRORS = {"assistant.models.base.Cancelled", "assistant.models.openai_compat._Failed"}
+NOT_ERRORS = {
+    "assistant.models.base.Cancelled",
+    "assistant.execution.cell.InputCancelled",  # the user cancelled an input() prompt
+    "assistant.models.openai_compat._Failed",
+    "assistant.models.openai_stream.Cut",  # a cut stream, asked again (then a ServerError)
+}
 
 
 def _package_exceptions() -> dict[str, type[BaseException]]:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from assistant.models import load_model
-from assistant.models.base import Cancelled, ModelError, Request
+from assistant.models.base import Cancelled, ModelError, Request, ServerError
 from assistant.models.openai_compat import OpenAIModel, import_httpx
 from assistant.models.tiny_gguf import exact_grammar
 
@@ -87,11 +87,11 @@ def test_streams_a_completion(remote: OpenAIModel) -> None:
     assert all(lp <= 0 for lp in c.token_logprobs)
 
 
-def test_grammar_and_stop_reach_the_server(remote: OpenAIModel) -> None:
+def test_grammar_reaches_the_server_and_stops_are_applied_here(remote: OpenAIModel) -> None:
     req = Request(prompt="x", max_tokens=30, grammar=exact_grammar("ab STOP cd"), stop=["STOP"])
     c = remote.generate(req)
     assert c.text == "ab "
-    assert c.finish_reason == "stop"
+    assert c.finish_reason == "stop" and c.stop == "STOP"  # known: the client applied it
 
 
 def test_chat_messages_use_the_chat_endpoint(remote: OpenAIModel) -> None:
@@ -216,3 +216,33 @@ def test_server_without_logprobs_is_asked_again_without(flaky: str) -> None:
     c = m.generate(Request(prompt="no-logprobs"))
     assert c.text == "ok" and c.token_logprobs == []
     assert m.generate(Request(prompt="no-logprobs")).text == "ok"  # remembered: no 500 now
+
+
+def test_concurrent_requests_never_return_a_cut_stream(server: str) -> None:
+    """llama-cpp-python's server (default settings) cuts a running request when another
+    arrives and still ends its stream with ``[DONE]``. Four requests at once: each gives the
+    whole forced text or a ServerError naming the fix, never the cut part (issue 20, 10)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "def f(x):\n    return x + 1\n" * 6
+    m = OpenAIModel(server, model="tiny")
+    start = threading.Barrier(4)
+
+    def ask(i: int) -> str:
+        start.wait()
+        req = Request(prompt=f"p{i}", max_tokens=400, grammar=exact_grammar(text))
+        req.logprobs = False
+        try:
+            return m.generate(req).text
+        except ServerError as exc:
+            return f"server error: {exc}"
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(ask, range(4)))
+    m.close()
+    assert m.cut_streams >= 1, "no request overlapped another: the test proved nothing"
+    for g in got:
+        if g.startswith("server error"):
+            assert "--concurrency 1" in g and "--interrupt_requests False" in g
+        else:
+            assert g == text

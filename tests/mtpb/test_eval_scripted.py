@@ -76,6 +76,7 @@ def test_scripted_eval_reports_known_figures(
     # Both problems pass every case: problem 8's failing candidate raises, so ranking (no
     # error before likelihood) picks the right one.
     assert "samples: 10/10 passed" in out
+    assert "log-probs: skipped" not in out  # two candidates: the ranker reads them
     assert "ranked pass@k: @1 100.00%" in out
     # 5 programs of problem 1 each refine turn 0 once after the copy is rejected.
     assert "100.0% of those fixed" in out
@@ -120,3 +121,6 @@ def test_scripted_eval_counts_no_code(
     assert eng["no_code"] == 10 and eng["no_code_programs"] == 5
     assert abs(eng["no_code_rate"] - 10 / 15) < 1e-9
     assert "5 program(s) failed on a turn with no code" in out
+    # one candidate: no log-probs asked for, and the summary says so (issue 22 item 6)
+    assert "log-probs: skipped" in out and "--logprobs" in out
+    assert json.loads(report.read_text())["logprobs"] == "skipped"

@@ -107,3 +107,31 @@ def test_upstream_sampler_cells_see_the_prefix_imports(probs: dict[str, Problem]
     rec = next(iter(store.records.values()))
     assert rec["verdict"]["kind"] == "pass", rec["verdict"]
     assert rec["upstream_verdict"]["kind"] == "pass", rec["upstream_verdict"]
+
+
+@pytest.mark.parametrize("runtime", ["fork", "jupyter"])
+def test_upstream_runs_each_program_in_fresh_folders(
+    tmp_path: Path, mtpb_path: Path, runtime: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 20, defect 9: a program runs twice with --upstream (this project's verdict, then
+    upstream's); each run in its own fresh folder, so files of the first never meet the second
+    (nor other programs): ``os.mkdir`` and "append a line, count the lines" pass both times."""
+    from assistant.mtpb.solutions import all_solutions
+
+    turns = [[t] for t in all_solutions()["1"]]
+    first = turns[0][0]
+    turns[0] = [
+        "import os\nos.mkdir('out')\nwith open('log.txt', 'a') as f:\n    f.write('x\\n')\n"
+        "assert len(open('log.txt').read().splitlines()) == 1\n" + first
+    ]
+    script = tmp_path / "files.json"
+    script.write_text(json.dumps({"problems": {"1": {"turns": turns}}}))
+    out = tmp_path / "r.jsonl"
+    argv = ["eval", "--mtpb", str(mtpb_path), "--model", f"scripted:{script}", "--problems", "1"]
+    argv += ["--jobs", "2", "--out", str(out), "--runtime", runtime, "--upstream"]
+    assert main(argv) == 0, capsys.readouterr()
+    recs = _records(out)
+    assert len(recs) == 5
+    for r in recs:
+        assert r["verdict"]["kind"] == "pass", r["verdict"]
+        assert r["upstream_verdict"]["kind"] == "pass", r["upstream_verdict"]

@@ -54,3 +54,21 @@ async def test_input_is_asked_on_the_prompt_line_and_replayed_without_asking() -
     assert "undone; 1 turn(s) left" in text
     assert [t.status for t in repl.ctl.session.turns] == ["passed", "passed"]
     assert repl.ctl.session.turns[1].text == "greet again"
+
+
+async def test_ctrl_c_at_an_input_prompt_is_a_clean_cancel() -> None:
+    """Issue 20, 11b: Ctrl+C at the code's input() prompt cancels the turn. The code gets no
+    (empty) answer to run on with, and the user sees a cancel, not ipykernel's traceback."""
+    model = ScriptedModel(
+        {"turns": ["name = input('name? ')\nprint('hi ' + name)\n", "after = 1\nprint(after)\n"]}
+    )
+    repl, text = await play_repl("ask the name\n\x03then go on\n/quit\n", model)
+    assert "input cancelled: the turn is stopped" in text
+    assert "input() cancelled: the code stopped" in text and "[cancelled] turn 1" in text
+    assert "ipykernel" not in text and "Traceback" not in text and "kernelbase" not in text
+    assert "  | hi" not in text  # the code never ran on with an empty answer
+    turns = repl.ctl.session.turns
+    assert turns[0].status == "cancelled" and "[passed] turn 2" in text
+    cand = turns[0].attempts[0].candidates[0]
+    assert cand.result is not None and cand.result.error is not None
+    assert cand.result.error.evalue == "input() cancelled"

@@ -144,7 +144,9 @@ class AssistantApp(App[int]):
         if value is None:
             self.note("input cancelled: the turn is stopped", "warning")
             self.ctl.cancel()
-            return ""
+            from assistant.execution.cell import InputCancelled
+
+            raise InputCancelled
         self.note(f"input: {prompt}{'(hidden)' if password else value}")
         return value
 

@@ -132,7 +132,10 @@ def decode_asks(model: LlamaModel, asks: list[Ask]) -> list[Completion | Cancell
         if not prompts[i]:
             raise ModelError("empty prompt")
     k = min(len(asks), model.parallel)
-    groups = [list(range(i, min(i + k, len(asks)))) for i in range(0, len(asks), k)]
+    # The prompt that shares most with the cache leads (sequence 0 keeps it afterwards): the
+    # same sample leads round after round, and only the others' rests are evaluated again.
+    order = sorted(range(len(asks)), key=lambda i: -_cached(llm, prompts[i]))
+    groups = [order[i : i + k] for i in range(0, len(asks), k)]
     plans = []
     for g in groups:
         shared = _shared_prefix([prompts[i] for i in g])
@@ -149,6 +152,15 @@ def decode_asks(model: LlamaModel, asks: list[Ask]) -> list[Completion | Cancell
         for i, c in zip(g, got, strict=True):
             out[i] = c
     return out
+
+
+def _cached(llm: Any, tokens: list[int]) -> int:
+    """How many of ``tokens`` the context's cache already holds (a prefix)."""
+    import numpy as np
+
+    m = min(llm.n_tokens, len(tokens))
+    diff = np.flatnonzero(llm.input_ids[:m] != np.asarray(tokens[:m], dtype=np.intc))
+    return int(diff[0]) if len(diff) else m
 
 
 def _shared_prefix(prompts: list[list[int]]) -> int:
@@ -173,7 +185,7 @@ def _decode_group(
     same = all(p == prompts[0] for p in prompts)
     lead = prompts[0]
     # Sequence 0 gets the shared prefix exactly as a single completion would (cache reuse).
-    reused = model._prefill(lead if same else lead[: shared + 1], asks[0].cancel)
+    reused = model._prefill(lead, asks[0].cancel)
     k = len(asks)
     seqs = [
         _new_seq(model, j, a, p, budgets[j])
@@ -189,20 +201,21 @@ def _decode_group(
     width = max(k, llm.n_batch)
     batch = lc.llama_batch_init(width, 0, k)
     evaluated = [0] * k  # prompt tokens each sequence evaluated here
-    lead_done = len(lead) - 1 if same else shared  # of the lead prompt, in sequence 0
+    lead_done = len(lead) - 1  # of the lead prompt, in sequence 0
     try:
-        lc.llama_memory_seq_rm(mem, -1, lead_done, -1)  # nothing stale past the shared part
-        for j in range(1, k):
-            lc.llama_memory_seq_cp(mem, 0, j, -1, -1)
+        lc.llama_memory_seq_rm(mem, -1, lead_done, -1)  # nothing stale past it
+        for j in range(1, k):  # the shared prefix's cells (all of them when prompts are equal)
+            lc.llama_memory_seq_cp(mem, 0, j, 0, lead_done if same else shared)
         if same:  # the prompt's last token, in every sequence at once (one row of logits)
             _decode(lc, ctx.ctx, batch, [(lead[-1], len(lead) - 1, list(range(k)))])
             evaluated[0] = len(lead) - reused
         else:
             # Each sequence's own rest: all but its last token without logits (in batches),
             # then the k last tokens together, one row of logits each.
-            rest = [
+            rest = [  # (sequence 0 has its own already: the lead was evaluated whole)
                 (p[i], i, [j], False)
                 for j, p in enumerate(prompts)
+                if j > 0
                 for i in range(shared, len(p) - 1)
             ]
             for start in range(0, len(rest), llm.n_batch):
@@ -211,7 +224,7 @@ def _decode_group(
             for j, p in enumerate(prompts):
                 seqs[j].row = j
                 evaluated[j] = len(p) - shared
-            evaluated[0] += shared - reused
+            evaluated[0] = len(lead) - reused
         lead_done = len(lead)
         active = list(seqs)
         while active:

@@ -226,3 +226,19 @@ def test_asks_that_would_not_fit_go_one_after_another(tiny_gguf: Path) -> None:
         assert [c.text for c in out if not isinstance(c, Cancelled)] == [c.text for c in alone]
     finally:
         m.close()
+
+
+def test_the_prompt_the_cache_holds_leads_the_round(batched: LlamaModel) -> None:
+    """Round after round the same sample leads: its cached prompt is not evaluated again."""
+    mine = PROMPT + "x = 1\n"
+    batched.generate(Request(prompt=mine, max_tokens=1, seed=1))
+    n_mine = len(batched.llama.tokenize(mine.encode()))
+    asks = [
+        Ask(Request(prompt=PROMPT + "# Print three.\n", max_tokens=4, temperature=1.0), seed=1),
+        Ask(Request(prompt=mine + "y = 2\n", max_tokens=4, temperature=1.0), seed=2),
+    ]
+    out = batched.generate_many(asks)
+    led = out[1]
+    assert not isinstance(led, Cancelled)
+    assert led.stats.prompt_reused >= n_mine - 1  # its cached prefix, kept
+    assert batched.llama.n_tokens == led.stats.prompt_tokens  # and it stays in the cache

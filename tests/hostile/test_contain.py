@@ -142,7 +142,8 @@ async def test_cpu_limit_per_cell_when_configured() -> None:
         res = await k.execute("while True: pass")
         assert res.status == "error" and res.error is not None
         assert res.error.ename == "TimeoutError" and "CPU time limit" in res.error.evalue
-        assert res.duration < 4
+        # (ended by the CPU limit, not the 10 s wall timeout: on a busy machine wall time
+        # runs well past the 1 s of CPU, so the wall duration is not asserted)
         # The limit is per cell: an idle kernel and the next cells are not affected.
         ok = await k.execute("sum(range(10))", print_last=True)
         assert ok.ok and ok.last_printed is not None and ok.last_printed.value == 45

@@ -68,7 +68,10 @@ def test_kill_9_client_then_reap_stale_in_a_new_process(assistant_home: Path) ->
         timeout=30,
     )
     assert out.returncode == 0, out.stderr
-    assert int(out.stdout.strip()) >= 2
+    # The setsid'd sleep never ends alone: the reaper must have killed it. The kernel may
+    # have gone by itself first (ipykernel's parent poller sees its client die within ~1 s,
+    # a race with this new process's start), so it is not counted on.
+    assert int(out.stdout.strip()) >= 1
     deadline = time.time() + 3
     while _tagged_alive(tag) and time.time() < deadline:
         time.sleep(0.05)

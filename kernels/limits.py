@@ -2,6 +2,8 @@
 
 ``apply(memory_mb=, max_procs=, cpu_seconds=, output_bytes=)`` sets, inside the kernel:
 
+* hard limits, and no capability to raise them (contain.py: as root the kernel drops
+  ``CAP_SYS_RESOURCE``, ``CAP_SYS_ADMIN``, ``CAP_SYS_PTRACE`` and ``CAP_PERFMON``, bounding set included).
 * memory: ``RLIMIT_AS`` (address space), so a huge allocation raises ``MemoryError`` in the
   cell instead of waking the OOM killer, which may pick the app holding the model instead.
 * processes: two layers, because ``RLIMIT_NPROC`` counts *all* processes of the user and is
@@ -292,11 +294,12 @@ def _alive_not_zombie(pid: int) -> bool:
 
 
 def _set_limit(which: int, value: int) -> None:
+    """Soft and hard limit (code may lower a hard limit, never raise it: contain.py)."""
     _soft, hard = resource.getrlimit(which)
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
     with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(which, (value, hard))
+        resource.setrlimit(which, (value, value))
 
 
 def _install_exit(ip: Any) -> None:
@@ -335,6 +338,8 @@ def apply(
             # the exact per-kernel process count is the guard's job.
             room = 4 * int(max_procs) + 64
             _set_limit(resource.RLIMIT_NPROC, _user_tasks(os.getuid()) + room)
+    with contextlib.suppress(Exception):  # no capability to raise them back (root only)
+        _load_sibling("contain.py", "assistant_contain").drop_privileges()
     with contextlib.suppress(Exception):
         state.procs = _load_sibling("procs.py", "assistant_procs").ProcessGuard(
             max_procs, background=bool(background)

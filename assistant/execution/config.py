@@ -31,7 +31,10 @@ class KernelConfig:
     startup_timeout: float = 60.0
     output_limit: int = 1_000_000  # bytes of stdout+stderr kept per cell
     workdir: Path | None = None  # the kernel's cwd; None: a fresh scratch folder
+    # Extra variables for the kernel, set by the app; the kernel gets no copy of the app's
+    # environment, only what environment.minimal() keeps, plus the user's passthrough names.
     env: dict[str, str] = field(default_factory=dict)
+    env_passthrough: tuple[str, ...] = ()
     limits: Limits = field(default_factory=lambda: Limits())
     sandbox: str = "none"  # "none" | "bwrap"
     # Where the kernel process's own stdout/stderr go, never the app's terminal (kernel_log.py);
@@ -40,6 +43,13 @@ class KernelConfig:
     # After a death or an ignored interrupt, kill the kernel's processes at once but start the
     # new kernel only when the next cell comes: the pool discards such kernels anyway.
     lazy_restart: bool = False
+
+    def kernel_env(self, own: dict[str, str]) -> dict[str, str]:
+        """The environment of a kernel or fork server: the minimal one (no credentials), the
+        configured extras, then ``own`` (the app's variables for this process)."""
+        from assistant.execution.environment import minimal
+
+        return minimal(self.env_passthrough, {**self.env, **own})
 
     def kernel_limits(self) -> dict[str, Any]:
         """Arguments for kernels/limits.py: the output cap is enforced in the kernel too."""

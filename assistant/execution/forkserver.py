@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.execution import reaper
+from assistant.execution import environment, reaper
 from assistant.execution.config import KernelConfig, scratch
 from assistant.execution.forkprogram import ForkProgram
 from assistant.execution.result import KernelDied, KernelStartError
@@ -77,6 +77,7 @@ class ForkServer:
         from assistant.resources import kernel_file
 
         reaper.reap_stale()
+        environment.protect_app()
         t0 = time.perf_counter()
         self._tmp, self.workdir = scratch(self.config, "asst-fork-")
         argv = [sys.executable, str(kernel_file("fork_server.py"))]
@@ -84,10 +85,11 @@ class ForkServer:
             from assistant.execution.sandbox import bwrap_argv
 
             argv = bwrap_argv(argv, self.config, [self._tmp, self.workdir])
-        env = {**os.environ, **self.config.env, reaper.TAG_VAR: self.tag}
+        own = {reaper.TAG_VAR: self.tag}
         # Programs are small and run two at a time: BLAS thread pools only cost memory here.
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(var, "1")
+            own[var] = os.environ.get(var, "1")
+        env = self.config.kernel_env(own)
         server_log = open(self._tmp / "fork_server.log", "wb")  # noqa: SIM115
         try:
             self.proc = await asyncio.create_subprocess_exec(

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.execution import reaper
+from assistant.execution import environment, reaper
 from assistant.execution.cell import CellRun, StdinHandler
 from assistant.execution.config import KernelConfig, scratch
 from assistant.execution.kernel_log import KernelLog
@@ -69,6 +69,7 @@ class Kernel:
         from jupyter_client.manager import AsyncKernelManager
 
         reaper.reap_stale()
+        environment.protect_app()
         t0 = time.perf_counter()
         self._tmp, self.workdir = scratch(self.config, "asst-")
         name = self.config.kernel_name or OWN_KERNEL
@@ -110,17 +111,17 @@ class Kernel:
         return args
 
     def _env(self) -> dict[str, str]:
-        env = {**os.environ, **self.config.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        env.pop("JPY_PARENT_PID", None)
-        env[reaper.TAG_VAR] = self.tag
+        own = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", reaper.TAG_VAR: self.tag}
         if self._tmp is not None:  # kernels/limits.py keeps its dropped-output count there
-            env["ASSISTANT_DROPPED_FILE"] = str(self._tmp / "dropped")
+            own["ASSISTANT_DROPPED_FILE"] = str(self._tmp / "dropped")
         if self.config.limits.get("memory_mb"):
             # BLAS pools reserve tens of MB of address space per thread: on a many-core machine
             # that alone can exceed RLIMIT_AS and make ``import numpy`` fail. Users may override.
             threads = str(min(4, os.cpu_count() or 1))
             for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-                env.setdefault(var, threads)
+                own[var] = os.environ.get(var, threads)
+        env = self.config.kernel_env(own)
+        env.pop("JPY_PARENT_PID", None)
         return env
 
     async def _connect(self) -> None:

@@ -23,6 +23,11 @@ def _kernel_argv() -> list[str]:
         "-f",
         "{connection_file}",
         "--HistoryManager.enabled=False",
+        # Output written straight to the process's descriptors (ipykernel's and tornado's
+        # loggers, dying words before a crash) goes to the kernel log. ipykernel would pipe it
+        # into cell output, except when it sees PYTEST_CURRENT_TEST: kernels get a minimal
+        # environment now (environment.py), so say it, and tests see what users get.
+        "--IPKernelApp.capture_fd_output=False",
     ]
 
 

@@ -24,6 +24,7 @@ resource limits of kernels/limits.py apply inside the sandbox as well.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -63,6 +64,13 @@ def available() -> bool:
     """bwrap is installed and works on this machine (tests skip on False)."""
     path = bwrap_path()
     return path is not None and _probe(path) is None
+
+
+def required() -> bool:
+    """The sandbox must work here: in CI (``CI=true``) or with ``ASSISTANT_REQUIRE_SANDBOX=1``
+    its tests fail instead of skipping when bwrap is missing or broken."""
+    flag = os.environ.get("ASSISTANT_REQUIRE_SANDBOX", os.environ.get("CI", ""))
+    return flag.strip().lower() in ("1", "true", "yes")
 
 
 def _hidden_by_tmp() -> list[str]:

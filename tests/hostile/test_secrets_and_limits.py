@@ -1,0 +1,78 @@
+"""Containment generated code cannot undo: no credential of the app is readable (environment,
+/proc), limits cannot be lifted, in both runtimes and both sandbox settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.execution import environment, sandbox
+
+from .probes import SECRET_PREFIX, probe
+
+SANDBOXES = ["none", "bwrap"]
+
+
+@pytest.mark.parametrize("runtime", ["jupyter", "fork"])
+@pytest.mark.parametrize("box", SANDBOXES)
+def test_no_secret_is_visible_and_no_limit_can_be_lifted(runtime: str, box: str) -> None:
+    if box == "bwrap" and not sandbox.available() and not sandbox.required():
+        pytest.skip("bubblewrap (bwrap) not usable")
+    report = probe(runtime, box)
+    assert report["env_hits"] == [], report
+    assert report["proc_hits"] == [], report
+    assert report["passthrough"] == "visible"
+    assert report["lifted"] == [], report
+    assert report["RLIMIT_AS"][1] == 2048 * 2**20  # the hard limit, not only the soft one
+    assert report["RLIMIT_NPROC"][1] != -1
+    assert not report["cap_sys_resource"] and not report["cap_sys_admin"], report
+    assert not report["cap_sys_ptrace"], report
+
+
+def test_minimal_environment_keeps_what_python_needs_and_no_credentials() -> None:
+    source = {
+        "PATH": "/usr/bin",
+        "LANG": "C.UTF-8",
+        "HOME": "/home/u",
+        "OPENAI_API_KEY": SECRET_PREFIX + "1",
+        "HF_TOKEN": "hf_abcdefgh",
+        "DB_PASSWORD": "hunter22",
+        "AWS_SECRET_ACCESS_KEY": "x" * 20,
+        "GITHUB_PAT": "y" * 20,
+        "COPY": SECRET_PREFIX + "1",
+        "MY_SETTING": "on",
+        "EDITOR": "vi",
+    }
+    env = environment.minimal(["MY_SETTING"], {"ASSISTANT_KERNEL_TAG": "t"}, source=source)
+    assert env == {
+        "PATH": "/usr/bin",
+        "LANG": "C.UTF-8",
+        "HOME": "/home/u",
+        "MY_SETTING": "on",
+        "ASSISTANT_KERNEL_TAG": "t",
+    }
+    assert environment.leaked(env, source) == []
+    environment.register_secret("registered-secret-value")
+    env = environment.minimal(
+        ["MY_SETTING"], source={**source, "MY_SETTING": "registered-secret-value"}
+    )
+    assert "MY_SETTING" not in env
+
+
+@pytest.mark.parametrize(
+    "name", ["OPENAI_API_KEY", "HF_TOKEN", "AWS_SECRET", "DB_PASSWORD", "api_key", "MY_PASSWORD_X"]
+)
+def test_passthrough_of_a_credential_is_a_clear_error(name: str) -> None:
+    from assistant.config import ConfigError, load
+
+    with pytest.raises(ConfigError, match="credential"):
+        load(overrides={"env_passthrough": f"PATH,{name}"})
+
+
+def test_passthrough_setting_parses_lists_and_strings(tmp_path) -> None:
+    from assistant.config import load
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('env_passthrough = ["EDITOR", "MY_SETTING"]\n')
+    assert load(cfg).env_passthrough == ("EDITOR", "MY_SETTING")
+    assert load(cfg).kernel_config().env_passthrough == ("EDITOR", "MY_SETTING")
+    assert load(overrides={"env_passthrough": "A, B"}).env_passthrough == ("A", "B")

@@ -369,6 +369,11 @@ def apply(
                 # The print hook asks first: past the quota a print costs one call, not the
                 # print machinery and two capped writes.
                 helper.drop_if_full = state.drop_print
+            kernel = getattr(ip, "kernel", None)
+            session = getattr(kernel, "session", None)
+            if session is not None:  # an error value with a lone surrogate must still be sent
+                textsafe = _load_sibling("textsafe.py", "assistant_textsafe")
+                session.pack = textsafe.safe_packer(session.pack)
             if hasattr(ip, "_tee"):
                 # IPython 9 copies every write of a cell into history_manager.outputs (even
                 # with history off) and slows each write: a 200 MB print would stay in memory.

@@ -25,7 +25,6 @@ import itertools
 import json
 import logging
 import os
-import shutil
 import sys
 import time
 import uuid
@@ -81,7 +80,7 @@ class ForkServer:
         t0 = time.perf_counter()
         self._tmp, self.workdir = scratch(self.config, "asst-fork-")
         argv = [sys.executable, str(kernel_file("fork_server.py"))]
-        if self.config.sandbox == "bwrap":
+        if self.config.sandboxed:
             from assistant.execution.sandbox import bwrap_argv
 
             argv = bwrap_argv(argv, self.config, [self._tmp, self.workdir])
@@ -113,6 +112,7 @@ class ForkServer:
             "memory_mb": limits.get("memory_mb"),
             "max_procs": limits.get("max_procs"),
             "cpu_seconds": limits.get("cpu_seconds"),
+            "background": bool(limits.get("background")),
             "spares": self.spares,
             "max_programs": self.max_programs,
         }
@@ -137,7 +137,7 @@ class ForkServer:
             self.pid,
             self.start_time,
             ",".join(self.preload) or "nothing",
-            self.config.sandbox,
+            "bwrap" if self.config.sandboxed else "none",
         )
         return self
 
@@ -218,7 +218,7 @@ class ForkServer:
             with contextlib.suppress(BaseException):
                 await self._reader
         if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            reaper.remove_folder(self._tmp)
             self._tmp = None
 
     async def __aenter__(self) -> ForkServer:

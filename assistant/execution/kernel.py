@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -98,7 +97,7 @@ class Kernel:
             self.pid,
             self.start_time,
             self.tag,
-            self.config.sandbox,
+            "bwrap" if self.config.sandboxed else "none",
         )
         return self
 
@@ -203,7 +202,7 @@ class Kernel:
             if pid:
                 reaper.unregister(pid)
             if self._tmp is not None:
-                shutil.rmtree(self._tmp, ignore_errors=True)
+                reaper.remove_folder(self._tmp)
             self.km = None
             self.kc = None
             self.log.close()
@@ -336,4 +335,4 @@ class Kernel:
         """How the kernel process ended (exit code or signal, with a hint), for messages."""
         proc = self._process()
         code = proc.poll() if proc is not None else None
-        return describe_exit(code, sandboxed=self.config.sandbox == "bwrap")
+        return describe_exit(code, sandboxed=self.config.sandboxed)

@@ -149,6 +149,12 @@ class Controller:
         if self.model is not None:
             self.model.close()
 
+    def sandbox_notice(self) -> str:
+        """One line: which sandbox generated code runs in (``auto`` resolved) and what it means."""
+        from assistant.execution.sandbox import notice
+
+        return notice(self.settings.sandbox)
+
     def describe_model(self) -> dict[str, Any]:
         if self.model is None:
             return {}

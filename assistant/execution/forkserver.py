@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.execution import environment, reaper
+from assistant.execution import cgroup, environment, reaper
 from assistant.execution.config import KernelConfig, scratch
 from assistant.execution.forkprogram import ForkProgram
 from assistant.execution.result import KernelDied, KernelStartError
@@ -67,6 +67,7 @@ class ForkServer:
         self._write_lock = asyncio.Lock()
         self.start_time = 0.0
         self.dead = False
+        self._cgroup: Path | None = None  # its pids cgroup, where one can be made (cgroup.py)
 
     @property
     def pid(self) -> int | None:
@@ -105,6 +106,12 @@ class ForkServer:
             server_log.close()
         reaper.register(self.proc.pid, self.tag)
         limits = self.config.limits
+        if limits.get("max_procs"):
+            # Every program may use max_procs; the per-program count is procs.py's job.
+            programs = max(1, self.max_programs) + self.spares
+            tree = [self.proc.pid, *reaper.descendants(self.proc.pid)]
+            limit = int(limits["max_procs"]) * programs + cgroup.ROOM
+            self._cgroup = cgroup.confine(tree, self.tag, limit)
         cfg = {
             "preload": self.preload,
             "workdir": str(self.workdir),
@@ -211,6 +218,8 @@ class ForkServer:
                 await asyncio.wait_for(proc.wait(), timeout=2.0)
             reaper.kill_tree(proc.pid, self.tag)
             reaper.unregister(proc.pid)
+            cgroup.remove(self._cgroup)
+            self._cgroup = None
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(proc.wait(), timeout=2.0)
         if self._reader is not None:

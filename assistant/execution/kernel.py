@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.execution import environment, reaper
+from assistant.execution import cgroup, environment, reaper
 from assistant.execution.cell import CellRun, StdinHandler
 from assistant.execution.config import KernelConfig, scratch
 from assistant.execution.kernel_log import KernelLog
@@ -61,6 +61,7 @@ class Kernel:
         self._stale = False  # dead or killed; restarted before the next cell (lazy_restart)
         # Inherited by every process the kernel starts, so the reaper finds even daemons.
         self.tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._cgroup: Path | None = None  # its pids cgroup, where one can be made (cgroup.py)
         self.log = KernelLog(self.tag, self.config.log_file)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -134,6 +135,11 @@ class Kernel:
         pid = self.pid
         if pid:
             reaper.register(pid, self.tag)
+            max_procs = self.config.limits.get("max_procs")
+            if max_procs:  # before any generated code runs: its forks count from the start
+                tree = [pid, *reaper.descendants(pid)]
+                limit = int(max_procs) + cgroup.ROOM
+                self._cgroup = cgroup.confine(tree, self.tag, limit, self._cgroup)
         boot = await self._run_cell(boot_code(self.config.kernel_limits()), silent=True, timeout=30)
         if boot.status != "ok":
             raise KernelStartError(f"kernel setup failed: {boot.feedback() or boot.stderr}")
@@ -201,6 +207,8 @@ class Kernel:
             reaper.kill_tree(pid, self.tag)
             if pid:
                 reaper.unregister(pid)
+            cgroup.remove(self._cgroup)
+            self._cgroup = None
             if self._tmp is not None:
                 reaper.remove_folder(self._tmp)
             self.km = None

@@ -133,7 +133,7 @@ def kill_tree(pid: int | None, tag: str | None) -> int:
     return killed
 
 
-def _start_time(pid: int) -> str | None:
+def start_time(pid: int) -> str | None:
     """The process's start time (clock ticks after boot): with the pid, names one process."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
@@ -146,7 +146,7 @@ def _start_time(pid: int) -> str | None:
 
 def owner_stamp() -> str:
     """``<pid>.<start time>`` of this process, for the names of the folders it owns."""
-    return f"{os.getpid()}.{_start_time(os.getpid()) or 0}"
+    return f"{os.getpid()}.{start_time(os.getpid()) or 0}"
 
 
 def track_folder(path: Path) -> None:
@@ -174,7 +174,7 @@ def stale_folders(root: Path | None = None) -> list[Path]:
                 if entry.stat(follow_symlinks=False).st_uid != uid:
                     continue
                 pid, started = int(m.group(1)), m.group(2)
-                if _start_time(pid) != started:
+                if start_time(pid) != started:
                     found.append(Path(entry.path))
     return found
 
@@ -213,6 +213,9 @@ def reap_stale() -> int:
     if d.is_dir():
         killed = _reap_records(d)
     remove_stale_folders()  # after their kernels are dead: nothing writes there any more
+    from assistant.execution import cgroup
+
+    cgroup.remove_stale()
     return killed
 
 

@@ -76,3 +76,48 @@ def test_passthrough_setting_parses_lists_and_strings(tmp_path) -> None:
     assert load(cfg).env_passthrough == ("EDITOR", "MY_SETTING")
     assert load(cfg).kernel_config().env_passthrough == ("EDITOR", "MY_SETTING")
     assert load(overrides={"env_passthrough": "A, B"}).env_passthrough == ("A", "B")
+
+
+BYPASS = """
+import os, time
+raw = getattr(os.fork, '__wrapped__', os.fork)  # around the Python-level guard
+kids = []
+try:
+    for i in range(300):
+        pid = raw()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        kids.append(pid)
+except OSError:
+    pass
+print(len(kids))
+"""
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("runtime", ["jupyter", "fork"])
+async def test_forks_around_the_python_guard_are_still_bounded(runtime: str) -> None:
+    """``os.fork.__wrapped__`` skips procs.py: the kernel itself must stop it (RLIMIT_NPROC,
+    hard; as root, where the kernel ignores it, a pids cgroup)."""
+    import os
+
+    from assistant.execution import Kernel, cgroup
+    from assistant.execution.forkpool import ForkPool
+
+    from .conftest import config
+
+    if os.getuid() == 0 and cgroup.base() is None:
+        pytest.skip("root without a writable pids cgroup: no kernel-enforced process limit")
+    cfg = config(timeout=20)
+    if runtime == "fork":
+        async with ForkPool(size=1, config=cfg, preload=[]) as pool:
+            res = (await pool.run_cells([BYPASS]))[0]
+    else:
+        async with Kernel(cfg) as k:
+            res = await k.execute(BYPASS)
+    forked = int(res.stdout.split()[0])
+    # A fork server's cgroup holds its programs running at once and its spare children.
+    room = 24 * (2 if runtime == "fork" else 1) + cgroup.ROOM
+    assert forked < room < 300, res.feedback()
+    assert res.status == "error" and "process limit" in res.message  # and the cell fails

@@ -77,22 +77,27 @@ def base() -> Path | None:
     return None
 
 
-def confine(pids: list[int], tag: str, max_tasks: int, folder: Path | None = None) -> Path | None:
-    """Put ``pids`` (a kernel and what it already started) in a cgroup of ``max_tasks`` tasks
-    (the folder ``folder`` when given: a restarted kernel keeps its cgroup); the folder, or
-    None where there is no pids cgroup to use."""
+def confine(root: int, tag: str, max_tasks: int, folder: Path | None = None) -> Path | None:
+    """Put process ``root`` and its whole tree in a cgroup of ``max_tasks`` tasks (the folder
+    ``folder`` when given: a restarted kernel keeps its cgroup); the folder, or None where
+    there is no pids cgroup to use.
+
+    A child forked before its parent moved stays where it was: the tree is walked twice.
+    Whatever is forked after the first walk moved its parent is inside already, and whatever
+    was forked before that exists when the second walk lists the tree."""
     try:
         if folder is None:
-            root = base()
-            if root is None:
+            parent = base()
+            if parent is None:
                 return None
-            folder = root / f"{PREFIX}{reaper.owner_stamp()}-{tag}"
+            folder = parent / f"{PREFIX}{reaper.owner_stamp()}-{tag}"
             folder.mkdir(exist_ok=True)
             _mine.add(folder)
             (folder / "pids.max").write_text(str(max_tasks))
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                (folder / "cgroup.procs").write_text(str(pid))
+        for _ in range(2):
+            for pid in [root, *reaper.descendants(root)]:
+                with contextlib.suppress(ProcessLookupError):
+                    (folder / "cgroup.procs").write_text(str(pid))
     except OSError:
         remove(folder)
         return None

@@ -106,12 +106,6 @@ class ForkServer:
             server_log.close()
         reaper.register(self.proc.pid, self.tag)
         limits = self.config.limits
-        if limits.get("max_procs"):
-            # Every program may use max_procs; the per-program count is procs.py's job.
-            programs = max(1, self.max_programs) + self.spares
-            tree = [self.proc.pid, *reaper.descendants(self.proc.pid)]
-            limit = int(limits["max_procs"]) * programs + cgroup.ROOM
-            self._cgroup = cgroup.confine(tree, self.tag, limit)
         cfg = {
             "preload": self.preload,
             "workdir": str(self.workdir),
@@ -137,6 +131,12 @@ class ForkServer:
             await self.shutdown()
             log.warning("fork server failed to start: %s", tail or "no answer")
             raise KernelStartError(f"could not start the fork server: {tail or 'no answer'}")
+        if limits.get("max_procs"):
+            # Ready: the server (inside bwrap, if any) exists. Every program may use
+            # max_procs; the per-program count is procs.py's job.
+            programs = max(1, self.max_programs) + self.spares
+            limit = int(limits["max_procs"]) * programs + cgroup.ROOM
+            self._cgroup = cgroup.confine(self.proc.pid, self.tag, limit)
         self._reader = asyncio.ensure_future(self._read())
         self.start_time = time.perf_counter() - t0
         log.info(

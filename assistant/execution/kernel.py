@@ -137,9 +137,8 @@ class Kernel:
             reaper.register(pid, self.tag)
             max_procs = self.config.limits.get("max_procs")
             if max_procs:  # before any generated code runs: its forks count from the start
-                tree = [pid, *reaper.descendants(pid)]
                 limit = int(max_procs) + cgroup.ROOM
-                self._cgroup = cgroup.confine(tree, self.tag, limit, self._cgroup)
+                self._cgroup = cgroup.confine(pid, self.tag, limit, self._cgroup)
         boot = await self._run_cell(boot_code(self.config.kernel_limits()), silent=True, timeout=30)
         if boot.status != "ok":
             raise KernelStartError(f"kernel setup failed: {boot.feedback() or boot.stderr}")

@@ -222,3 +222,16 @@ async def test_auto_is_bwrap_where_it_works_and_says_so(monkeypatch: pytest.Monk
         assert "bubblewrap not installed" in sandbox.notice("auto")
     finally:
         sandbox.resolve.cache_clear()
+
+
+async def test_ci_makes_the_sandbox_tests_fail_instead_of_skipping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``needs_bwrap`` and the other sandbox tests skip only when the sandbox is not required."""
+    monkeypatch.delenv("ASSISTANT_REQUIRE_SANDBOX", raising=False)
+    monkeypatch.setenv("CI", "true")
+    assert sandbox.required()
+    monkeypatch.setenv("CI", "")
+    assert not sandbox.required()
+    monkeypatch.setenv("ASSISTANT_REQUIRE_SANDBOX", "1")
+    assert sandbox.required()

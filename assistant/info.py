@@ -66,7 +66,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     print("\nexecution")
     from assistant.execution.sandbox import notice
 
-    print("  " + notice(settings.sandbox))
+    print("  " + notice(settings.sandbox, settings.kernel))
     print("\nGPU support")
     print("  " + gpu_support())
     print("\nCPU")

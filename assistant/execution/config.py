@@ -46,8 +46,9 @@ class KernelConfig:
 
     @property
     def sandboxed(self) -> bool:
-        """Kernels run under bubblewrap (``auto`` resolved once per process)."""
-        if self.sandbox == "none":
+        """Kernels run under bubblewrap (``auto`` resolved once per process). Only the app's
+        own Python kernel is ever wrapped: another kernelspec runs as it is."""
+        if self.sandbox == "none" or self.kernel_name is not None:
             return False
         from assistant.execution.sandbox import resolve
 

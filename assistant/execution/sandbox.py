@@ -113,16 +113,19 @@ def resolve(name: str) -> str:
     return name
 
 
-def notice(name: str) -> str:
-    """One line saying which sandbox is in force and what that means (TUI, REPL, info)."""
-    mode = resolve(name)
+def notice(name: str, kernel: str | None = None) -> str:
+    """One line saying which sandbox is in force and what that means (TUI, REPL, info);
+    ``kernel``: another kernelspec than the app's own Python, which is never wrapped."""
+    mode = "none" if kernel else resolve(name)
     if mode == "bwrap":
         return (
             "sandbox: bwrap (no network, private home, system read-only; "
             "only the session folder is writable)"
         )
     why = "sandbox = 'none'"
-    if name == "auto":
+    if kernel and name != "none":
+        why = f"kernel '{kernel}' is not the app's own Python, the only one bwrap wraps"
+    elif name == "auto":
         path = bwrap_path()
         why = (
             "bubblewrap not installed"

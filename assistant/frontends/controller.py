@@ -153,7 +153,7 @@ class Controller:
         """One line: which sandbox generated code runs in (``auto`` resolved) and what it means."""
         from assistant.execution.sandbox import notice
 
-        return notice(self.settings.sandbox)
+        return notice(self.settings.sandbox, self.settings.kernel)
 
     def describe_model(self) -> dict[str, Any]:
         if self.model is None:

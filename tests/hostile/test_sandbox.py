@@ -215,6 +215,8 @@ async def test_auto_is_bwrap_where_it_works_and_says_so(monkeypatch: pytest.Monk
     assert sandbox.notice("auto").startswith(f"sandbox: {'bwrap' if works else 'none'}")
     assert "your user's rights" in sandbox.notice("none")
     assert KernelConfig().sandboxed is False
+    assert KernelConfig(sandbox="bwrap", kernel_name="other").sandboxed is False
+    assert "kernel 'other' is not the app's own Python" in sandbox.notice("auto", "other")
     monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
     sandbox.resolve.cache_clear()
     try:

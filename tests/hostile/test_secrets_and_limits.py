@@ -121,3 +121,34 @@ async def test_forks_around_the_python_guard_are_still_bounded(runtime: str) -> 
     room = 24 * (2 if runtime == "fork" else 1) + cgroup.ROOM
     assert forked < room < 300, res.feedback()
     assert res.status == "error" and "process limit" in res.message  # and the cell fails
+
+
+UPSTREAM_PROBE = (
+    "import os\n"
+    "found = sorted(k for k, v in os.environ.items() if v.startswith('sk-contain-probe-'))\n"
+    "print(found)\n"
+)
+
+
+@pytest.mark.asyncio
+async def test_upstream_exec_sees_no_credentials_in_either_runtime(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--upstream`` runs programs through kernels/upstream_exec.py in the same kernels and
+    fork servers: the same environment."""
+    from assistant.execution import Kernel
+    from assistant.execution.forkpool import ForkPool
+    from assistant.mtpb.upstream import run_in_kernel
+
+    from .conftest import config
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET_PREFIX + "upstream")
+    monkeypatch.setenv("SOME_COPY", SECRET_PREFIX + "upstream")
+    async with Kernel(config(timeout=20)) as k:
+        result, _res = await run_in_kernel(k, UPSTREAM_PROBE, [])
+    assert result["passed"], result
+    async with ForkPool(size=1, config=config(timeout=20), preload=[]) as pool:
+        reply = await pool.call(
+            "upstream_exec:run_upstream", {"program": UPSTREAM_PROBE, "expected": []}
+        )
+    assert reply["status"] == "ok" and reply["value"]["passed"], reply

@@ -1,4 +1,4 @@
-"""Command line: ``assistant`` (TUI), ``repl``, ``demo``, ``replay``, ``eval``, ``export``, ``mtpb``.
+"""Command line: ``assistant`` (TUI), ``repl``, ``acp``, ``demo``, ``replay``, ``eval``, ``export``, ``mtpb``.
 
 Argument parsing lives here; each command's work lives in its own module, imported only when
 that command runs, so ``assistant --help`` stays instant.
@@ -137,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     _model_flags(s)
     s.add_argument("--resume", nargs="?", const="last", metavar="SESSION")
 
+    s = sub.add_parser(
+        "acp",
+        help="agent mode: speak the Agent Client Protocol on stdio (Zed, Toad, jupyter-ai)",
+    )
+    _model_flags(s)
+
     s = sub.add_parser("demo", help="teaching demo: a built-in problem solved turn by turn")
     _model_flags(s)
     s.add_argument(
@@ -170,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="programs in flight at once for a server backend (requests to the model), "
         "independent of --jobs (default: --jobs; in-process models stay one at a time)",
+    )
+    s.add_argument(
+        "--no-lineup",
+        dest="lineup",
+        action="store_false",
+        help="with -n N on an in-process model: run the samples one after another instead of "
+        "decoding their requests together in one llama.cpp batch per round",
     )
     s.add_argument(
         "--runtime",
@@ -241,6 +254,7 @@ HANDLERS: dict[str, str] = {
     "tui": "assistant.frontends.tui.launch:main",
     "repl": "assistant.frontends.repl:main",
     "demo": "assistant.frontends.demo:main",
+    "acp": "assistant.frontends.acp.cli:main",
     "replay": "assistant.mtpb.cli:replay",
     "eval": "assistant.mtpb.cli:evaluate",
     "mtpb": "assistant.mtpb.cli:data",
@@ -252,7 +266,7 @@ HANDLERS: dict[str, str] = {
 
 # Commands that load settings.model: a built-in model is fetched before they start, so its
 # progress bar and any error show on the terminal (not under a full-screen UI).
-_LOADS_MODEL = ("tui", "repl", "demo", "replay", "eval", "info")
+_LOADS_MODEL = ("tui", "repl", "acp", "demo", "replay", "eval", "info")
 
 
 def _prefetch(command: str, spec: str | None) -> int:

@@ -62,6 +62,8 @@ class Settings:
     # ui
     autosave: bool = True
     demo_delay: float = 0.02  # seconds between streamed chunks in the demo
+    # agent mode (``assistant acp``): "ask" the client before code runs, or run it "always"
+    acp_permission: str = "ask"
 
     def kernel_config(self) -> KernelConfig:
         from assistant.execution.config import KernelConfig, Limits
@@ -165,4 +167,5 @@ _CHOICES = {
     "ranker": ("execution", "mbr-exec"),
     "sandbox": ("auto", "none", "bwrap"),
     "refine_prompt": ("auto", "plain", "primed", "hint", "retry"),
+    "acp_permission": ("ask", "always"),
 }

@@ -3,15 +3,18 @@
     python bench/bench_mtpb_table.py [--models smollm2-135m gemma3-270m] [--problems 1-10]
         [--cases 0] [-n 5] [--out bench-out/mtpb-table] [--markdown table.md]
 
-Defaults: problems 1,20,39,58,77,96, test case 0 (the README table; ~12 min on 2 cores).
+Defaults: all 115 problems, test case 0, four runs per model (hours on 2 cores: it resumes
+where it stopped, so run it in the background and rerun it until it says "0 to run").
 
-Per model, seven runs (each a results JSONL under ``--out``; a rerun skips what is done):
+Per model, these runs (each a results JSONL under ``--out``; a rerun skips what is done):
 
-* ``refine-<variant>`` for each refinement prompt (plain, primed, hint, retry): multi-turn,
-  temperature 0, ``--refine`` attempts per turn. Without refinement is read off the same run:
-  a program passes without refinement when it passed and no turn needed a second attempt
-  (only erroring turns are refined; the first attempts are the same greedy run). The table's
-  greedy columns show the default variant (``refine_prompt = "auto"``) of the model's style.
+* ``refine-auto``: multi-turn, temperature 0, ``--refine`` attempts per turn with the
+  refinement prompt measured best for the model's style (``refine_prompt = "auto"``).
+  Without refinement is read off the same run: a program passes without refinement when it
+  passed and no turn needed a second attempt (only failing turns are refined; the first
+  attempts are the same greedy run).
+* ``refine-<variant>`` (plain, primed, hint, retry; not run by default): the same with one
+  refinement prompt, to compare the prompts.
 * ``single``  the single-turn control (all turn prompts in one), greedy, no refinement.
 * ``sampled`` multi-turn, ``-n`` samples at temperature 0.2, top-p 0.95 (the paper's
   sampling), no refinement: pass@1 and pass@n, and a program-level pick among the n samples
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import random
 import sys
 import time
@@ -44,14 +48,15 @@ sys.path.insert(0, str(ROOT))
 
 PUBLISHED = {"multi": 16.98, "single": 5.75}  # CodeGen-Mono 350M pass@1 (%), MTPB paper
 VARIANTS = ("plain", "primed", "hint", "retry")  # refinement prompts (setting refine_prompt)
-CONFIGS = (*(f"refine-{v}" for v in VARIANTS), "single", "ranked", "sampled")
+CONFIGS = (*(f"refine-{v}" for v in ("auto", *VARIANTS)), "single", "ranked", "sampled")
+DEFAULT_CONFIGS = ("refine-auto", "single", "sampled", "ranked")  # cheapest first
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
     p.add_argument("--mtpb", help="mtpb.jsonl (default: cached download or ../shared)")
-    p.add_argument("--problems", default="1,20,39,58,77,96", help="problem ids, e.g. '1-10,42'")
+    p.add_argument("--problems", default="1-115", help="problem ids, e.g. '1-10,42'")
     p.add_argument("--cases", default="0", help="test cases per problem, e.g. '0' or '0-4'")
     p.add_argument("-n", "--samples", type=int, default=5, help="samples of the sampled run")
     p.add_argument("--candidates", type=int, default=5, help="candidates per turn when ranked")
@@ -59,7 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--refine-prompt", default="auto", choices=["auto", "plain", "primed", "hint", "retry"]
     )
-    p.add_argument("--configs", default=",".join(CONFIGS), help="subset of " + ",".join(CONFIGS))
+    p.add_argument(
+        "--configs", default=",".join(DEFAULT_CONFIGS), help="any of " + ",".join(CONFIGS)
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--jobs", type=int, default=2, help="programs in flight (one model)")
     p.add_argument("--out", default="bench-out/mtpb-table", help="results folder (resumable)")
@@ -90,7 +97,7 @@ def config_settings(base: Any, name: str, args: argparse.Namespace) -> tuple[Any
     """Settings and run shape (mode, samples, refine) of one configuration."""
     greedy = replace(base, temperature=0.0, candidates=1)
     sampled = replace(base, temperature=0.2, top_p=0.95, candidates=1)
-    if name.startswith("refine-") and name[7:] in VARIANTS:
+    if name.startswith("refine-") and name[7:] in ("auto", *VARIANTS):
         settings = replace(greedy, refine_prompt=name[7:])
         return settings, {"mode": "multi", "samples": 1, "refine": args.refine}
     if name == "single":
@@ -236,10 +243,18 @@ def figures(name: str, recs: list[dict], shape: dict, args: argparse.Namespace) 
     generated = sum(e.get("generated", 0) for e in eng)
     refine_gen = sum(e.get("refine_generated", 0) for e in eng)
     outcomes = [(o[0], int(o[1])) for e in eng for o in e.get("outcomes", [])]
+    passed = _pass_rows(recs, refined=True)
+    first = _pass_rows(recs, refined=False)
     out: dict[str, Any] = {
         "programs": len(recs),
-        "pass@1": _pass_at(_pass_rows(recs, refined=True), 1),
-        "pass@1_no_refine": _pass_at(_pass_rows(recs, refined=False), 1),
+        "passed": sorted(f"{p}/{c}" for p, _, c, ok in passed if ok)
+        if shape["samples"] == 1
+        else None,
+        "passed_no_refine": sorted(f"{p}/{c}" for p, _, c, ok in first if ok)
+        if shape["samples"] == 1
+        else None,
+        "pass@1": _pass_at(passed, 1),
+        "pass@1_no_refine": _pass_at(first, 1),
         "no_code_rate": sum(e.get("no_code", 0) for e in eng) / generated if generated else None,
         "copy_rate": (sum(e.get("copies_rejected", 0) for e in eng) / refine_gen)
         if refine_gen
@@ -318,6 +333,46 @@ def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{100 * v:.1f}%"
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion k/n (sound for small k and n)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    mid = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
+def _counted(ids: list[str] | None, n: int) -> str:
+    """A greedy run's pass rate with its count and 95% interval: '7.0% (8/115, 3.6-13.1)'."""
+    if ids is None or not n:
+        return "n/a"
+    lo, hi = wilson(len(ids), n)
+    return f"{100 * len(ids) / n:.1f}% ({len(ids)}/{n}, {100 * lo:.0f}-{100 * hi:.0f})"
+
+
+def sign_test(b: int, c: int) -> float:
+    """Two-sided exact sign test on the discordant pairs (McNemar's exact test)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def paired(label: str, a: list[str] | None, b: list[str] | None, universe: int) -> str | None:
+    """How two greedy runs over the same test cases differ, pair by pair."""
+    if a is None or b is None:
+        return None
+    sa, sb = set(a), set(b)
+    only_a, only_b = len(sa - sb), len(sb - sa)
+    both = len(sa & sb)
+    return (
+        f"{label}: both pass {both}, first only {only_a}, second only {only_b}, neither "
+        f"{universe - both - only_a - only_b} (exact sign test p = {sign_test(only_a, only_b):.2f})"
+    )
+
+
 def format_table(
     rows: dict[str, dict[str, Any]],
     walls: dict[str, float],
@@ -343,7 +398,8 @@ def format_table(
     for spec, r in rows.items():
         style = r.get("style", "?")
         default = refine_variant("auto", style) if style != "?" else "primed"
-        g = r.get(f"refine-{default}", {})
+        g = r.get("refine-auto") or r.get(f"refine-{default}", {})
+        greedy_n = g.get("programs", 0)
         s, sm, rk = r.get("single", {}), r.get("sampled", {}), r.get("ranked", {})
         wall = sum(v for k, v in walls.items() if k.startswith(spec + "."))
         runs = [x for k, x in r.items() if isinstance(x, dict) and x.get("programs")]
@@ -355,9 +411,11 @@ def format_table(
         tps = [x["decode_tok_s"] for x in runs if x.get("decode_tok_s")]
         speed = f"{sum(tps) / len(tps):.0f}" if tps else "n/a"
         lines.append(
-            f"| {spec} | {style} | {_pct(g.get('pass@1_no_refine'))} "
-            f"| {_pct(g.get('pass@1'))} ({default}) | {_pct(s.get('pass@1'))} "
-            f"| {_pct(sm.get('pass@1'))} | {_pct(sm.get(f'pass@{n}'))} | {_pct(rk.get('pass@1'))} "
+            f"| {spec} | {style} | {_counted(g.get('passed_no_refine'), greedy_n)} "
+            f"| {_counted(g.get('passed'), greedy_n)} ({default}) "
+            f"| {_counted(s.get('passed'), s.get('programs', 0))} "
+            f"| {_pct(sm.get('pass@1'))} | {_pct(sm.get(f'pass@{n}'))} "
+            f"| {_counted(rk.get('passed'), rk.get('programs', 0))} "
             f"| {_pct(nc / gen if gen else None)} | {_pct(g.get('copy_rate'))} "
             f"| {speed} | {wall / 60:.1f} min |"
         )
@@ -387,6 +445,24 @@ def format_table(
                 f"| {g.get('generations_per_program') or 0:.2f} "
                 f"| {g.get('tokens_per_program') or 0:.0f} |"
             )
+    lines.append("")
+    lines.append("Pairs (greedy runs on the same test cases; a difference with p > 0.05 is noise):")
+    lines.append("")
+    for spec, r in rows.items():
+        style = r.get("style", "?")
+        default = refine_variant("auto", style) if style != "?" else "primed"
+        g = r.get("refine-auto") or r.get(f"refine-{default}", {})
+        s, rk = r.get("single", {}), r.get("ranked", {})
+        universe = max(g.get("programs", 0), s.get("programs", 0))
+        for text in (
+            paired("multi vs single", g.get("passed_no_refine"), s.get("passed"), universe),
+            paired("refined vs not", g.get("passed"), g.get("passed_no_refine"), universe),
+            paired(
+                "ranked 5/turn vs greedy", rk.get("passed"), g.get("passed_no_refine"), universe
+            ),
+        ):
+            if text:
+                lines.append(f"- {spec}, {text}")
     lines.append("")
     for spec, r in rows.items():
         sm = r.get("sampled", {})

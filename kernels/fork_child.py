@@ -142,6 +142,8 @@ class Child:
         reader = os.fdopen(self.rfd, "rb", buffering=65536)
         for line in reader:
             req = _loads(line)
+            if req.get("cwd"):  # the program's own fresh folder (execution/folders.py)
+                os.chdir(req["cwd"])
             if req.get("op") == "batch":  # a whole program: one request, one answer per cell
                 cells = list(req.get("cells") or [])
                 for i, cell in enumerate(cells):

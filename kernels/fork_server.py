@@ -271,7 +271,8 @@ class Server:
             self._next_cell(s)
             return
         # The child runs them all and answers per cell; the deadline moves on at each answer.
-        self._start(s, {"op": "batch", "cells": cells, "timeout": cells[0].get("timeout")})
+        batch = {"op": "batch", "cells": cells, "timeout": cells[0].get("timeout")}
+        self._start(s, {**batch, "cwd": req.get("cwd")})
 
     def _next_cell(self, s: Session) -> None:
         assert s.batch is not None

@@ -45,6 +45,7 @@ FOLDER_COSTS: dict[str, tuple[str, ...]] = {
     "hostile": ("kernel",),
     "tui": ("tui",),
     "real": ("llama",),
+    "acp_agent": ("kernel",),  # each test spawns `assistant acp`, whose sessions start kernels
 }
 # Fixtures (or anything they depend on) that give a test its cost.
 FIXTURE_COSTS: dict[str, str] = {
@@ -69,6 +70,7 @@ FILE_COSTS: dict[str, tuple[str, ...]] = {
     "engine/test_engine_snapshot.py": ("kernel",),
     "models/test_front_end_loading.py": ("kernel", "llama"),
     "models/test_quantized_tiny.py": ("llama",),
+    "models/test_lineup_eval.py": ("kernel", "llama"),
     "mtpb/test_mtpb_runner.py": ("kernel",),
     "mtpb/test_eval_concurrency.py": ("kernel", "llama"),
     "mtpb/test_eval_scripted.py": ("kernel",),

@@ -33,6 +33,7 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.engine import prompting
+from assistant.engine.approval import approved
 from assistant.engine.checks import check_candidate, check_event, did_not_compile
 from assistant.engine.events import (
     AttemptStarted,
@@ -157,13 +158,15 @@ class Engine:
         """
         self._cancel.set()
         loop = self._loop
-        if self._executing and loop is not None and not loop.is_closed():
+        if loop is not None and not loop.is_closed():
+            # Decided on the loop, where run_candidate checks the flag and starts the cell in
+            # one step: either it saw the flag and runs nothing, or the cell is in flight now.
+            loop.call_soon_threadsafe(self._interrupt_if_running)
 
-            def _interrupt() -> None:
-                # Kept so the task is not garbage-collected before it runs.
-                self._interrupt_task = asyncio.ensure_future(self.kernel.interrupt())
-
-            loop.call_soon_threadsafe(_interrupt)
+    def _interrupt_if_running(self) -> None:
+        if self._executing:
+            # Kept so the task is not garbage-collected before it runs.
+            self._interrupt_task = asyncio.ensure_future(self.kernel.interrupt())
 
     @property
     def cancelled(self) -> bool:
@@ -354,10 +357,15 @@ class Engine:
             self.emit(Notice(self._current, "warning", f"setup code failed: {res.feedback()}"))
 
     async def run_candidate(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
-        """Execute one candidate from the committed state, then check it."""
+        """Execute one candidate from the committed state (if allowed to run), then check it."""
+        if not await approved(self.options.approve, self.emit, turn, attempt, cand):
+            return
         await self.ensure_clean()
         if not self._snapshot and hasattr(self.kernel, "checkpoint"):
             self._snapshot = await self.kernel.checkpoint("snapshot")
+        if self.cancelled:  # while it was asked about or the state restored: never start it
+            cand.feedback = "cancelled"
+            return
         self.emit(ExecutionStarted(turn.index, attempt.index, cand.index))
         self._executing = True
         cand.inputs = []

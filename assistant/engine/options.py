@@ -24,6 +24,9 @@ Style = Literal["completion", "chat"]
 Matcher = Callable[[Any, "Printed | None"], bool]
 # Answers input() for the running code: (prompt, password) -> the text typed by the user.
 Ask = Callable[[str, bool], Awaitable[str]]
+# Asked before a candidate runs: (turn, attempt, candidate, code) -> may it run? A refusal is a
+# failed attempt that never reached the kernel (``approval.py``).
+Approve = Callable[[int, int, int, str], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,7 @@ class EngineOptions:
     # Answers input() in the running code (``input_answers.py``). None: batch runs, where
     # input() fails fast instead of waiting for a person who is not there.
     ask: Ask | None = None
+    # Asks the user before a candidate's code runs (the ACP agent asks its client). None: run
+    # without asking, as the TUI, the REPL and batch runs do. Replays of committed turns are
+    # never asked again: their code was allowed when it first ran.
+    approve: Approve | None = None

@@ -62,6 +62,11 @@ class CellRun:
         self.message = ""
         self.interrupted_at: float | None = None
         self.reply: Msg = {}  # the shell reply's content; empty when none came
+        # ipykernel takes SIGINT only once it handles the request (its execute_input, or busy
+        # for a silent cell, comes after): an interrupt asked for earlier waits for that.
+        self.started = False
+        self.interrupt_on_start = False
+        self.silent = False
 
     def send(
         self,
@@ -77,6 +82,7 @@ class CellRun:
             exprs["__asst_print"] = _FETCH
             exprs["__asst_limits"] = "__import__('sys').modules['assistant_limits'].info()"
         self.t0 = time.perf_counter()
+        self.silent = silent
         self.msg_id = self.kc.execute(
             code,
             silent=silent,
@@ -103,7 +109,7 @@ class CellRun:
             if now >= deadline and self.interrupted_at is None:
                 log.info("cell timed out after %g s in kernel pid %s", self.timeout, self.pid)
                 self.interrupted_at = now
-                await self.kernel.interrupt()
+                await self.kernel.signal_interrupt()
             if self.interrupted_at is not None and now - self.interrupted_at > grace:
                 log.warning(
                     "kernel pid %s ignored the interrupt for %g s: it will be restarted",
@@ -125,8 +131,21 @@ class CellRun:
                 continue
             if msg.get("parent_header", {}).get("msg_id") != self.msg_id:
                 continue
+            if not self.started and self._starts(msg):
+                self.started = True
+                if self.interrupt_on_start:
+                    await self.kernel.signal_interrupt()
             if self.out.handle(msg):
                 return
+
+    def _starts(self, msg: Msg) -> bool:
+        kind = msg["header"]["msg_type"]
+        if kind == "execute_input":
+            return True
+        # a silent cell publishes no execute_input; busy comes just before the handler
+        return (
+            kind == "status" and msg["content"].get("execution_state") == "busy" and (self.silent)
+        )
 
     async def _serve_stdin(self, handler: StdinHandler) -> None:
         try:

@@ -1,6 +1,7 @@
 """``KernelPool``'s interface over fork servers (``forkserver.py``): the eval runtime.
 
-Each program is a fresh forked child; ``size`` programs execute at once. Whole programs
+Each program is a fresh forked child in a fresh working folder of its own (``folders.py``,
+removed after it); ``size`` programs execute at once. Whole programs
 (``run_cells``, ``run_program``, ``call``) go to the server in one round trip and queue there,
 so the next one starts the moment one ends; programs that import third-party modules can go to
 a second server that imported them at start (``heavy``).
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from assistant.execution.config import KernelConfig
+from assistant.execution.folders import ProgramFolders
 from assistant.execution.forkprogram import ForkProgram, result_from_reply
 from assistant.execution.forkserver import ForkServer
 from assistant.execution.result import ExecResult, KernelDied
@@ -58,6 +60,17 @@ class ForkPool:
             self.heavy = ForkServer(self.config, list(heavy), spares=self.size)
             self.heavy.max_programs = self.size
         self._start_lock = asyncio.Lock()
+        self._folders: dict[int, ProgramFolders] = {}  # by id() of the server that uses them
+
+    def folders(self, server: ForkServer) -> ProgramFolders:
+        """Program folders inside ``server``'s scratch folder (writable in its sandbox)."""
+        folders = self._folders.get(id(server))
+        if folders is None:
+            base = server._tmp or server.workdir
+            assert base is not None, "the fork server is not started"
+            folders = ProgramFolders(base, seed=self.config.workdir)
+            self._folders[id(server)] = folders
+        return folders
 
     async def start(self) -> ForkPool:
         if self.heavy is not None:
@@ -84,12 +97,16 @@ class ForkPool:
     @contextlib.asynccontextmanager
     async def kernel(self) -> AsyncIterator[ForkProgram]:
         """A fresh program (a forked child); killed, with all it started, afterwards."""
-        prog = ForkProgram(await self._live_server(), self._gate)
-        await prog.start()
+        server = await self._live_server()
+        folders = self.folders(server)
+        prog = ForkProgram(server, self._gate)
+        prog.cwd = folders.new()
         try:
+            await prog.start()
             yield prog
         finally:
             await prog.shutdown()
+            folders.remove(prog.cwd)
 
     async def run_cells(
         self, cells: Sequence[str], timeout: float | None = None, preload: Sequence[str] = ()
@@ -141,14 +158,20 @@ class ForkPool:
         if self._heavy_start is not None and any(_third_party(m) for m in preload):
             server = await self._heavy_start
         async with self._program_gate:
-            reply = await server.request(
-                {
-                    "op": "program",
-                    "sid": f"p{next(server._sids)}",
-                    "cells": batch,
-                    "preload": list(preload),
-                }
-            )
+            folders = self.folders(server)
+            cwd = folders.new()
+            try:
+                reply = await server.request(
+                    {
+                        "op": "program",
+                        "sid": f"p{next(server._sids)}",
+                        "cells": batch,
+                        "preload": list(preload),
+                        "cwd": str(cwd),
+                    }
+                )
+            finally:  # the server killed the child and all it started before answering
+                folders.remove(cwd)
         return list(reply.get("results") or [])
 
     async def run_program(
@@ -180,6 +203,8 @@ class ForkPool:
         if self.heavy is not None:
             await self.heavy.shutdown()
         await self.server.shutdown()
+        for folders in self._folders.values():
+            folders.remove_all()
 
 
 def _third_party(module: str) -> bool:

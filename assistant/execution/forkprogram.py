@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.execution.cell import StdinHandler
@@ -41,6 +42,7 @@ class ForkProgram:
         self.server = server
         self.config = server.config
         self.workdir = server.workdir
+        self.cwd: Path | None = None  # the program's own working folder (folders.py), if any
         self.sid: str | None = None
         self.restarts = 0
         self.tainted = False
@@ -80,6 +82,8 @@ class ForkProgram:
         if self.sid is None:  # killed by a timeout or a crash: a fresh program, as a restart
             self.sid = await self.server.new_session()
         msg["sid"] = self.sid
+        if self.cwd is not None:  # on every request: a child forked after a restart too
+            msg["cwd"] = str(self.cwd)
         if self._gate is None:
             return await self.server.request(msg)
         async with self._gate:

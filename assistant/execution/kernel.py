@@ -59,6 +59,7 @@ class Kernel:
         # Set by any timeout/death/restart: the pool replaces such a kernel, never reuses it.
         self.tainted = False
         self._stale = False  # dead or killed; restarted before the next cell (lazy_restart)
+        self._run: CellRun | None = None  # the cell in flight, if any
         # Inherited by every process the kernel starts, so the reaper finds even daemons.
         self.tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._cgroup: Path | None = None  # its pids cgroup, where one can be made (cgroup.py)
@@ -187,6 +188,16 @@ class Kernel:
         )
 
     async def interrupt(self) -> None:
+        """Interrupt the running cell. A cell sent but not started yet is interrupted as soon
+        as it starts: before that, ipykernel ignores SIGINT, and the signal would be lost."""
+        run = self._run
+        if run is not None and not run.started:
+            log.info("kernel pid %s: interrupt deferred until the cell starts", self.pid)
+            run.interrupt_on_start = True
+            return
+        await self.signal_interrupt()
+
+    async def signal_interrupt(self) -> None:
         if self.km is not None:
             log.info("interrupting kernel pid %s", self.pid)
             await self.km.interrupt_kernel()
@@ -286,16 +297,20 @@ class Kernel:
         if self.kc is None:
             raise KernelDied("the kernel is not running")
         run = CellRun(self, self.kc, self.config.timeout if timeout is None else timeout)
-        run.send(
-            code,
-            silent=silent,
-            capture=capture,
-            user_expressions=user_expressions,
-            allow_stdin=stdin is not None,
-        )
-        await run.await_idle(stdin)
-        if run.status is None:
-            await run.await_reply()
+        self._run = run
+        try:
+            run.send(
+                code,
+                silent=silent,
+                capture=capture,
+                user_expressions=user_expressions,
+                allow_stdin=stdin is not None,
+            )
+            await run.await_idle(stdin)
+            if run.status is None:
+                await run.await_reply()
+        finally:
+            self._run = None
         result = run.result()
         if run.lost_kernel:
             await self._recover(result)

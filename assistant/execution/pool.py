@@ -1,6 +1,7 @@
 """A pool of pre-warmed kernels for running many independent programs in parallel.
 
-Each program gets a clean kernel: after a clean run the kernel is reset in place (fast:
+Each program gets a clean kernel, in a fresh working folder of its own (``folders.py``:
+created before it, removed after it, so no file of one program reaches another): after a clean run the kernel is reset in place (fast:
 imported modules stay loaded); after a timeout, a death, a restart, an exception in the
 caller, or ``recycle_after`` programs, it is replaced by a fresh process started in the
 background. A program that leaves anything a namespace reset cannot undo is replaced too:
@@ -21,16 +22,18 @@ import logging
 import time
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from assistant.execution.config import KernelConfig
+from assistant.execution.folders import ProgramFolders
 from assistant.execution.kernel import Kernel
 from assistant.execution.result import ExecResult
 
 log = logging.getLogger(__name__)
 
 # Between programs: drop the program's names and put IPython's hidden ones back (the print
-# capture ``__assistant__`` among them), go back to the scratch folder, reset the capture.
+# capture ``__assistant__`` among them), go to the next program's fresh folder, reset the capture.
 # ~17 ms where IPython's ``reset()`` takes 70-120 ms (gc, history) and also wipes
 # ``__assistant__``. Imported modules stay loaded, as in upstream's harness.
 _RESET = (
@@ -88,6 +91,8 @@ class KernelPool:
         self._pending: set[asyncio.Task[None]] = set()
         self._closed = False
         self.replaced_tainted = 0  # kernels replaced because a program left something behind
+        # Each kernel's next program's working folder, made ahead (at start, at each reset).
+        self._cwd: dict[int, tuple[ProgramFolders, Path]] = {}
 
     async def start(self) -> KernelPool:
         t0 = time.perf_counter()
@@ -104,7 +109,11 @@ class KernelPool:
         # A first cell and a first user expression make the kernel open what it opens lazily
         # (zmq descriptors...), so the snapshot is of the kernel as programs find it.
         await k.execute("pass")
+        folders = ProgramFolders(k._tmp or Path(str(k.workdir)), seed=self.config.workdir)
+        cwd = folders.new()
+        self._cwd[id(k)] = (folders, cwd)
         await k.execute_silent(
+            f"__import__('os').chdir({str(cwd)!r});"
             "__import__('sys').modules['assistant_isolation'].snapshot()",
             user_expressions={"x": "1"},
         )
@@ -153,8 +162,11 @@ class KernelPool:
 
     async def _reset(self, k: Kernel) -> None:
         why = ""
+        folders, used = self._cwd[id(k)]
         try:
-            code = _RESET.format(workdir=str(k.workdir))
+            cwd = folders.new()
+            self._cwd[id(k)] = (folders, cwd)
+            code = _RESET.format(workdir=str(cwd))
             res = await k.execute_silent(
                 code, timeout=10, user_expressions={"left": _LEFTOVERS, "taint": _TAINT}
             )
@@ -176,8 +188,9 @@ class KernelPool:
             why = f"the reset failed ({exc!r})"
         if not why:
             self._idle.put_nowait(k)
-        else:
+        else:  # what the program left running goes with the kernel
             await self._replace(k, why)
+        folders.remove(used)
 
     async def _replace(self, k: Kernel, why: str) -> None:
         log.info("replacing kernel pid %s: %s", k.pid, why)
@@ -193,6 +206,9 @@ class KernelPool:
         self._uses.pop(id(k), None)
         with contextlib.suppress(Exception):
             await k.shutdown()
+        folders = self._cwd.pop(id(k), None)
+        if folders is not None:
+            folders[0].remove_all()
 
     async def run_program(
         self, cells: Sequence[Cell], *, stop_on_error: bool = True

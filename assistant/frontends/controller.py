@@ -27,7 +27,7 @@ from assistant.sessions import store
 
 if TYPE_CHECKING:
     from assistant.engine.engine import Engine
-    from assistant.engine.options import Ask
+    from assistant.engine.options import Approve, Ask
     from assistant.execution import Kernel
 
 OnEvent = Callable[[events.EngineEvent], None]
@@ -101,6 +101,11 @@ class Controller:
         # Set by interactive front ends before start(): answers input() in the running code.
         # Every engine the controller builds gets it (EngineOptions.ask).
         self.ask: Ask | None = None
+        # Set by front ends that must ask before code runs (the ACP agent): EngineOptions.approve.
+        self.approve: Approve | None = None
+        # True: /reset and /mtpb keep the session's id (the ACP client knows it by that id,
+        # and session/load finds its file by it); the new transcript replaces the old file.
+        self.keep_session_id = False
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -123,7 +128,7 @@ class Controller:
         assert self.model is not None, "start() loads the model first"
         assert self.kernel is not None, "start() starts the kernel first"
         style = engine_style(self.model, self.settings.chat)
-        options = EngineOptions(ask=self.ask)
+        options = EngineOptions(ask=self.ask, approve=self.approve)
         self.engine = Engine(
             self.model,
             self.kernel,
@@ -264,6 +269,8 @@ class Controller:
             return f"saved to {path}" if path else "nothing to save yet"
         if name == "export":
             return self.export(arg)
+        if name == "mtpb":
+            return await self.play_mtpb(arg)
         return f"/{name} is not available here"
 
     async def edit(self, turn_index: int, code: str) -> Turn:
@@ -273,8 +280,12 @@ class Controller:
 
     async def reset(self) -> str:
         self.save()
-        self.session = Session(model=getattr(self.model, "name", ""))
-        self.session_path = None
+        fresh = Session(model=getattr(self.model, "name", ""))
+        if self.keep_session_id:
+            fresh.id = self.session.id
+        else:
+            self.session_path = None
+        self.session = fresh
         self.pending.clear()
         if self.kernel is not None:
             await self.kernel.restart()
@@ -292,6 +303,32 @@ class Controller:
 
         notice = BUILTINS[spec].notice if spec in BUILTINS else ""
         return f"model: {new.name}" + (f" ({notice})" if notice else "")
+
+    async def play_mtpb(self, arg: str) -> str:
+        """/mtpb ID [CASE]: play an MTPB problem in a fresh session and return the verdict;
+        /mtpb alone lists the problems. The REPL and the ACP agent run it; the TUI opens its
+        problem browser instead and plays the choice with ``mtpb.play`` the same way."""
+        from assistant.mtpb.problems import DataNotFound, load_problems, resolve_path
+
+        try:
+            loaded = load_problems(resolve_path(None))
+        except DataNotFound as exc:
+            return str(exc)
+        parts = arg.split()
+        if not parts:
+            rows = [f"  {p.id:>3}  {p.name:<32.32} {p.category}" for p in loaded.problems]
+            note = "/mtpb ID [CASE 1-5] plays one (reference solutions unless a model is set)"
+            return "\n".join([*rows, note])
+        problem = loaded.by_id().get(parts[0])
+        case = int(parts[1]) - 1 if len(parts) > 1 and parts[1].isdigit() else 0
+        if problem is None or not 0 <= case < len(problem.inputs):
+            return f"/mtpb: no problem {parts[0]} with test case {case + 1}"
+        from assistant.mtpb.play import play_problem
+
+        reference = not self.settings.model or self.settings.model == "reference"
+        await self.reset()
+        verdict = await play_problem(self, problem, case, reference)
+        return verdict.text
 
     def export(self, target: str) -> str:
         from assistant.sessions.export import export_session

@@ -157,8 +157,6 @@ class Repl:
             return False
         if cmd.name == "edit":
             await self._edit(cmd.arg, prompt)
-        elif cmd.name == "mtpb":
-            await self._mtpb(cmd.arg)
         else:
             try:
                 self.write(await self._guarded(self.ctl.command(cmd)) or "")
@@ -197,34 +195,6 @@ class Repl:
         if new.strip():
             await self._guarded(self.ctl.edit(turn.index, new))
             self._show_variables(await self.ctl.variables())
-
-    async def _mtpb(self, arg: str) -> None:
-        """/mtpb ID [CASE]: play an MTPB problem here; /mtpb alone lists the problems."""
-        from assistant.mtpb.problems import DataNotFound, load_problems, resolve_path
-
-        try:
-            loaded = load_problems(resolve_path(None))
-        except DataNotFound as exc:
-            self.write(str(exc))
-            return
-        parts = arg.split()
-        if not parts:
-            for p in loaded.problems:
-                self.write(f"  {p.id:>3}  {p.name:<32.32} {p.category}")
-            self.write("/mtpb ID [CASE 1-5] plays one (reference solutions unless a model is set)")
-            return
-        problem = loaded.by_id().get(parts[0])
-        case = int(parts[1]) - 1 if len(parts) > 1 and parts[1].isdigit() else 0
-        if problem is None or not 0 <= case < len(problem.inputs):
-            self.write(f"/mtpb: no problem {parts[0]} with test case {case + 1}")
-            return
-        from assistant.mtpb.play import play_problem
-
-        settings = self.ctl.settings
-        reference = not settings.model or settings.model == "reference"
-        await self.ctl.reset()
-        verdict = await self._guarded(play_problem(self.ctl, problem, case, reference))
-        self.write(verdict.text)
 
     def _show_variables(self, rows: list[tuple[str, str, str]]) -> None:
         if rows:

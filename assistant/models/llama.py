@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from assistant.models.base import (
     SamplingMixin,
 )
 from assistant.models.buildcheck import check_build
-from assistant.models.llama_batch import sample_batched, widen_context
+from assistant.models.llama_batch import Ask, decode_asks, sample_batched, widen_context
 from assistant.models.llama_logprobs import LastLogits, LogprobRecorder
 from assistant.models.llama_setup import (
     GPU_HINT,
@@ -349,6 +350,25 @@ class LlamaModel(SamplingMixin):
             if out is not None:
                 return out
         return super().sample(request, n, on_text, cancel)
+
+    def generate_many(self, asks: list[Ask]) -> list[Completion | Cancelled]:
+        """One completion per ask (its own request, seed, stream and cancel switch), decoded
+        together where they fit, their common prompt prefix evaluated once; else in turn."""
+        with self._lock:
+            if self._llm is None:
+                raise ModelError("the model was closed")
+            if len(asks) > 1 and self.parallel > 1:
+                out = decode_asks(self, asks)
+                if out is not None:
+                    return out
+            done: list[Completion | Cancelled] = []
+            for a in asks:
+                req = replace(a.request, seed=a.seed)
+                try:
+                    done.append(self._generate(req, a.on_text, a.cancel))
+                except Cancelled as exc:
+                    done.append(exc)
+            return done
 
     def generate(
         self,

@@ -20,6 +20,7 @@ falls back to one candidate after another (each then has the whole room).
 from __future__ import annotations
 
 import codecs
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,8 +31,6 @@ from assistant.models.llama_logprobs import LogprobRecorder
 from assistant.models.stop_filter import StopFilter
 
 if TYPE_CHECKING:
-    import threading
-
     from assistant.models.llama import LlamaModel
 
 
@@ -57,12 +56,30 @@ def widen_context(llm: Any, n_seq: int) -> None:
 
 
 @dataclass
+class Ask:
+    """One sequence of a batch: a request with its own seed, stream and cancel switch.
+
+    Requests of one batch may differ (the samples of ``eval -n N`` after their programs
+    diverge): their common token prefix is evaluated once and shared, each sequence then
+    evaluates its own rest.
+    """
+
+    request: Request
+    seed: int
+    on_text: Callable[[str], None] | None = None
+    cancel: threading.Event | None = None
+
+
+@dataclass
 class _Seq:
-    """One candidate being decoded: sequence ``seq`` of the batch."""
+    """One sequence being decoded: sequence ``seq`` of the batch."""
 
     seq: int
+    ask: Ask
     sampler: Any
     stops: StopFilter
+    max_tokens: int
+    pos: int  # position of its next token
     recorder: Any = None
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
     generated: list[int] = field(default_factory=list)
@@ -71,6 +88,7 @@ class _Seq:
     first: float = 0.0
     total: float = 0.0
     finish: str = "length"
+    cancelled: bool = False
 
 
 def sample_batched(
@@ -84,84 +102,135 @@ def sample_batched(
 
     Called with the model's lock held. Groups of at most ``model.parallel`` sequences.
     """
-    llm = model._llm
-    text, special = model._prompt_text(request)
-    tokens = model._prompt_tokens(text, special)
-    n_prompt, n_ctx = len(tokens), llm.n_ctx()
-    if not tokens:
-        raise ModelError("empty prompt")
-    k = min(n, model.parallel)
-    room = n_ctx - n_prompt
-    max_tokens = request.max_tokens if request.max_tokens > 0 else room // k
-    if n_prompt >= n_ctx or max_tokens * k > room:
-        return None  # one after another: each candidate then has the whole room
     base = request.seed if request.seed is not None else 0
-    out: list[Completion] = []
-    for start in range(0, n, k):
-        seeds = [base + i for i in range(start, min(start + k, n))]
-        out += _decode_group(model, request, tokens, seeds, start, max_tokens, on_text, cancel)
+    asks = [Ask(request, base + i, indexed(on_text, i), cancel) for i in range(n)]
+    out = decode_asks(model, asks)
+    if out is None:
+        return None
+    if any(isinstance(c, Cancelled) for c in out):
+        raise Cancelled("generation cancelled")
+    return [c for c in out if isinstance(c, Completion)]
+
+
+def indexed(on_text: Callable[[int, str], None] | None, i: int) -> Callable[[str], None] | None:
+    if on_text is None:
+        return None
+    return lambda text: on_text(i, text)
+
+
+def decode_asks(model: LlamaModel, asks: list[Ask]) -> list[Completion | Cancelled] | None:
+    """Every ask's completion (or ``Cancelled`` where its switch was set), decoded in batches of
+    at most ``model.parallel`` sequences; None when they would not fit in the context (the
+    caller then generates them one after another). Called with the model's lock held.
+    """
+    llm = model._llm
+    n_ctx = llm.n_ctx()
+    prompts: list[list[int]] = [[] for _ in asks]
+    for i in reversed(range(len(asks))):  # the first last: the tokenizer's history is its prompt
+        text, special = model._prompt_text(asks[i].request)
+        prompts[i] = model._prompt_tokens(text, special)
+        if not prompts[i]:
+            raise ModelError("empty prompt")
+    k = min(len(asks), model.parallel)
+    groups = [list(range(i, min(i + k, len(asks)))) for i in range(0, len(asks), k)]
+    plans = []
+    for g in groups:
+        shared = _shared_prefix([prompts[i] for i in g])
+        cells = shared + sum(len(prompts[i]) - shared for i in g)
+        room = n_ctx - cells
+        budgets = [asks[i].request.max_tokens for i in g]
+        budgets = [b if b > 0 else room // len(g) for b in budgets]  # 0: as long as fits
+        if cells >= n_ctx or sum(budgets) > room:
+            return None  # one after another: each then has the whole room
+        plans.append((g, shared, budgets))
+    out: list[Completion | Cancelled] = [Cancelled("generation cancelled")] * len(asks)
+    for g, shared, budgets in plans:
+        got = _decode_group(model, [asks[i] for i in g], [prompts[i] for i in g], shared, budgets)
+        for i, c in zip(g, got, strict=True):
+            out[i] = c
     return out
 
 
+def _shared_prefix(prompts: list[list[int]]) -> int:
+    """Tokens all prompts start with, leaving each at least its last token of its own."""
+    first = prompts[0]
+    n = min(len(p) for p in prompts) - 1
+    for p in prompts[1:]:
+        i = 0
+        while i < n and p[i] == first[i]:
+            i += 1
+        n = i
+    return max(n, 0)
+
+
 def _decode_group(
-    model: LlamaModel,
-    request: Request,
-    tokens: list[int],
-    seeds: list[int],
-    first_index: int,
-    max_tokens: int,
-    on_text: Callable[[int, str], None] | None,
-    cancel: threading.Event | None,
-) -> list[Completion]:
+    model: LlamaModel, asks: list[Ask], prompts: list[list[int]], shared: int, budgets: list[int]
+) -> list[Completion | Cancelled]:
     t0 = time.perf_counter()
     llm, lc = model._llm, model._lc
-    if cancel is not None and cancel.is_set():
+    if all(a.cancel is not None and a.cancel.is_set() for a in asks):
         raise Cancelled("generation cancelled")
-    reused = model._prefill(tokens, cancel)
-    n_prompt, k = len(tokens), len(seeds)
-    grammar = model._grammar(request.grammar) if request.grammar else None
-    seqs: list[_Seq] = []
-    for j, seed in enumerate(seeds):
-        recorder = LogprobRecorder() if request.logprobs and model.extra_processors else None
-        processors = model.extra_processors + ([recorder] if recorder else [])
-        llm.set_seed(seed & 0xFFFFFFFF)
-        sampler = llm._init_sampler(
-            temp=request.temperature,
-            top_p=request.top_p,
-            logits_processor=processors or None,
-            grammar=grammar,
-            **model.sampling,
-        )
-        index = first_index + j
-        emit = (lambda t, i=index: on_text(i, t)) if on_text is not None else None
-        seqs.append(_Seq(j, sampler, StopFilter(request.stop, emit, request.prime), recorder))
-    reader = model._last_logits if request.logprobs and not model.extra_processors else None
+    same = all(p == prompts[0] for p in prompts)
+    lead = prompts[0]
+    # Sequence 0 gets the shared prefix exactly as a single completion would (cache reuse).
+    reused = model._prefill(lead if same else lead[: shared + 1], asks[0].cancel)
+    k = len(asks)
+    seqs = [
+        _new_seq(model, j, a, p, budgets[j])
+        for j, (a, p) in enumerate(zip(asks, prompts, strict=True))
+    ]
+    reader = (
+        model._last_logits
+        if any(a.request.logprobs for a in asks) and not model.extra_processors
+        else None
+    )
     is_eog = getattr(lc, "llama_vocab_is_eog", None) or lc.llama_token_is_eog
     ctx, mem, vocab = llm._ctx, llm._ctx.memory, model._vocab
-    batch = lc.llama_batch_init(k, 0, k)
-    decoded_last = False
+    width = max(k, llm.n_batch)
+    batch = lc.llama_batch_init(width, 0, k)
+    evaluated = [0] * k  # prompt tokens each sequence evaluated here
+    lead_done = len(lead) - 1 if same else shared  # of the lead prompt, in sequence 0
     try:
+        lc.llama_memory_seq_rm(mem, -1, lead_done, -1)  # nothing stale past the shared part
         for j in range(1, k):
             lc.llama_memory_seq_cp(mem, 0, j, -1, -1)
-        # Step 0: the prompt's last token, in every sequence at once (one row of logits).
-        _decode(lc, ctx.ctx, batch, [(tokens[-1], n_prompt - 1, list(range(k)))])
-        decoded_last = True
+        if same:  # the prompt's last token, in every sequence at once (one row of logits)
+            _decode(lc, ctx.ctx, batch, [(lead[-1], len(lead) - 1, list(range(k)))])
+            evaluated[0] = len(lead) - reused
+        else:
+            # Each sequence's own rest: all but its last token without logits (in batches),
+            # then the k last tokens together, one row of logits each.
+            rest = [
+                (p[i], i, [j], False)
+                for j, p in enumerate(prompts)
+                for i in range(shared, len(p) - 1)
+            ]
+            for start in range(0, len(rest), llm.n_batch):
+                _decode(lc, ctx.ctx, batch, rest[start : start + llm.n_batch])
+            _decode(lc, ctx.ctx, batch, [(p[-1], len(p) - 1, [j]) for j, p in enumerate(prompts)])
+            for j, p in enumerate(prompts):
+                seqs[j].row = j
+                evaluated[j] = len(p) - shared
+            evaluated[0] += shared - reused
+        lead_done = len(lead)
         active = list(seqs)
         while active:
-            entries: list[tuple[int, int, list[int]]] = []
+            entries: list[tuple[int, int, list[int]] | tuple[int, int, list[int], bool]] = []
             still: list[_Seq] = []
             for s in active:
+                if s.ask.cancel is not None and s.ask.cancel.is_set():
+                    s.cancelled = True
+                    continue
                 tok = s.sampler.sample(ctx, s.row)
                 now = time.perf_counter() - t0
                 s.first = s.first or now
-                if _step(s, tok, is_eog(vocab, tok), model, reader, max_tokens):
+                if _step(s, tok, is_eog(vocab, tok), model, reader, s.max_tokens):
                     s.total = now
                     continue
                 s.row = len(entries)
-                entries.append((tok, n_prompt + len(s.generated) - 1, [s.seq]))
+                entries.append((tok, s.pos, [s.seq]))
+                s.pos += 1
                 still.append(s)
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("generation cancelled")
             active = still
             if entries:
                 _decode(lc, ctx.ctx, batch, entries)
@@ -169,28 +238,51 @@ def _decode_group(
         lc.llama_batch_free(batch)
         for j in range(1, k):
             lc.llama_memory_seq_rm(mem, j, -1, -1)
-        keep = n_prompt if decoded_last else n_prompt - 1
-        lc.llama_memory_seq_rm(mem, 0, keep, -1)
-        llm.input_ids[n_prompt - 1] = tokens[-1]
-        llm.n_tokens = keep
+        # Sequence 0 keeps exactly its prompt (as far as it was evaluated): the next, longer
+        # prompt reuses it.
+        lc.llama_memory_seq_rm(mem, 0, lead_done, -1)
+        llm.input_ids[:lead_done] = lead[:lead_done]
+        llm.n_tokens = lead_done
         for s in seqs:
             s.sampler.close()
+    if all(s.cancelled for s in seqs):
+        raise Cancelled("generation cancelled")
     done = time.perf_counter() - t0
-    out = []
+    out: list[Completion | Cancelled] = []
     for j, s in enumerate(seqs):
+        if s.cancelled:
+            out.append(Cancelled("generation cancelled"))
+            continue
         if not s.stops.stopped:
             s.stops.feed(s.decoder.decode(b"", final=True))
+        n_prompt = len(prompts[j])
         stats = GenStats(
             prompt_tokens=n_prompt,
-            prompt_evaluated=n_prompt - reused if j == 0 and first_index == 0 else 0,
-            prompt_reused=reused if j == 0 and first_index == 0 else n_prompt,
+            prompt_evaluated=evaluated[j],
+            prompt_reused=n_prompt - evaluated[j],
             completion_tokens=len(s.generated),
             time_to_first_token=s.first,
             total_time=s.total or done,
         )
-        text = s.stops.finish()
-        out.append(Completion(text, s.logprobs, s.finish, stats, s.stops.matched))
+        out.append(Completion(s.stops.finish(), s.logprobs, s.finish, stats, s.stops.matched))
     return out
+
+
+def _new_seq(model: LlamaModel, j: int, ask: Ask, prompt: list[int], budget: int) -> _Seq:
+    llm, request = model._llm, ask.request
+    recorder = LogprobRecorder() if request.logprobs and model.extra_processors else None
+    processors = model.extra_processors + ([recorder] if recorder else [])
+    grammar = model._grammar(request.grammar) if request.grammar else None
+    llm.set_seed(ask.seed & 0xFFFFFFFF)
+    sampler = llm._init_sampler(
+        temp=request.temperature,
+        top_p=request.top_p,
+        logits_processor=processors or None,
+        grammar=grammar,
+        **model.sampling,
+    )
+    stops = StopFilter(request.stop, ask.on_text, request.prime)
+    return _Seq(j, ask, sampler, stops, budget, len(prompt), recorder)
 
 
 def _step(s: _Seq, tok: int, eog: bool, model: LlamaModel, reader: Any, max_tokens: int) -> bool:
@@ -209,15 +301,16 @@ def _step(s: _Seq, tok: int, eog: bool, model: LlamaModel, reader: Any, max_toke
     return len(s.generated) >= max_tokens
 
 
-def _decode(lc: Any, ctx: Any, batch: Any, entries: list[tuple[int, int, list[int]]]) -> None:
-    """One llama_decode of ``entries`` (token, position, sequences), logits for each."""
-    for j, (tok, pos, seq_ids) in enumerate(entries):
+def _decode(lc: Any, ctx: Any, batch: Any, entries: list[Any]) -> None:
+    """One llama_decode of ``entries`` (token, position, sequences[, wants logits])."""
+    for j, entry in enumerate(entries):
+        tok, pos, seq_ids = entry[0], entry[1], entry[2]
         batch.token[j] = tok
         batch.pos[j] = pos
         batch.n_seq_id[j] = len(seq_ids)
         for q, seq in enumerate(seq_ids):
             batch.seq_id[j][q] = seq
-        batch.logits[j] = 1
+        batch.logits[j] = entry[3] if len(entry) > 3 else 1
     batch.n_tokens = len(entries)
     rc = lc.llama_decode(ctx, batch)
     if rc != 0:

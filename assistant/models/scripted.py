@@ -8,7 +8,8 @@ A script file is JSON::
         ["attempt 0 code", "attempt 1 code"],   # per attempt (a plain string: every attempt)
         ...],
      "problems": {"3": {"turns": [...]}},         # optional, per MTPB problem id
-     "logprob": -0.5}                             # optional, mean log-prob reported per token
+     "logprob": -0.5,                             # optional, mean log-prob reported per token
+     "delay": 0.05}                               # optional, seconds between streamed pieces
 
 In MTPB runs the request's ``meta["inputs"]`` holds the test case's inputs: a placeholder
 ``{{name}}`` in an answer is replaced by ``repr`` of that input (as in the reference solutions),
@@ -97,6 +98,10 @@ class ScriptedModel(SamplingMixin):
             ) from None
         if not isinstance(data, dict) or not ("turns" in data or "problems" in data):
             raise ModelError(f"{p}: a scripted model file needs a 'turns' or 'problems' key")
+        delay = data.get("delay", 0.0)
+        if not isinstance(delay, int | float) or isinstance(delay, bool) or delay < 0:
+            raise ModelError(f"{p}: 'delay' must be a number of seconds >= 0, not {delay!r}")
+        kwargs.setdefault("delay", float(delay))
         return cls(data, name=f"scripted:{p.name}", **kwargs)
 
     def _answer(self, request: Request) -> tuple[str, float]:

@@ -112,6 +112,7 @@ def evaluate(args: Any, settings: Any) -> int:
         jobs=max(1, int(args.jobs or 1)),
         concurrency=getattr(args, "concurrency", None),
         runtime=getattr(args, "runtime", None) or "fork",
+        lineup=bool(getattr(args, "lineup", True)),
         out=out,
         refine=args.refine,
         model_spec=spec,

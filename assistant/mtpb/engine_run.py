@@ -113,7 +113,8 @@ async def run_with_engine(
     )
     # A fork-runtime program is used like a kernel (execute, restart, checkpoint snapshots).
     kernel_like = cast("Kernel", kernel)
-    engine = Engine(serial(model), kernel_like, settings, session, count, style, options=options)
+    shared = model if getattr(model, "lined_up", False) else serial(model)  # lineup: safe as is
+    engine = Engine(shared, kernel_like, settings, session, count, style, options=options)
     meta = {
         "problem": prob.id,
         "case": job.case,

@@ -235,17 +235,26 @@ class Verdict:
         )
 
 
-def _dataset_from_error(res: ExecResult) -> str | None:
+def _dataset_from_error(res: ExecResult, datasets: Sequence[str]) -> str | None:
+    """The data file a FileNotFoundError names, when the problem's prompts name it too."""
     err = res.error
-    if err is None or err.ename != "FileNotFoundError" or "datasets/" not in err.evalue:
+    if err is None or err.ename != "FileNotFoundError":
         return None
-    for quote in ("'", '"'):
-        if quote in err.evalue:
-            parts = err.evalue.split(quote)
-            for part in parts:
-                if "datasets/" in part:
-                    return part
-    return err.evalue
+    return named_dataset(err.evalue, datasets)
+
+
+def named_dataset(error: str, datasets: Sequence[str]) -> str | None:
+    """Which of ``datasets`` (the data files a problem's prompts name, ``./datasets/x.csv``)
+    the text of a FileNotFoundError names; None for any other file. A model that invents
+    ``read_csv('datasets/x.csv')`` for a problem that reads no data gets an error, not a
+    "needs dataset" that would take the problem out of the pass@k average."""
+    for path in datasets:
+        bare = path.removeprefix("./")
+        for quote in ("'", '"'):
+            for shown in (bare, "./" + bare):
+                if f"{quote}{shown}{quote}" in error:
+                    return shown
+    return None
 
 
 def last_print(results: Sequence[ExecResult]) -> tuple[bool, Printed | None]:
@@ -263,14 +272,18 @@ def grade_program(
     upstream: bool = False,
     missing_datasets: Sequence[str] = (),
     cells: Sequence[str] | None = None,
+    datasets: Sequence[str] = (),
 ) -> Verdict:
-    """Grade the cells of one program (in the order they ran) against one expected output."""
+    """Grade the cells of one program (in the order they ran) against one expected output.
+
+    ``datasets``: the data files the problem's prompts name (``Problem.datasets()``); only a
+    FileNotFoundError for one of them is "needs dataset"."""
     exp = expected if _json_safe(expected) else repr(expected)
     if missing_datasets:
         return Verdict("needs_dataset", ", ".join(missing_datasets), exp)
     failed = next((r for r in results if r.status != "ok"), None)
     if failed is not None:
-        ds = _dataset_from_error(failed)
+        ds = _dataset_from_error(failed, datasets)
         if ds is not None:
             return Verdict("needs_dataset", ds, exp)
     if upstream and cells is not None:

@@ -84,7 +84,7 @@ async def replay_problem(
             continue
         async with Kernel(settings.kernel_config()) as kernel:
             results = await _run_case(prob, case, model, kernel, settings, step)
-        v = grade_program(results, prob.outputs[case])
+        v = grade_program(results, prob.outputs[case], datasets=prob.datasets())
         print(f"verdict: {v.describe()}")
         if v.kind != "wrong":
             print(f"  expected: {prob.outputs[case]!r}")

@@ -80,6 +80,9 @@ class EvalOptions:
     # of ``jobs`` (cells executing at once); None: ``jobs``. In-process models still generate
     # one at a time (``engine_run._SerialModel``).
     concurrency: int | None = None
+    # ``-n N`` on an in-process llama.cpp model: the N samples of a problem, case and mode run
+    # at once and their requests decode together, round by round (mtpb/lineup.py).
+    lineup: bool = True
 
 
 @dataclass
@@ -199,8 +202,9 @@ def make_record(
     failed = next((i for i, r in enumerate(results) if not r.ok), None)
     if failed is not None:  # nothing after a failure counts, as in upstream's single exec
         results = results[: failed + 1]
-    ours = grade_program(results, expected, missing_datasets=missing)
-    theirs = upstream_verdict(upstream, expected) if upstream is not None else ours
+    datasets = job.problem.datasets()
+    ours = grade_program(results, expected, missing_datasets=missing, datasets=datasets)
+    theirs = upstream_verdict(upstream, expected, datasets) if upstream is not None else ours
     rec: dict[str, Any] = {
         **_job_fields(job, model),
         "verdict": ours.to_dict(),
@@ -293,27 +297,36 @@ async def run_eval(
             ThreadPoolExecutor(max_workers=workers + 4, thread_name_prefix="generate")
         )
 
+    async def one(job: Job, runner: Any) -> None:
+        try:
+            rec = await _run_job(pool, job, opts, settings, runner)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # isolation: the run goes on
+            rec = harness_failure(job, exc, opts.model_spec)
+        store.add(rec)
+        if on_done is not None:
+            on_done(rec)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"p{job.problem.id} {rec['verdict']['kind']}", refresh=False)
+
     async def worker() -> None:
         while True:
             try:
                 job = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            try:
-                rec = await _run_job(pool, job, opts, settings, model)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # isolation: the run goes on
-                rec = harness_failure(job, exc, opts.model_spec)
-            store.add(rec)
-            if on_done is not None:
-                on_done(rec)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(f"p{job.problem.id} {rec['verdict']['kind']}", refresh=False)
+            await one(job, model)
 
+    from assistant.mtpb.lineup import lineup_groups, run_lined
+
+    groups = lineup_groups(todo, opts, model, runtime)
     try:
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        if groups:
+            await run_lined(groups, model, max(1, opts.jobs), one)
+        else:
+            await asyncio.gather(*(worker() for _ in range(workers)))
     finally:
         if bar is not None:
             bar.close()

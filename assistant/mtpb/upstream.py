@@ -22,7 +22,7 @@ from typing import Any
 
 from assistant.engine import prompting
 from assistant.engine.truncation import upstream_cut
-from assistant.mtpb.grading import Verdict
+from assistant.mtpb.grading import Verdict, named_dataset
 
 PROGRAM_TIMEOUT = 20.0  # seconds per program, as upstream
 CLIENT_SLACK = 10.0  # the kernel's own timer fires first; the client only catches a stuck one
@@ -118,14 +118,17 @@ async def run_in_kernel(
         return {"status": "harness", "error": f"no result ({exc})", "passed": False}, res
 
 
-def upstream_verdict(result: dict[str, Any], expected: Any) -> Verdict:
-    """A result of ``run_upstream`` as a Verdict (upstream itself only says pass or fail)."""
+def upstream_verdict(
+    result: dict[str, Any], expected: Any, datasets: Sequence[str] = ()
+) -> Verdict:
+    """A result of ``run_upstream`` as a Verdict (upstream itself only says pass or fail).
+    ``datasets``: the data files the prompts name (only those can be "needs dataset")."""
     printed = result.get("printed") or {}
     actual, atype = printed.get("repr"), printed.get("type")
     if result.get("passed"):
         return Verdict("pass", "", expected, actual, atype)
     status, error = result.get("status"), result.get("error") or ""
-    dataset = _dataset(error)
+    dataset = named_dataset(error, datasets) if error.startswith("FileNotFoundError") else None
     if dataset is not None:
         return Verdict("needs_dataset", dataset, expected)
     if status in ("timeout", "died"):
@@ -137,13 +140,3 @@ def upstream_verdict(result: dict[str, Any], expected: Any) -> Verdict:
     if not printed:
         return Verdict("no_output", result.get("reason") or "nothing printed", expected)
     return Verdict("wrong", result.get("reason") or "", expected, actual, atype)
-
-
-def _dataset(error: str) -> str | None:
-    """The missing ``datasets/*.csv`` a FileNotFoundError names (problems 38 and 46)."""
-    if not error.startswith("FileNotFoundError") or "datasets/" not in error:
-        return None
-    for part in error.replace('"', "'").split("'"):
-        if "datasets/" in part:
-            return part
-    return error

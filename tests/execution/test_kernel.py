@@ -135,6 +135,22 @@ async def test_timeout_interrupts_and_keeps_state(kernel: Kernel) -> None:
     assert after.last_printed is not None and after.last_printed.value == "yes"
 
 
+async def test_interrupt_right_after_sending_is_not_lost(kernel: Kernel) -> None:
+    """ipykernel ignores SIGINT until it handles the request: an interrupt asked for in that
+    window waits for the cell to start instead of vanishing (the cell ran to its timeout)."""
+    import asyncio
+    import time
+
+    for settle in (0.0, 0.005, 0.02):
+        run = asyncio.ensure_future(kernel.execute("import time\ntime.sleep(4)", timeout=10))
+        await asyncio.sleep(settle)  # the window between sending and the kernel taking it
+        started = time.monotonic()
+        await kernel.interrupt()
+        res = await run
+        assert res.error is not None and res.error.ename == "KeyboardInterrupt", settle
+        assert time.monotonic() - started < 2
+
+
 async def test_output_is_capped(kernel: Kernel) -> None:
     small = Kernel(KernelConfig(output_limit=1000))
     await small.start()

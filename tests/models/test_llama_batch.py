@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 
 from assistant.models.base import Cancelled, Request, SamplingMixin
 from assistant.models.llama import LlamaModel
+from assistant.models.llama_batch import Ask
 from assistant.models.tiny_gguf import ban_tokens, byte_token_ids, exact_grammar
 
 PROMPT = "# Import libraries.\n\nimport numpy as np\n\n" + "".join(
@@ -171,3 +173,56 @@ def test_n1_output_unchanged_by_the_wider_context(tiny_gguf: Path) -> None:
     finally:
         one.close()
         wide.close()
+
+
+def test_different_prompts_share_their_prefix_and_keep_their_own_answers(
+    batched: LlamaModel,
+) -> None:
+    """eval -n N lined up: samples whose programs diverged ask different prompts at once."""
+    answers = ["def f(x):\n    return x", "y = 2", "print(3)"]
+    prompts = [PROMPT, PROMPT + "x = 1\n", PROMPT + "# Print three.\n"]
+    asks = [
+        Ask(Request(prompt=p, max_tokens=30, grammar=exact_grammar(a)), seed=7 + i)
+        for i, (p, a) in enumerate(zip(prompts, answers, strict=True))
+    ]
+    out = batched.generate_many(asks)
+    assert [c.text for c in out if not isinstance(c, Cancelled)] == answers
+    n_lead = len(batched.llama.tokenize(PROMPT.encode()))
+    stats = [c.stats for c in out if not isinstance(c, Cancelled)]
+    assert stats[0].prompt_evaluated == n_lead  # a fresh model: all of the lead prompt
+    # the others evaluated only what follows the shared prefix (their own few tokens)
+    assert all(0 < s.prompt_evaluated < 12 for s in stats[1:])
+    assert all(s.prompt_evaluated + s.prompt_reused == s.prompt_tokens for s in stats)
+    # afterwards: sequence 0 holds the first prompt, no other sequence is left
+    llm, lc = batched.llama, batched._lc
+    assert llm.n_tokens == n_lead
+    assert lc.llama_memory_seq_pos_max(llm._ctx.memory, 0) == n_lead - 1
+    assert all(lc.llama_memory_seq_pos_max(llm._ctx.memory, j) == -1 for j in range(1, 4))
+    nxt = batched.generate(Request(prompt=PROMPT + "z = 3\n", max_tokens=2, seed=1))
+    assert nxt.stats.prompt_reused >= n_lead - 1
+
+
+def test_each_ask_has_its_own_cancel_switch(batched: LlamaModel) -> None:
+    stop = threading.Event()
+    stop.set()
+    asks = [
+        Ask(Request(prompt=PROMPT, max_tokens=6, temperature=1.0), seed=1),
+        Ask(Request(prompt=PROMPT + "a = 1\n", max_tokens=6, temperature=1.0), 2, cancel=stop),
+    ]
+    out = batched.generate_many(asks)
+    assert isinstance(out[1], Cancelled) and not isinstance(out[0], Cancelled)
+    assert out[0].stats.completion_tokens > 0
+
+
+def test_asks_that_would_not_fit_go_one_after_another(tiny_gguf: Path) -> None:
+    m = _load(tiny_gguf, parallel=4, n_ctx=512)
+    try:
+        asks = [
+            Ask(Request(prompt=PROMPT + f"# {i}\n", max_tokens=200, temperature=1.0), seed=i)
+            for i in range(3)
+        ]
+        out = m.generate_many(asks)
+        alone = [m.generate(replace(a.request, seed=a.seed)) for a in asks]
+        assert [c.text for c in out if not isinstance(c, Cancelled)] == [c.text for c in alone]
+    finally:
+        m.close()

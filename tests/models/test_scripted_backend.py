@@ -104,3 +104,12 @@ def test_from_file_and_errors(tmp_path: Path) -> None:
 def test_unknown_spec() -> None:
     with pytest.raises(ModelError, match="unknown model spec"):
         load_model("gpt-17")
+
+
+def test_from_file_reads_the_delay(tmp_path: Path) -> None:
+    script = tmp_path / "s.json"
+    script.write_text('{"turns": ["print(1)"], "delay": 0.25}')
+    assert ScriptedModel.from_file(script).delay == 0.25
+    script.write_text('{"turns": ["print(1)"], "delay": "slow"}')
+    with pytest.raises(ModelError, match="'delay' must be a number"):
+        ScriptedModel.from_file(script)

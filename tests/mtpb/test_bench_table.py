@@ -55,3 +55,19 @@ def test_rankers_pick_among_the_same_candidates() -> None:
     assert picks["execution"] == 0.0  # the likeliest program with code is wrong
     assert picks["mbr-exec"] == 1.0  # two candidates agree on 5
     assert picks["random"] == 0.5 and picks["oracle"] == 1.0
+
+
+def test_counts_intervals_and_pairs() -> None:
+    bench = _bench()
+    lo, hi = bench.wilson(8, 115)
+    assert 0.035 < lo < 0.037 and 0.13 < hi < 0.133  # 7.0% (8/115): 3.6%-13.1%
+    assert bench.wilson(0, 10)[0] == 0.0 and bench.wilson(0, 0) == (0.0, 1.0)
+    assert bench._counted(["1/0"] * 8, 115) == "7.0% (8/115, 4-13)"
+    assert bench.sign_test(0, 0) == 1.0
+    assert abs(bench.sign_test(0, 6) - 2 / 64) < 1e-12  # all six discordant pairs one way
+    line = bench.paired("multi vs single", ["1/0", "2/0", "3/0"], ["3/0", "4/0"], 10)
+    assert line == (
+        "multi vs single: both pass 1, first only 2, second only 1, neither 6 "
+        "(exact sign test p = 1.00)"
+    )
+    assert bench.paired("x", None, ["1/0"], 3) is None

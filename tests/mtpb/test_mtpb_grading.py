@@ -173,9 +173,38 @@ def test_needs_dataset_up_front_and_from_error() -> None:
         "FileNotFoundError",
         "[Errno 2] No such file or directory: './datasets/mlbootcamp5_train.csv'",
     )
-    v = grade_program([ExecResult(status="ok"), ExecResult(status="error", error=err)], 5)
+    results = [ExecResult(status="ok"), ExecResult(status="error", error=err)]
+    named = ["./datasets/mlbootcamp5_train.csv"]
+    v = grade_program(results, 5, datasets=named)
     assert v.kind == "needs_dataset" and v.detail == "./datasets/mlbootcamp5_train.csv"
     assert not v.passed
+
+
+@pytest.mark.parametrize(
+    ("missing", "named", "kind"),
+    [
+        ("'./datasets/x.csv'", ["./datasets/x.csv"], "needs_dataset"),
+        ("'datasets/x.csv'", ["./datasets/x.csv"], "needs_dataset"),
+        ('"datasets/x.csv"', ["./datasets/x.csv"], "needs_dataset"),
+        # a file the model invented, for a problem whose prompts name no data file
+        ("'datasets/x.csv'", [], "error"),
+        ("'./datasets/made_up.csv'", [], "error"),
+        # a problem that reads data, but the program opens another file
+        ("'datasets/other.csv'", ["./datasets/x.csv"], "error"),
+        ("'/tmp/datasets/x.csv.bak'", ["./datasets/x.csv"], "error"),
+    ],
+)
+def test_needs_dataset_only_for_the_files_the_prompts_name(
+    missing: str, named: list[str], kind: str
+) -> None:
+    from assistant.mtpb.upstream import upstream_verdict
+
+    evalue = f"[Errno 2] No such file or directory: {missing}"
+    err = ExecError("FileNotFoundError", evalue)
+    v = grade_program([ExecResult(status="error", error=err)], 5, datasets=named)
+    assert v.kind == kind, v.describe()
+    up = {"status": "error", "error": f"FileNotFoundError: {evalue}", "passed": False}
+    assert upstream_verdict(up, 5, named).kind == kind
 
 
 @pytest.mark.kernel

@@ -150,7 +150,8 @@ async def test_result_details(kernel: Kernel) -> None:
     v = upstream_verdict(result, "2")
     assert v.kind == "wrong" and v.actual == "1"
     result, _ = await run_in_kernel(kernel, P + "open('./datasets/x.csv')\n", 1)
-    assert upstream_verdict(result, 1).kind == "needs_dataset"
+    assert upstream_verdict(result, 1, ["./datasets/x.csv"]).kind == "needs_dataset"
+    assert upstream_verdict(result, 1).kind == "error"  # the prompts name no data file
     # The kernel still works and its own namespace was not touched.
     again, _ = await run_in_kernel(kernel, P + "print(1)\n", 1)
     assert again["passed"] is True

@@ -66,7 +66,10 @@ class CandidateView(Vertical):
     """Code, diff against the previous attempt, kernel output and verdict of one candidate.
 
     Setters only record state and render when mounted (``on_mount`` renders what arrived
-    before), because events can outrun the mounting of a freshly created view.
+    before), because events can outrun the mounting of a freshly created view. The parts are
+    held here, never looked up: a view removed (undo, retry) after it entered the DOM but
+    before it composed gets its Mount without children (Textual refuses to mount into a
+    widget being pruned), and a lookup would then raise ``NoMatches``.
     """
 
     def __init__(self, index: int, **kwargs: Any) -> None:
@@ -80,12 +83,13 @@ class CandidateView(Vertical):
         self.dirty = False
         self.rendered = False  # children exist: updates draw now (set in on_mount)
         self.rank: int | None = None
+        self._code = Static(code_renderable(""), classes="code")
+        self._diff = Static("", classes="diff")
+        self._output = Static("", classes="output")
+        self._verdict = Static("", classes="verdict")
 
     def compose(self) -> Any:
-        yield Static(code_renderable(""), classes="code")
-        yield Static("", classes="diff")
-        yield Static("", classes="output")
-        yield Static("", classes="verdict")
+        yield from (self._code, self._diff, self._output, self._verdict)
 
     def on_mount(self) -> None:
         # ``is_mounted`` only turns true after this handler: use our own flag.
@@ -103,7 +107,7 @@ class CandidateView(Vertical):
     def flush(self) -> None:
         if self.dirty and self.rendered:
             self.dirty = False
-            self.query_one(".code", Static).update(code_renderable(self.code))
+            self._code.update(code_renderable(self.code))
 
     def set_code(self, code: str, previous: str | None = None) -> None:
         self.code, self.previous, self.dirty = code, previous, False
@@ -120,8 +124,8 @@ class CandidateView(Vertical):
     def _render_all(self) -> None:
         if not self.rendered:
             return
-        self.query_one(".code", Static).update(code_renderable(self.code))
-        diff = self.query_one(".diff", Static)
+        self._code.update(code_renderable(self.code))
+        diff = self._diff
         if self.previous is not None and self.previous != self.code:
             lines = diff_lines(self.previous, self.code)
             diff.update(
@@ -131,11 +135,11 @@ class CandidateView(Vertical):
                 )
             )
         diff.display = self.diff_shown
-        out = self.query_one(".output", Static)
+        out = self._output
         out.display = self.result is not None
         if self.result is not None:
             out.update(output_renderable(self.result))
-        verdict = self.query_one(".verdict", Static)
+        verdict = self._verdict
         verdict.display = self.verdict is not None
         if self.verdict is not None:
             passed, feedback = self.verdict

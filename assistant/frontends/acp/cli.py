@@ -1,0 +1,72 @@
+"""``assistant acp``: speak the Agent Client Protocol on stdin/stdout until the client leaves.
+
+Only protocol messages may reach stdout. The real stdout is kept on a private descriptor for
+the protocol, and descriptor 1 is pointed at stderr before anything else runs, so a stray print,
+llama.cpp's C-level logging or a child process's output can never corrupt the stream. The app's
+log goes to its log file (``--log-file`` or the state folder), as in the TUI.
+
+When the client closes stdin (or sends SIGTERM, as the SDK does after a grace period), every
+turn is cancelled and every kernel is shut down before the process exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from typing import IO, cast
+
+from assistant.config import Settings
+
+
+def _protocol_stdout() -> IO[bytes]:
+    """The real stdout for the protocol; fd 1 (and sys.stdout) now write to stderr."""
+    sys.stdout.flush()
+    private = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(private, "wb", buffering=0)
+
+
+async def _streams(out: IO[bytes]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=50 * 1024 * 1024)  # embedded files can be large
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, out)
+    writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    return reader, writer
+
+
+async def serve(settings: Settings, out: IO[bytes]) -> None:
+    from acp import run_agent
+    from acp.interfaces import Agent
+
+    from assistant.frontends.acp.agent import AssistantAgent
+
+    agent = AssistantAgent(settings)
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        if task is not None:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    reader, writer = await _streams(out)
+    try:
+        # The SDK routes by method name and answers "method not found" for the optional
+        # methods this agent leaves out, so it needs no stub for each of them.
+        await run_agent(cast("Agent", agent), writer, reader)
+    except asyncio.CancelledError:
+        pass  # SIGTERM: fall through to the clean-up
+    finally:
+        await asyncio.shield(agent.close())
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.logs import log_app_to_file
+
+    out = _protocol_stdout()
+    log_app_to_file()
+    asyncio.run(serve(settings, out))
+    return 0

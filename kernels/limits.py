@@ -16,6 +16,8 @@
     serialized across forked copies, which works as root too; a cell that went over the
     limit fails, and whatever a cell leaves running is killed when it ends unless
     ``background`` is set.
+  As root, the app also puts the kernel in a pids cgroup where it can make one
+  (assistant/execution/cgroup.py), which the OS kernel enforces for root too.
   Whatever gets forked anyway is killed with the kernel: the client kills the kernel's process
   group and every process carrying the kernel's tag in its environment (see ``reaper``), and the
   kernel is made a child subreaper so daemonised grandchildren stay in its tree meanwhile.

@@ -30,6 +30,7 @@ examples:
   assistant --model smollm2-135m         interactive session (full-screen), built-in model
   assistant --model ~/models/coder.gguf  the same with your own GGUF
   assistant repl --model openai:http://127.0.0.1:8080/v1
+  assistant acp --model smollm2-135m     agent mode for Zed, Toad, jupyter-ai (ACP on stdio)
   assistant replay 3                     step through MTPB problem 3 with reference code
   assistant eval --model reference       grade the reference solutions on all of MTPB
   assistant eval --model m.gguf -n 10 -k 1 5 10 --jobs 2 --out results.jsonl

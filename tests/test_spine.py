@@ -137,3 +137,16 @@ def test_refine_prompt_choices_match_the_variants(tmp_path: Path) -> None:
     cfg.write_text('refine_prompt = "louder"\n')
     with pytest.raises(ConfigError, match="refine_prompt"):
         load(cfg)
+
+
+def test_acp_permission_setting(tmp_path: Path) -> None:
+    from assistant.frontends.acp.permission import MODES
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('acp_permission = "always"\n')
+    assert load(cfg).acp_permission == "always"
+    assert load(tmp_path / "none.toml").acp_permission == "ask"
+    assert set(MODES) == {"ask", "always"}  # every setting value is a session mode
+    cfg.write_text('acp_permission = "never"\n')
+    with pytest.raises(ConfigError, match="acp_permission"):
+        load(cfg)

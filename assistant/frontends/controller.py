@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from assistant.engine.engine import Engine
     from assistant.engine.options import Approve, Ask
     from assistant.execution import Kernel
+    from assistant.mtpb.play import PlayVerdict
+    from assistant.mtpb.problems import Problem
 
 OnEvent = Callable[[events.EngineEvent], None]
 
@@ -307,7 +309,7 @@ class Controller:
     async def play_mtpb(self, arg: str) -> str:
         """/mtpb ID [CASE]: play an MTPB problem in a fresh session and return the verdict;
         /mtpb alone lists the problems. The REPL and the ACP agent run it; the TUI opens its
-        problem browser instead and plays the choice with ``mtpb.play`` the same way."""
+        problem browser instead and plays the choice with ``play`` below."""
         from assistant.mtpb.problems import DataNotFound, load_problems, resolve_path
 
         try:
@@ -323,12 +325,15 @@ class Controller:
         case = int(parts[1]) - 1 if len(parts) > 1 and parts[1].isdigit() else 0
         if problem is None or not 0 <= case < len(problem.inputs):
             return f"/mtpb: no problem {parts[0]} with test case {case + 1}"
+        reference = not self.settings.model or self.settings.model == "reference"
+        return (await self.play(problem, case, reference)).text
+
+    async def play(self, problem: Problem, case: int, reference: bool) -> PlayVerdict:
+        """A fresh session, then the problem's turns with upstream's prompts and grading."""
         from assistant.mtpb.play import play_problem
 
-        reference = not self.settings.model or self.settings.model == "reference"
         await self.reset()
-        verdict = await play_problem(self, problem, case, reference)
-        return verdict.text
+        return await play_problem(self, problem, case, reference)
 
     def export(self, target: str) -> str:
         from assistant.sessions.export import export_session

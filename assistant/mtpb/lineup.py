@@ -13,7 +13,9 @@ the seed it would have had alone; batched numerics may still make a token differ
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,8 @@ from assistant.models.base import Cancelled, Completion, Request
 
 if TYPE_CHECKING:
     from assistant.mtpb.runner import EvalOptions, Job
+
+log = logging.getLogger(__name__)
 
 
 def lineup_groups(todo: list[Job], opts: EvalOptions, model: Any, runtime: str) -> list[list[Job]]:
@@ -142,6 +146,7 @@ class Lineup:
                     return
             asks = [a for p in batch for a in p.asks]
             self.rounds.append(len(asks))
+            t0 = time.perf_counter()
             try:
                 out = self.model.generate_many(asks)
             except BaseException as exc:  # every waiting sample sees the backend's error
@@ -152,6 +157,7 @@ class Lineup:
                 for p in batch:
                     p.result = out[at : at + len(p.asks)]
                     at += len(p.asks)
+            log.debug("round of %d request(s) in %.2f s", len(asks), time.perf_counter() - t0)
             with self._cv:
                 for p in batch:
                     p.done = True

@@ -28,6 +28,14 @@ async def test_slash_commands(tmp_path: Path) -> None:
         await prompt(conn, sid, "/expect 42")
         await prompt(conn, sid, "y is six times seven")
         assert "**Committed** (attempt 1; passed, 1/1 tests)" in client.message(sid)
+        await prompt(conn, sid, "/export")  # into the session's folder, the client's cwd
+        assert (tmp_path / f"{sid}.ipynb").is_file()
+        await prompt(conn, sid, "/export out/code.py")
+        assert "print(y)" in (tmp_path / "out" / "code.py").read_text()
+        client.clear()
+        await prompt(conn, sid, "/retry")
+        assert "retried the last turn" in client.message(sid)
+        assert client.of(sid, "tool_call")[0].title == "Run attempt 2"
         client.clear()
         await prompt(conn, sid, "/undo")
         assert "undone; 0 turn(s) left" in client.message(sid)
@@ -37,6 +45,13 @@ async def test_slash_commands(tmp_path: Path) -> None:
         assert "/edit needs the TUI" in client.message(sid)
         await prompt(conn, sid, "/help")
         assert "/mtpb [ID]" in client.message(sid)
+        other = script(tmp_path, ["print('from the other model')"])
+        await prompt(conn, sid, f"/model {other}")
+        assert "model: scripted:script-1.json" in client.message(sid)
+        await prompt(conn, sid, "say hello")
+        assert client.of(sid, "tool_call_update")[-1].raw_output["stdout"] == (
+            "from the other model\n"
+        )
 
 
 async def test_mtpb_command_plays_a_problem(tmp_path: Path, mtpb_path: Path) -> None:
@@ -66,6 +81,7 @@ async def test_load_replays_history_and_rebuilds_the_kernel(tmp_path: Path) -> N
         assert kinds[0] == "user_message_chunk"
         assert later.of(sid, "user_message_chunk")[0].content.text == "keep a secret"
         assert "secret = 41" in later.message(sid)
+        assert later.of(sid, "tool_call")[0].status == "completed"  # its run, finished
         assert "kernel state rebuilt (resume): replayed turns 1" in "".join(
             u.content.text for u in later.of(sid, "agent_thought_chunk")
         )
@@ -130,6 +146,9 @@ async def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
                 "session/prompt", {"sessionId": sid, "prompt": [{"type": "text"}]}
             )
         await conn.cancel(session_id="no-such-session")  # a notification: ignored, logged
+        with pytest.raises(RequestError) as mode:
+            await conn.set_session_mode(session_id=sid, mode_id="yolo")
+        assert "unknown mode 'yolo'" in str(mode.value.data)
         running = asyncio.ensure_future(prompt(conn, sid, "sleep"))
         await client.wait_for(lambda: "in_progress" in client.statuses(sid))
         with pytest.raises(RequestError) as busy:
@@ -160,6 +179,30 @@ async def test_client_going_away_leaves_nothing_running(tmp_path: Path) -> None:
         assert len(left) >= 3  # two kernels and the sleep the code started
     # leaving the block closed stdin: the agent cancels, shuts its kernels down and exits
     assert proc.returncode == 0
+    assert [pid for pid in left if reaper.running(pid)] == []
+    with contextlib.suppress(ConnectionError):
+        await turn
+
+
+async def test_a_model_that_does_not_load_is_a_clear_error(tmp_path: Path) -> None:
+    client = RecordingClient("allow_once")
+    async with agent(client, f"scripted:{tmp_path / 'missing.json'}") as (conn, proc):
+        with pytest.raises(RequestError, match="Internal error") as failed:
+            await conn.new_session(cwd=str(tmp_path), mcp_servers=[])
+        assert "scripted model file not found" in str(failed.value.data)
+        pids = reaper.descendants(proc.pid)
+        assert [pid for pid in pids if reaper.running(pid)] == []  # its kernel is gone too
+
+
+async def test_client_going_away_mid_generation(tmp_path: Path) -> None:
+    client = RecordingClient("allow_once")
+    model = script(tmp_path, ["x = 1\n" * 400], delay=0.05)  # ~10 s of streaming
+    async with agent(client, model) as (conn, proc):
+        sid = await new_session(conn, tmp_path)
+        turn = asyncio.ensure_future(prompt(conn, sid, "stream for a while"))
+        await client.wait_for(lambda: bool(client.of(sid, "agent_message_chunk")))
+        left = reaper.descendants(proc.pid)
+        assert left  # its kernel
     assert [pid for pid in left if reaper.running(pid)] == []
     with contextlib.suppress(ConnectionError):
         await turn

@@ -189,3 +189,38 @@ def test_advertised_commands_come_from_the_shared_table() -> None:
     assert set(shown) == {c.name for c in COMMANDS} - {"edit", "quit"}
     assert shown["mtpb"].input is not None and shown["mtpb"].input.root.hint == "[ID]"
     assert shown["undo"].input is None
+
+
+def test_history_of_a_saved_session() -> None:
+    from assistant.engine.session import Attempt, Candidate, Turn
+
+    ok = ExecResult(status="ok", stdout="3\n")
+    bad = ExecResult(status="error", error=ExecError("NameError", "y"))
+    turns = [
+        Turn(
+            0,
+            "add",
+            status="passed",
+            code="print(1 + 2)",
+            attempts=[
+                Attempt(0, candidates=[Candidate(0, "print(y)", result=bad, feedback="NameError")]),
+                Attempt(1, candidates=[Candidate(0, "print(1 + 2)", result=ok, passed=True)]),
+            ],
+        ),
+        Turn(1, "never ran", status="cancelled"),
+    ]
+    out = AcpView().history(turns)
+    assert kinds(out) == [
+        "user_message_chunk",
+        "tool_call",
+        "tool_call",
+        "agent_message_chunk",
+        "user_message_chunk",
+        "agent_message_chunk",
+    ]
+    failed, passed = out[1], out[2]
+    assert (failed.status, passed.status) == ("failed", "completed")
+    assert failed.title == "Run attempt 1" and texts(failed)[-1] == "NameError"
+    assert passed.raw_output["stdout"] == "3\n" and passed.tool_call_id != failed.tool_call_id
+    assert out[3].content.text.startswith("**Committed** (turn 1)")
+    assert out[5].content.text == "**Not committed** (turn 2: cancelled)\n"

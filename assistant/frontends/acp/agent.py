@@ -12,6 +12,7 @@ runs, content this agent cannot read); the SDK itself answers malformed requests
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from pathlib import Path
@@ -136,11 +137,11 @@ class AssistantAgent:
     async def close(self) -> None:
         """The client went away: stop every turn, shut every kernel down."""
         sessions, self.sessions = list(self.sessions.values()), {}
-        for session in sessions:
-            try:
-                await session.close()
-            except Exception:  # one failing close must not leave the other kernels behind
-                log.exception("closing session %s failed", session.id)
+        # All at once: a client gives an agent a couple of seconds before it kills it.
+        closed = await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+        for session, result in zip(sessions, closed, strict=True):
+            if isinstance(result, BaseException):  # the others were still closed
+                log.error("closing session %s failed: %r", session.id, result)
 
     # -- helpers ----------------------------------------------------------------------------
     def _get(self, session_id: str) -> AcpSession:
@@ -167,6 +168,9 @@ class AssistantAgent:
         except AssistantError as exc:  # a model that does not load, a kernel that won't start
             await session.close()
             raise RequestError.internal_error({"message": str(exc)}) from exc
+        except BaseException:  # a bug, or the request cancelled: no kernel left behind
+            await asyncio.shield(session.close())
+            raise
         self.sessions[session.id] = session
         log.info("session %s opened in %s", session.id, folder)
         return session

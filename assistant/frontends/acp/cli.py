@@ -69,4 +69,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     out = _protocol_stdout()
     log_app_to_file()
     asyncio.run(serve(settings, out))
+    # Every kernel is shut down: a SIGTERM from a client that did not wait for the
+    # interpreter's teardown must not turn a clean exit into a death by signal.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return 0

@@ -9,6 +9,7 @@ is sent as an agent message. Commands that need the terminal (``/edit`` opens an
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from acp.helpers import update_available_commands
 from acp.schema import (
@@ -46,10 +47,20 @@ def commands_update() -> AvailableCommandsUpdate:
     return update_available_commands(available_commands())
 
 
+def export_target(ctl: Controller, arg: str) -> Path:
+    """Where /export writes: relative to the session's folder (the client's cwd), not to
+    wherever the client happened to start the agent process."""
+    target = Path(arg or f"{ctl.session.id}.ipynb").expanduser()
+    folder = ctl.settings.workdir
+    return target if target.is_absolute() or not folder else Path(folder) / target
+
+
 async def run_command(ctl: Controller, cmd: Command) -> str:
     """The text to show for a command; failures are reported, never raised."""
     if cmd.name in TERMINAL_ONLY:
         return TERMINAL_ONLY[cmd.name]
+    if cmd.name == "export":
+        cmd = Command("export", str(export_target(ctl, cmd.arg)))
     try:
         return await ctl.command(cmd)
     except (AssistantError, OSError) as exc:  # ModelError from /model, a full disk...

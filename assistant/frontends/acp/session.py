@@ -15,12 +15,13 @@ the kernel is rebuilt to the committed state before anything runs again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acp import RequestError, update_agent_message_text, update_user_message_text
+from acp import RequestError, update_agent_message_text
 from acp.helpers import SessionUpdate, update_current_mode
 from acp.interfaces import Client
 from acp.schema import (
@@ -35,7 +36,7 @@ from assistant.engine import events
 from assistant.engine.session import Session
 from assistant.frontends.acp import permission
 from assistant.frontends.acp.commands import commands_update, run_command
-from assistant.frontends.acp.view import AcpView, code_block
+from assistant.frontends.acp.view import AcpView
 from assistant.frontends.commands import CommandError, parse, turn_text
 from assistant.frontends.controller import Controller
 from assistant.models import engine_style
@@ -65,12 +66,18 @@ class AcpSession:
         self._loop = asyncio.get_running_loop()
         self._sender = asyncio.ensure_future(self._send_all())
         self._question: asyncio.Future[Any] | None = None
+        self._turn: asyncio.Future[None] | None = None
         self._client_gone = False
 
     async def start(self) -> None:
         await self.ctl.start()
-        assert self.ctl.model is not None
-        self.view.fence = engine_style(self.ctl.model, self.ctl.settings.chat) == "completion"
+        self._restyle()
+
+    def _restyle(self) -> None:
+        """Fence streamed tokens for completion models; a chat model writes its own fences."""
+        if self.ctl.model is not None:
+            style = engine_style(self.ctl.model, self.ctl.settings.chat)
+            self.view.fence = style == "completion"
 
     # -- sending ----------------------------------------------------------------------------
     def send(self, update: SessionUpdate | asyncio.Future[None]) -> None:
@@ -82,6 +89,8 @@ class AcpSession:
             self.send(update)
 
     async def flush(self) -> None:
+        if self._sender.done():  # closed: nothing will be written any more
+            return
         done: asyncio.Future[None] = self._loop.create_future()
         self.send(done)
         await done
@@ -108,8 +117,14 @@ class AcpSession:
                 {"message": "a prompt is already running in this session: wait or cancel it"}
             )
         self.busy, self.cancelling = True, False
+        # Its own task, so that when the request is cancelled (the client went away) the turn
+        # still ends the engine's way: generation stopped, code interrupted, the thread done.
+        self._turn = asyncio.ensure_future(self._run(text))
         try:
-            await self._run(text)
+            await asyncio.shield(self._turn)
+        except asyncio.CancelledError:
+            self.cancel()
+            raise
         finally:
             await self.flush()
             self.busy = False
@@ -125,12 +140,14 @@ class AcpSession:
             await self.ctl.run_turn(turn_text(text))
             return
         reply = await run_command(self.ctl, cmd)
+        if cmd.name == "model":
+            self._restyle()
         if cmd.name == "mtpb" and self.cancelling:
             reply += " (cancelled)"
         self.send(update_agent_message_text(reply + "\n"))
 
     def cancel(self) -> None:
-        if not self.busy:
+        if self._turn is None or self._turn.done():
             return
         self.cancelling = True
         self.ctl.cancel()
@@ -202,18 +219,17 @@ class AcpSession:
 
     # -- load and close ---------------------------------------------------------------------
     async def replay_history(self) -> None:
-        """A loaded session's transcript as updates: each turn's text and its outcome."""
-        for turn in self.ctl.session.turns:
-            self.send(update_user_message_text(turn.text))
-            if turn.code is not None and turn.status == "passed":
-                text = f"**Committed** (turn {turn.index + 1}):\n{code_block(turn.code)}\n"
-            else:
-                text = f"**Not committed** (turn {turn.index + 1}: {turn.status})\n"
-            self.send(update_agent_message_text(text))
+        """A loaded session's transcript as updates (``AcpView.history``), all sent."""
+        for update in self.view.history(self.ctl.session.turns):
+            self.send(update)
         await self.flush()
 
     async def close(self) -> None:
+        """Stop the turn, wait until it has stopped (the model thread too), then shut down."""
         self.cancel()
+        if self._turn is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._turn
         try:
             await self.ctl.close()
         finally:

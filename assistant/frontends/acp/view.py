@@ -34,11 +34,13 @@ from acp import (
     update_agent_thought_text,
     update_plan,
     update_tool_call,
+    update_user_message_text,
 )
 from acp.helpers import SessionUpdate, ToolCallContentVariant
 from acp.schema import PlanEntry, ToolCallStatus
 
 from assistant.engine import events
+from assistant.engine.session import Attempt, Candidate, Turn
 from assistant.execution.result import ExecResult
 from assistant.frontends.textview import result_lines
 
@@ -234,6 +236,43 @@ class AcpView:
         failed, so no client keeps a spinner on them."""
         open_ = [k for k, c in self._calls.items() if k[0] == turn and c.status in _OPEN]
         return [self._update(key, "failed", f"not finished: {why}") for key in open_]
+
+    # -- a saved session, for session/load ---------------------------------------------------
+    def history(self, turns: list[Turn]) -> list[SessionUpdate]:
+        """A loaded session's transcript: each turn's text, its runs as finished tool calls
+        (code, output, verdict), and its outcome."""
+        out: list[SessionUpdate] = []
+        for turn in turns:
+            out.append(update_user_message_text(turn.text))
+            for attempt in turn.attempts:
+                out += [self._past_run(turn, attempt, c) for c in attempt.candidates]
+            if turn.committed and turn.code is not None:
+                text = f"**Committed** (turn {turn.index + 1}):\n{code_block(turn.code)}\n"
+            else:
+                text = f"**Not committed** (turn {turn.index + 1}: {turn.status})\n"
+            out.append(update_agent_message_text(text))
+        return out
+
+    def _past_run(self, turn: Turn, attempt: Attempt, cand: Candidate) -> SessionUpdate:
+        title = f"Run attempt {attempt.index + 1}"
+        if cand.index:
+            title += f", candidate {cand.index + 1}"
+        content = [tool_content(text_block(code_block(cand.code)))]
+        raw = None
+        if cand.result is not None:
+            content.append(tool_content(text_block(output_text(cand.result))))
+            raw = raw_output(cand.result)
+        note = "passed" if cand.passed else (cand.feedback.strip() or "not run")
+        content.append(tool_content(text_block(note)))
+        return start_tool_call(
+            self.next_id(),
+            title,
+            kind="execute",
+            status="completed" if cand.passed else "failed",
+            content=content,
+            raw_input={"code": cand.code},
+            raw_output=raw,
+        )
 
     def _finish_plan(self) -> list[SessionUpdate]:
         if not self._plan:

@@ -335,17 +335,15 @@ class AssistantApp(App[int]):
 
     @work(exclusive=True, group="engine", exit_on_error=False)
     async def _play_mtpb(self, choice: MtpbChoice) -> None:
-        from assistant.mtpb.play import play_problem
-
         self._set_busy(True, f"MTPB problem {choice.problem.id}: playing…")
         try:
-            await self.ctl.reset()
             self.transcript.clear_turns()
             self.note(
                 f"MTPB {choice.problem.id}. {choice.problem.name}, test case {choice.case + 1}, "
                 f"{'reference solutions' if choice.reference else self.ctl.session.model}"
             )
-            verdict = await play_problem(self.ctl, choice.problem, choice.case, choice.reference)
+            # the play of /mtpb in the REPL and the ACP agent: a fresh session, then the turns
+            verdict = await self.ctl.play(choice.problem, choice.case, choice.reference)
             self.transcript.post_message(
                 Transcript.Note(verdict.text, "info" if verdict.passed else "warning")
             )

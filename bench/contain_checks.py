@@ -9,6 +9,8 @@
 * forks around the guard: processes a cell started with ``os.fork.__wrapped__`` (around the
   Python-level guard) against ``max_procs`` = 64 (None: no kernel-enforced bound here: root
   without a writable pids cgroup).
+* files shared between programs: programs graded one after another in one pool, each looking
+  for the files the ones before it wrote in their working folder, then writing its own.
 * folders left after kill -9 and restart: an app starts a kernel or fork server, is killed
   with SIGKILL, a new app process starts; the scratch folders and pids cgroups of the dead one
   still there.
@@ -88,6 +90,34 @@ def forks_around_the_guard(runtime: str, sandbox: str) -> int | None:
     return int(res["stdout"].split()[0])
 
 
+SHARE = """
+import os
+seen = sum(os.path.exists('left-by-%d.txt' % i) for i in range({n}))
+open('left-by-{n}.txt', 'w').write('x')
+seen
+"""
+
+
+def files_shared(runtime: str, sandbox: str, programs: int = 6) -> int:
+    import asyncio
+
+    from assistant.execution import KernelConfig
+    from assistant.execution.forkpool import ForkPool
+    from assistant.execution.pool import Cell, KernelPool
+
+    async def run() -> int:
+        config = KernelConfig(timeout=20, sandbox=sandbox)
+        pool: Any = ForkPool(size=2, config=config) if runtime == "fork" else KernelPool(2, config)
+        seen = 0
+        async with pool:
+            for n in range(programs):
+                res = await pool.run_program([Cell(SHARE.format(n=n), print_last=True)])
+                seen += int(res[-1].stdout.strip() or 0)
+        return seen
+
+    return asyncio.run(run())
+
+
 def check(runtime: str, sandbox: str, home: str) -> dict[str, Any]:
     report = probe(runtime, sandbox)
     lifted = len(report["lifted"]) + sum(
@@ -97,6 +127,7 @@ def check(runtime: str, sandbox: str, home: str) -> dict[str, Any]:
         "secrets visible": len(report["env_hits"]) + len(report["proc_hits"]),
         "limits lifted": lifted,
         "forks around the guard (max_procs 64)": forks_around_the_guard(runtime, sandbox),
+        "files shared between programs": files_shared(runtime, sandbox),
         "folders left after kill -9 + restart": folders_left_after_kill_9(runtime, sandbox, home),
     }
 

@@ -9,10 +9,10 @@ What generated code gets inside the sandbox:
   are Unix sockets in a folder bound into the sandbox (the app uses ``transport="ipc"``); those
   work across network namespaces, so the app still talks to the kernel.
 * only what the kernel needs, read-only: the system folders (``/usr`` and its ``/bin``,
-  ``/lib``... links, ``/etc`` without its secrets: ``SECRET_FILES`` are replaced by empty
-  files), the Python installation, the venv and import path, the assistant's ``kernels/``
-  folder (not packages installed in editable mode outside them). Not the rest of the filesystem: no home folders (``/home``, ``/root``, the user's
-  dotfiles), no ``/var``, ``/srv``, ``/mnt``, ``/media``, ``/run``, ``/opt`` or ``/sys``,
+  ``/lib``... links, ``/etc`` without its secrets: ``SECRET_FILES`` covered, unreadable,
+  ``SECRET_DIRS`` empty), the Python installation, the venv and its import path, the
+  assistant's ``kernels/`` folder (not packages installed in editable mode elsewhere). Not
+  the rest of the filesystem: no home folders (``/home``, ``/root``, the user's dotfiles), no ``/var``, ``/srv``, ``/mnt``, ``/media``, ``/run``, ``/opt`` or ``/sys``,
   unless the interpreter lives there (then only its own folder is bound);
 * writable: the session's scratch folder (the kernel's cwd, or ``workdir`` when the user
   picked one), the folder holding the connection file and sockets, a private ``/tmp``, and a
@@ -89,7 +89,8 @@ def required() -> bool:
     return flag.strip().lower() in ("1", "true", "yes")
 
 
-# Files of /etc no kernel needs that hold credentials or hashes: replaced by empty files.
+# Files of /etc no kernel needs that hold credentials or hashes: covered by /dev/null (a
+# device bound nodev: unreadable), folders by an empty read-only tmpfs.
 SECRET_FILES = (
     "/etc/shadow",
     "/etc/shadow-",

@@ -12,8 +12,9 @@ What generated code gets inside the sandbox:
   ``/lib``... links, ``/etc`` without its secrets: ``SECRET_FILES`` covered, unreadable,
   ``SECRET_DIRS`` empty), the Python installation, the venv and its import path, the
   assistant's ``kernels/`` folder (not packages installed in editable mode elsewhere). Not
-  the rest of the filesystem: no home folders (``/home``, ``/root``, the user's dotfiles), no ``/var``, ``/srv``, ``/mnt``, ``/media``, ``/run``, ``/opt`` or ``/sys``,
-  unless the interpreter lives there (then only its own folder is bound);
+  the rest of the filesystem: no home folders (``/home``, ``/root``, the user's dotfiles), no
+  ``/var``, ``/srv``, ``/mnt``, ``/media``, ``/run``, ``/opt`` or ``/sys``, unless the
+  interpreter lives there (then only its own folder is bound);
 * writable: the session's scratch folder (the kernel's cwd, or ``workdir`` when the user
   picked one), the folder holding the connection file and sockets, a private ``/tmp``, and a
   private empty home (``$HOME`` inside the scratch folder);

@@ -78,7 +78,11 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--timeout", type=float, help="seconds per cell before interrupt/restart")
     g.add_argument("--kernel", help="Jupyter kernelspec to run code in (default: this Python)")
     g.add_argument("--workdir", help="working folder of the kernel (default: a scratch folder)")
-    g.add_argument("--sandbox", choices=["none", "bwrap"], help="run the kernel under bubblewrap")
+    g.add_argument(
+        "--sandbox",
+        choices=["auto", "none", "bwrap"],
+        help="run generated code under bubblewrap (auto: where it works, the default)",
+    )
     g.add_argument("--config", help="config file (default: the user config dir's config.toml)")
 
 

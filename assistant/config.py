@@ -55,7 +55,10 @@ class Settings:
     background: bool = False  # keep processes a cell leaves running (else killed at its end)
     cpu_seconds: float | None = None  # CPU seconds per cell (None: the wall-clock timeout only)
     output_limit: int = 1_000_000  # bytes of output kept per cell
-    sandbox: str = "none"  # "none" | "bwrap"
+    sandbox: str = "auto"  # "auto" (bwrap when it works here, else none) | "none" | "bwrap"
+    # Variables of the app's environment that generated code may see, on top of what Python
+    # needs (execution/environment.py); credentials (*_KEY, *_TOKEN...) are refused.
+    env_passthrough: tuple[str, ...] = ()
     # ui
     autosave: bool = True
     demo_delay: float = 0.02  # seconds between streamed chunks in the demo
@@ -81,6 +84,7 @@ class Settings:
             workdir=Path(self.workdir).expanduser() if self.workdir else None,
             limits=limits,
             sandbox=self.sandbox,
+            env_passthrough=self.env_passthrough,
         )
 
 
@@ -95,6 +99,13 @@ def _coerce(name: str, value: Any, where: str) -> Any:
     default = getattr(Settings(), name)
     ftype = str(_FIELDS[name].type)
     try:
+        if ftype.startswith("tuple"):
+            items = value.replace(",", " ").split() if isinstance(value, str) else value
+            if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+                raise ValueError("expected a list of names")
+            from assistant.execution.environment import check_passthrough
+
+            return tuple(check_passthrough(items))
         if isinstance(value, str) and not ftype.startswith("str"):
             low = value.strip().lower()
             if low in ("", "none", "null"):
@@ -154,7 +165,7 @@ def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> S
 # that the names match the registry.
 _CHOICES = {
     "ranker": ("execution", "mbr-exec"),
-    "sandbox": ("none", "bwrap"),
+    "sandbox": ("auto", "none", "bwrap"),
     "refine_prompt": ("auto", "plain", "primed", "hint", "retry"),
     "acp_permission": ("ask", "always"),
 }

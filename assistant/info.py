@@ -62,7 +62,11 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  cache        {paths.cache_dir()}")
     print("\nsettings")
     for key, value in asdict(settings).items():
-        print(f"  {key:<13}{value!r}")
+        print(f"  {key:<16}{value!r}")
+    print("\nexecution")
+    from assistant.execution.sandbox import notice
+
+    print("  " + notice(settings.sandbox, settings.kernel))
     print("\nGPU support")
     print("  " + gpu_support())
     print("\nCPU")

@@ -1,10 +1,16 @@
-"""Stress: hostile programs mixed into good ones through the KernelPool.
+"""Stress and containment: hostile programs mixed into good ones, in both runtimes and both
+sandbox settings.
 
-Every good program must still be graded correctly (its last printed value), whatever ran
-before it in the same pool; the hostile ones must each end with a verdict; nothing may be left
-running at the end and the bench's own cwd must be untouched.
+Per runtime (Jupyter kernels, fork server) and sandbox (none, bwrap):
 
-    .venv/bin/python bench/bench_hostile.py [--good 500] [--hostile 100] [--jobs 2] [--runtime fork]
+* cases contained: every good program still graded correctly (its last printed value),
+  whatever ran before it in the same pool; each hostile one ends with a verdict; nothing left
+  running at the end; the bench's own cwd untouched;
+* the checks of bench/contain_checks.py: secrets visible, limits lifted, forks around the
+  Python guard, folders left after kill -9 and restart.
+
+    .venv/bin/python bench/bench_hostile.py [--good 500] [--hostile 100] [--jobs 2]
+        [--runtime jupyter|fork|both] [--sandbox none|bwrap|both]
 """
 
 from __future__ import annotations
@@ -86,7 +92,14 @@ def left_behind() -> list[int]:
     return pids
 
 
-async def run(n_good: int, n_hostile: int, jobs: int, seed: int, runtime: str = "jupyter") -> int:
+async def run(
+    n_good: int,
+    n_hostile: int,
+    jobs: int,
+    seed: int,
+    runtime: str = "jupyter",
+    sandbox: str = "none",
+) -> int:
     rng = random.Random(seed)
     kinds = list(HOSTILE)
     work: list[tuple[str, list[Cell], int | None]] = [("good", *good(i)) for i in range(n_good)]
@@ -98,6 +111,7 @@ async def run(n_good: int, n_hostile: int, jobs: int, seed: int, runtime: str = 
         timeout=2.0,  # generous: replacement kernels start while others run, on 2 cores
         interrupt_grace=0.5,
         limits={"memory_mb": 2048, "max_procs": 32},
+        sandbox=sandbox,
     )
     verdicts: collections.Counter[tuple[str, str]] = collections.Counter()
     wrong: list[str] = []
@@ -126,8 +140,8 @@ async def run(n_good: int, n_hostile: int, jobs: int, seed: int, runtime: str = 
     leftovers = left_behind()
 
     print(
-        f"{n_good} good + {n_hostile} hostile programs, jobs {jobs}, runtime {runtime}: "
-        f"{wall:.1f} s wall"
+        f"{n_good} good + {n_hostile} hostile programs, jobs {jobs}, runtime {runtime}, "
+        f"sandbox {sandbox}: {wall:.1f} s wall"
     )
     width = max(len(k) for k in [*kinds, "good"])
     for kind in ["good", *kinds]:
@@ -147,16 +161,46 @@ def main() -> None:
     ap.add_argument("--hostile", type=int, default=100)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--runtime", choices=["jupyter", "fork"], default="jupyter")
+    ap.add_argument("--runtime", choices=["jupyter", "fork", "both"], default="both")
+    ap.add_argument("--sandbox", choices=["none", "bwrap", "both"], default="both")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as cwd:
-        os.chdir(cwd)  # a user folder with a file in it: must survive "delete cwd files"
-        Path("precious.txt").write_text("keep")
-        code = asyncio.run(run(args.good, args.hostile, args.jobs, args.seed, args.runtime))
-        if Path("precious.txt").read_text() != "keep":
-            print("the bench's cwd was modified")
-            code = 1
-        os.chdir("/")
+    from assistant.execution import sandbox as sandbox_mod
+    from bench.contain_checks import check
+
+    runtimes = ["jupyter", "fork"] if args.runtime == "both" else [args.runtime]
+    boxes = ["none", "bwrap"] if args.sandbox == "both" else [args.sandbox]
+    if "bwrap" in boxes and not sandbox_mod.available():
+        print("bwrap is not usable here: sandbox 'bwrap' skipped")
+        boxes.remove("bwrap")
+    code = 0
+    rows: list[tuple[str, str, dict[str, object]]] = []
+    for runtime in runtimes:
+        for box in boxes:
+            with tempfile.TemporaryDirectory() as cwd:
+                os.chdir(cwd)  # a user folder with a file in it: must survive "delete cwd files"
+                Path("precious.txt").write_text("keep")
+                failed = asyncio.run(
+                    run(args.good, args.hostile, args.jobs, args.seed, runtime, box)
+                )
+                if Path("precious.txt").read_text() != "keep":
+                    print("the bench's cwd was modified")
+                    failed = 1
+                os.chdir("/")
+                figures: dict[str, object] = {"cases contained": "yes" if not failed else "NO"}
+                figures.update(check(runtime, box, cwd))
+            rows.append((runtime, box, figures))
+            bad = failed or any(
+                v not in (0, None) and not (isinstance(v, int) and "forks" in k and v < 192)
+                for k, v in figures.items()
+                if k != "cases contained"
+            )
+            code = code or int(bool(bad))
+    print("\ncontainment (forks around the guard: None = no kernel-enforced bound here)")
+    keys = list(rows[0][2]) if rows else []
+    print("| runtime | sandbox | " + " | ".join(keys) + " |")
+    print("|---|---|" + "---|" * len(keys))
+    for runtime, box, figures in rows:
+        print(f"| {runtime} | {box} | " + " | ".join(str(figures[k]) for k in keys) + " |")
     sys.exit(code)
 
 

@@ -41,6 +41,9 @@ def _load(name: str, filename: str) -> types.ModuleType:
     return mod
 
 
+_escape = _load("assistant_textsafe", "textsafe.py").escape
+
+
 class CappedStream(io.TextIOBase):
     """``sys.stdout``/``sys.stderr`` of a child: straight to its pipe, capped per cell."""
 
@@ -81,7 +84,8 @@ class CappedStream(io.TextIOBase):
             text = text[:keep]
         c.used += len(text)
         if text:
-            data = text.encode("utf-8", "surrogateescape")
+            # A lone surrogate is written as its escape, as the Jupyter kernel does.
+            data = _escape(text).encode("utf-8", "surrogateescape")
             with contextlib.suppress(OSError):
                 while data:
                     data = data[_write(self._fd, data) :]
@@ -99,9 +103,12 @@ class Child:
         self.output_bytes = int(server.cfg.get("output_bytes") or 1_000_000)
         self.used = self.dropped = 0
         self.ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        self.pid = os.getpid()  # the process that speaks for the program (see _copy_exits)
+        self.guard: Any = None  # procs.py's ProcessGuard: the process limit, leftovers
 
     def setup(self) -> None:
         cfg = self.server.cfg
+        self.pid = os.getpid()
         os.setsid()  # its own session and group: one killpg ends it, the fork guard counts it
         with contextlib.suppress(OSError):
             os.chdir(cfg.get("workdir") or HERE)
@@ -117,12 +124,16 @@ class Child:
                 nproc = cfg.get("nproc_limit")
                 if nproc:
                     limits._set_limit(resource.RLIMIT_NPROC, int(nproc))
-                procs = self.server.procs_mod
-                if procs is not None:
-                    # The exact per-program limit (its own session, counted under a lock);
-                    # leftovers are this child's to kill when the program closes, so the
-                    # guard's own end-of-cell cleanup stays off (background=True).
-                    procs.ProcessGuard(int(cfg["max_procs"]), background=True).install()
+        procs = self.server.procs_mod
+        if procs is not None:
+            # As in the Jupyter kernel (limits.py): the exact per-program limit (its own
+            # session, counted under a lock), a cell that had a fork refused or went over it
+            # fails, and what a cell leaves running is stopped when it ends (unless
+            # background), so both runtimes give the same verdicts.
+            max_procs = int(cfg["max_procs"]) if cfg.get("max_procs") else None
+            self.guard = procs.ProcessGuard(max_procs, background=bool(cfg.get("background")))
+            if max_procs:
+                self.guard.install()
         sys.stdout = CappedStream(1, "<stdout>", self)
         sys.stderr = CappedStream(2, "<stderr>", self)
         sys.stdin = open(os.devnull)  # noqa: SIM115 - input() gets EOF, like a closed stdin
@@ -140,6 +151,7 @@ class Child:
                         reply = self.call(cell)
                     else:
                         reply = self.run_cell(str(cell.get("code", "")), bool(cell.get("final")))
+                    self._copy_exits()
                     # Where this cell's output ends in the pipes, written before the answer:
                     # the next cell runs at once, the supervisor splits the output there.
                     for fd in (1, 2):
@@ -157,7 +169,17 @@ class Child:
                 reply = self.call(req)
             else:
                 reply = self.run_cell(str(req.get("code", "")), bool(req.get("final")))
+            self._copy_exits()
             self.send(reply)
+
+    def _copy_exits(self) -> None:
+        """A copy made by a bare ``os.fork()`` in a cell returns here when it finishes the
+        cell: it never answers for the program nor reads its requests (it shares the pipes);
+        it ends, as such a copy of a Jupyter kernel is stopped when the cell ends."""
+        if os.getpid() != self.pid:
+            with contextlib.suppress(BaseException):
+                sys.stdout.flush()
+            os._exit(0)
 
     def evaluate(self, exprs: dict[str, str]) -> dict[str, Any]:
         """Expressions in the program's namespace, answered like Jupyter user_expressions."""
@@ -190,14 +212,22 @@ class Child:
                 if word != b"r":
                     os._exit(0)
                 self._snap = None
+                self.pid = os.getpid()  # this copy now speaks for the program
+                if self.guard is not None:
+                    self.guard.pid = self.pid
+                    self.guard.keep = {self.pid, os.getppid(), 1}
                 return {"status": "ok", "pid": os.getpid(), "duration": time.perf_counter() - t0}
             os.close(r)
             self._snap = (pid, w)
+            if self.guard is not None:  # the frozen copy is no leftover of the next cell
+                self.guard.keep.add(pid)
             return {"status": "ok", "pid": os.getpid(), "duration": time.perf_counter() - t0}
         if snap is None:
             return {"status": "error", "error": {"ename": "RuntimeError", "evalue": "no snapshot"}}
         self._snap = None
         pid, w = snap
+        if self.guard is not None:
+            self.guard.keep.discard(pid)
         if op == "commit":
             os.write(w, b"c")
             os.close(w)
@@ -220,6 +250,9 @@ class Child:
     def _begin(self) -> None:
         self.used = self.dropped = 0
         self.server.assistant.begin_cell()
+        if self.guard is not None:
+            with contextlib.suppress(Exception):
+                self.guard.begin_cell()
 
     def _end(self, t0: float) -> dict[str, Any]:
         dropped = self.dropped
@@ -227,7 +260,12 @@ class Child:
             self.output_bytes += 10**9  # let the marker through
             sys.stdout.write(_TRUNC.format(n=dropped))
             self.output_bytes -= 10**9
-        return {"duration": time.perf_counter() - t0, "dropped": dropped}
+        reply: dict[str, Any] = {"duration": time.perf_counter() - t0, "dropped": dropped}
+        if self.guard is not None and os.getpid() == self.pid:
+            with contextlib.suppress(Exception):
+                self.guard.end_cell()
+                reply["procs"] = self.guard.report()
+        return reply
 
     def run_cell(self, code: str, final: bool) -> dict[str, Any]:
         state = self.server.assistant
@@ -294,14 +332,14 @@ class Child:
 
 def _describe_error(exc: BaseException) -> dict[str, Any]:
     try:
-        evalue = str(exc)
+        evalue = _escape(str(exc))
     except Exception:
         evalue = "<unprintable>"
     try:
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
         # Drop this folder's frames (the runner, the fork guard): the program's own are what
         # a reader needs.
-        tb = [t for t in tb if not t.startswith(f'  File "{HERE}')]
+        tb = [_escape(t) for t in tb if not t.startswith(f'  File "{HERE}')]
     except Exception:
         tb = []
     return {"ename": type(exc).__name__, "evalue": evalue, "traceback": tb}

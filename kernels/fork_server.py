@@ -152,6 +152,8 @@ class Server:
             import ctypes
 
             ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        with contextlib.suppress(Exception):  # every program inherits this (contain.py)
+            _load("assistant_contain", "contain.py").drop_privileges()
         builtins.print = self.assistant._print
         import gc
 
@@ -210,7 +212,10 @@ class Server:
     def top_up(self) -> None:
         """Fork spares while nothing waits on this process: opening one is then instant."""
         while len(self.spares) < self.want_spares:
-            self.spares.append(self.fork())
+            try:
+                self.spares.append(self.fork())
+            except OSError:  # the process limit (a pids cgroup): try again later
+                return
 
     def open(
         self, sid: str, rid: Any = None, reply: bool = True, preload: list[str] | None = None
@@ -502,6 +507,20 @@ class Server:
             return False
         return True
 
+    def handle_safely(self, req: dict[str, Any]) -> bool:
+        """``handle``, but a fork refused by the system (a pids cgroup full of another
+        program's processes) fails that request, never the server."""
+        try:
+            return self.handle(req)
+        except OSError as exc:
+            msg = {"status": "died", "cause": f"could not start the program: {exc}"}
+            if req.get("op") == "program":
+                self.programs = max(0, self.programs - 1)
+                self.reply({"ev": "program", "rid": req.get("rid"), "results": [msg]})
+            else:
+                self.reply({"ev": "result", "rid": req.get("rid"), **msg})
+            return True
+
     def loop(self) -> None:
         stdin = sys.stdin.buffer.fileno()
         os.set_blocking(stdin, False)
@@ -523,7 +542,7 @@ class Server:
                     self.inbuf += data
                     while b"\n" in self.inbuf:
                         line, self.inbuf = self.inbuf.split(b"\n", 1)
-                        if line.strip() and not self.handle(json.loads(line)):
+                        if line.strip() and not self.handle_safely(json.loads(line)):
                             return
                 elif fd in self.by_fd:
                     self.on_readable(fd)

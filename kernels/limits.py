@@ -2,6 +2,8 @@
 
 ``apply(memory_mb=, max_procs=, cpu_seconds=, output_bytes=)`` sets, inside the kernel:
 
+* hard limits, and no capability to raise them (contain.py: as root the kernel drops
+  ``CAP_SYS_RESOURCE``, ``CAP_SYS_ADMIN``, ``CAP_SYS_PTRACE`` and ``CAP_PERFMON``, bounding set included).
 * memory: ``RLIMIT_AS`` (address space), so a huge allocation raises ``MemoryError`` in the
   cell instead of waking the OOM killer, which may pick the app holding the model instead.
 * processes: two layers, because ``RLIMIT_NPROC`` counts *all* processes of the user and is
@@ -14,6 +16,8 @@
     serialized across forked copies, which works as root too; a cell that went over the
     limit fails, and whatever a cell leaves running is killed when it ends unless
     ``background`` is set.
+  As root, the app also puts the kernel in a pids cgroup where it can make one
+  (assistant/execution/cgroup.py), which the OS kernel enforces for root too.
   Whatever gets forked anyway is killed with the kernel: the client kills the kernel's process
   group and every process carrying the kernel's tag in its environment (see ``reaper``), and the
   kernel is made a child subreaper so daemonised grandchildren stay in its tree meanwhile.
@@ -292,11 +296,12 @@ def _alive_not_zombie(pid: int) -> bool:
 
 
 def _set_limit(which: int, value: int) -> None:
+    """Soft and hard limit (code may lower a hard limit, never raise it: contain.py)."""
     _soft, hard = resource.getrlimit(which)
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
     with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(which, (value, hard))
+        resource.setrlimit(which, (value, value))
 
 
 def _install_exit(ip: Any) -> None:
@@ -335,6 +340,8 @@ def apply(
             # the exact per-kernel process count is the guard's job.
             room = 4 * int(max_procs) + 64
             _set_limit(resource.RLIMIT_NPROC, _user_tasks(os.getuid()) + room)
+    with contextlib.suppress(Exception):  # no capability to raise them back (root only)
+        _load_sibling("contain.py", "assistant_contain").drop_privileges()
     with contextlib.suppress(Exception):
         state.procs = _load_sibling("procs.py", "assistant_procs").ProcessGuard(
             max_procs, background=bool(background)
@@ -364,6 +371,11 @@ def apply(
                 # The print hook asks first: past the quota a print costs one call, not the
                 # print machinery and two capped writes.
                 helper.drop_if_full = state.drop_print
+            kernel = getattr(ip, "kernel", None)
+            session = getattr(kernel, "session", None)
+            if session is not None:  # an error value with a lone surrogate must still be sent
+                textsafe = _load_sibling("textsafe.py", "assistant_textsafe")
+                session.pack = textsafe.safe_packer(session.pack)
             if hasattr(ip, "_tee"):
                 # IPython 9 copies every write of a cell into history_manager.outputs (even
                 # with history off) and slows each write: a 200 MB print would stay in memory.

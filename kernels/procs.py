@@ -15,10 +15,11 @@ and nothing here may raise into user code except the refusal of a fork.
   background work (``background = true`` in the settings). A cell that went over the limit,
   or had a fork refused anywhere, fails; a replay of such a cell fails the same way and leaves
   nothing behind.
-* Processes that fork from C (a shell loop, ``os.system``, a Python subprocess) bypass the
-  guard; as an ordinary user ``RLIMIT_NPROC`` still stops them, as root the end-of-cell count
-  still fails the cell and kills them. A cgroup ``pids.max`` would be exact but needs a
-  delegated cgroup tree, which CI containers and most desktops do not give an app.
+* Processes that fork from C (a shell loop, ``os.system``, a Python subprocess) or through
+  ``os.fork.__wrapped__`` bypass the guard; the OS kernel still stops them: as an ordinary
+  user ``RLIMIT_NPROC`` (a hard limit: contain.py), as root (where Linux ignores it) a pids
+  cgroup the app puts the kernel in where it can make one (assistant/execution/cgroup.py).
+  Either way the end-of-cell count fails the cell and kills them.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.execution.cell import StdinHandler
+from assistant.execution.output import read_processes
 from assistant.execution.result import (
     ExecError,
     ExecResult,
@@ -188,6 +189,7 @@ def result_from_reply(reply: dict[str, Any], timeout: float) -> ExecResult:
             last = payload.get("last")
             if last is not None:
                 res.printed = [Printed.from_dict(d) for d in last]
+    read_processes(res, reply.get("procs") or {})  # the process limit, as in the kernel
     if status == "interrupted":
         res.message = "interrupted: the program was stopped (all state lost)"
     elif status == "timeout":

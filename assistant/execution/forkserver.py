@@ -25,7 +25,6 @@ import itertools
 import json
 import logging
 import os
-import shutil
 import sys
 import time
 import uuid
@@ -33,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.execution import reaper
+from assistant.execution import cgroup, environment, reaper
 from assistant.execution.config import KernelConfig, scratch
 from assistant.execution.forkprogram import ForkProgram
 from assistant.execution.result import KernelDied, KernelStartError
@@ -68,6 +67,7 @@ class ForkServer:
         self._write_lock = asyncio.Lock()
         self.start_time = 0.0
         self.dead = False
+        self._cgroup: Path | None = None  # its pids cgroup, where one can be made (cgroup.py)
 
     @property
     def pid(self) -> int | None:
@@ -77,17 +77,19 @@ class ForkServer:
         from assistant.resources import kernel_file
 
         reaper.reap_stale()
+        environment.protect_app()
         t0 = time.perf_counter()
         self._tmp, self.workdir = scratch(self.config, "asst-fork-")
         argv = [sys.executable, str(kernel_file("fork_server.py"))]
-        if self.config.sandbox == "bwrap":
+        if self.config.sandboxed:
             from assistant.execution.sandbox import bwrap_argv
 
             argv = bwrap_argv(argv, self.config, [self._tmp, self.workdir])
-        env = {**os.environ, **self.config.env, reaper.TAG_VAR: self.tag}
+        own = {reaper.TAG_VAR: self.tag}
         # Programs are small and run two at a time: BLAS thread pools only cost memory here.
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(var, "1")
+            own[var] = os.environ.get(var, "1")
+        env = self.config.kernel_env(own)
         server_log = open(self._tmp / "fork_server.log", "wb")  # noqa: SIM115
         try:
             self.proc = await asyncio.create_subprocess_exec(
@@ -111,6 +113,7 @@ class ForkServer:
             "memory_mb": limits.get("memory_mb"),
             "max_procs": limits.get("max_procs"),
             "cpu_seconds": limits.get("cpu_seconds"),
+            "background": bool(limits.get("background")),
             "spares": self.spares,
             "max_programs": self.max_programs,
         }
@@ -128,6 +131,12 @@ class ForkServer:
             await self.shutdown()
             log.warning("fork server failed to start: %s", tail or "no answer")
             raise KernelStartError(f"could not start the fork server: {tail or 'no answer'}")
+        if limits.get("max_procs"):
+            # Ready: the server (inside bwrap, if any) exists. Every program may use
+            # max_procs; the per-program count is procs.py's job.
+            programs = max(1, self.max_programs) + self.spares
+            limit = int(limits["max_procs"]) * programs + cgroup.ROOM
+            self._cgroup = cgroup.confine(self.proc.pid, self.tag, limit)
         self._reader = asyncio.ensure_future(self._read())
         self.start_time = time.perf_counter() - t0
         log.info(
@@ -135,7 +144,7 @@ class ForkServer:
             self.pid,
             self.start_time,
             ",".join(self.preload) or "nothing",
-            self.config.sandbox,
+            "bwrap" if self.config.sandboxed else "none",
         )
         return self
 
@@ -209,6 +218,8 @@ class ForkServer:
                 await asyncio.wait_for(proc.wait(), timeout=2.0)
             reaper.kill_tree(proc.pid, self.tag)
             reaper.unregister(proc.pid)
+            cgroup.remove(self._cgroup)
+            self._cgroup = None
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(proc.wait(), timeout=2.0)
         if self._reader is not None:
@@ -216,7 +227,7 @@ class ForkServer:
             with contextlib.suppress(BaseException):
                 await self._reader
         if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            reaper.remove_folder(self._tmp)
             self._tmp = None
 
     async def __aenter__(self) -> ForkServer:

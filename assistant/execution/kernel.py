@@ -13,14 +13,13 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import subprocess
 import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.execution import reaper
+from assistant.execution import cgroup, environment, reaper
 from assistant.execution.cell import CellRun, StdinHandler
 from assistant.execution.config import KernelConfig, scratch
 from assistant.execution.kernel_log import KernelLog
@@ -63,6 +62,7 @@ class Kernel:
         self._run: CellRun | None = None  # the cell in flight, if any
         # Inherited by every process the kernel starts, so the reaper finds even daemons.
         self.tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._cgroup: Path | None = None  # its pids cgroup, where one can be made (cgroup.py)
         self.log = KernelLog(self.tag, self.config.log_file)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -70,6 +70,7 @@ class Kernel:
         from jupyter_client.manager import AsyncKernelManager
 
         reaper.reap_stale()
+        environment.protect_app()
         t0 = time.perf_counter()
         self._tmp, self.workdir = scratch(self.config, "asst-")
         name = self.config.kernel_name or OWN_KERNEL
@@ -98,7 +99,7 @@ class Kernel:
             self.pid,
             self.start_time,
             self.tag,
-            self.config.sandbox,
+            "bwrap" if self.config.sandboxed else "none",
         )
         return self
 
@@ -111,17 +112,17 @@ class Kernel:
         return args
 
     def _env(self) -> dict[str, str]:
-        env = {**os.environ, **self.config.env, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        env.pop("JPY_PARENT_PID", None)
-        env[reaper.TAG_VAR] = self.tag
+        own = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", reaper.TAG_VAR: self.tag}
         if self._tmp is not None:  # kernels/limits.py keeps its dropped-output count there
-            env["ASSISTANT_DROPPED_FILE"] = str(self._tmp / "dropped")
+            own["ASSISTANT_DROPPED_FILE"] = str(self._tmp / "dropped")
         if self.config.limits.get("memory_mb"):
             # BLAS pools reserve tens of MB of address space per thread: on a many-core machine
             # that alone can exceed RLIMIT_AS and make ``import numpy`` fail. Users may override.
             threads = str(min(4, os.cpu_count() or 1))
             for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-                env.setdefault(var, threads)
+                own[var] = os.environ.get(var, threads)
+        env = self.config.kernel_env(own)
+        env.pop("JPY_PARENT_PID", None)
         return env
 
     async def _connect(self) -> None:
@@ -135,6 +136,10 @@ class Kernel:
         pid = self.pid
         if pid:
             reaper.register(pid, self.tag)
+            max_procs = self.config.limits.get("max_procs")
+            if max_procs:  # before any generated code runs: its forks count from the start
+                limit = int(max_procs) + cgroup.ROOM
+                self._cgroup = cgroup.confine(pid, self.tag, limit, self._cgroup)
         boot = await self._run_cell(boot_code(self.config.kernel_limits()), silent=True, timeout=30)
         if boot.status != "ok":
             raise KernelStartError(f"kernel setup failed: {boot.feedback() or boot.stderr}")
@@ -212,8 +217,10 @@ class Kernel:
             reaper.kill_tree(pid, self.tag)
             if pid:
                 reaper.unregister(pid)
+            cgroup.remove(self._cgroup)
+            self._cgroup = None
             if self._tmp is not None:
-                shutil.rmtree(self._tmp, ignore_errors=True)
+                reaper.remove_folder(self._tmp)
             self.km = None
             self.kc = None
             self.log.close()
@@ -350,4 +357,4 @@ class Kernel:
         """How the kernel process ended (exit code or signal, with a hint), for messages."""
         proc = self._process()
         code = proc.poll() if proc is not None else None
-        return describe_exit(code, sandboxed=self.config.sandbox == "bwrap")
+        return describe_exit(code, sandboxed=self.config.sandboxed)

@@ -23,6 +23,11 @@ def _kernel_argv() -> list[str]:
         "-f",
         "{connection_file}",
         "--HistoryManager.enabled=False",
+        # Output written straight to the process's descriptors (C code, subprocesses, forked
+        # copies) is cell output, as in the fork runtime, and is also copied to the kernel log.
+        # Said explicitly: ipykernel turns this off when it sees PYTEST_CURRENT_TEST, which
+        # kernels no longer inherit (environment.py), so tests and users get the same.
+        "--IPKernelApp.capture_fd_output=True",
     ]
 
 
@@ -36,7 +41,7 @@ def spec_manager(config: KernelConfig, writable: list[Path]) -> KernelSpecManage
         def get_kernel_spec(self, kernel_name: str, *args: Any, **kwargs: Any) -> KernelSpec:
             if kernel_name == OWN_KERNEL:
                 argv = _kernel_argv()
-                if config.sandbox == "bwrap":
+                if config.sandboxed:
                     from assistant.execution.sandbox import bwrap_argv
 
                     # Without a parent pid (see sandbox.py) ipykernel prints a banner to the
@@ -44,7 +49,7 @@ def spec_manager(config: KernelConfig, writable: list[Path]) -> KernelSpecManage
                     argv = bwrap_argv([*argv, "--quiet"], config, writable)
                 # In the sandbox the kernel runs in its own session, out of reach of the
                 # signal jupyter_client sends to the launcher's group: interrupt by message.
-                mode = "message" if config.sandbox == "bwrap" else "signal"
+                mode = "message" if config.sandboxed else "signal"
                 return KernelSpec(
                     argv=argv, display_name="assistant", language="python", interrupt_mode=mode
                 )

@@ -5,6 +5,11 @@ leaves them running. Every kernel pid is recorded in the state folder with the p
 that owns it; at exit the app kills the process groups it started, and at start it kills the
 groups of owners that are gone.
 
+Scratch folders (a kernel's connection file with its HMAC key, its sockets, what the code
+wrote) carry their owner in their name (``asst-<pid>.<start time>-...``, ``owner_stamp``):
+removed at exit, and at the next start when their owner is gone (``kill -9``, a crash). The
+start time tells a reused pid from the owner; folders of live owners are never touched.
+
 A process group is not enough: generated code may start children that call ``setsid`` (or
 double-fork into daemons). Every kernel therefore gets a tag in its environment
 (``ASSISTANT_KERNEL_TAG``), inherited by everything it starts; ``kill_tree`` kills the group and
@@ -17,14 +22,19 @@ import atexit
 import contextlib
 import json
 import os
+import re
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 from assistant import paths
 
 TAG_VAR = "ASSISTANT_KERNEL_TAG"
 _mine: dict[int, str] = {}
+_folders: set[Path] = set()
 _reaped = False
+_STAMPED = re.compile(r"^asst-(?:[a-z]+-)?(\d+)\.(\d+)-")
 
 
 def _dir() -> Path:
@@ -123,6 +133,59 @@ def kill_tree(pid: int | None, tag: str | None) -> int:
     return killed
 
 
+def start_time(pid: int) -> str | None:
+    """The process's start time (clock ticks after boot): with the pid, names one process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return fields[19].decode() if len(fields) > 19 else None
+
+
+def owner_stamp() -> str:
+    """``<pid>.<start time>`` of this process, for the names of the folders it owns."""
+    return f"{os.getpid()}.{start_time(os.getpid()) or 0}"
+
+
+def track_folder(path: Path) -> None:
+    """A scratch folder of this process: removed at exit if still there."""
+    _folders.add(path)
+
+
+def remove_folder(path: Path | None) -> None:
+    if path is not None:
+        _folders.discard(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def stale_folders(root: Path | None = None) -> list[Path]:
+    """Scratch folders (this user's) whose owner process is gone."""
+    root = Path(tempfile.gettempdir()) if root is None else root
+    found: list[Path] = []
+    uid = os.getuid()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(root):
+            m = _STAMPED.match(entry.name)
+            if m is None or not entry.is_dir(follow_symlinks=False):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                pid, started = int(m.group(1)), m.group(2)
+                if start_time(pid) != started:
+                    found.append(Path(entry.path))
+    return found
+
+
+def remove_stale_folders() -> int:
+    folders = stale_folders()
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(folders)
+
+
 def register(pid: int, tag: str | None = None) -> None:
     _mine[pid] = tag or ""
     with contextlib.suppress(OSError):
@@ -139,15 +202,25 @@ def unregister(pid: int) -> None:
 
 
 def reap_stale() -> int:
-    """Kill kernels whose owning app is gone (once per process). Returns how many."""
+    """Kill kernels whose owning app is gone and remove the scratch folders of owners that are
+    gone (once per process). Returns how many processes were killed."""
     global _reaped
     if _reaped:
         return 0
     _reaped = True
     killed = 0
     d = _dir()
-    if not d.is_dir():
-        return 0
+    if d.is_dir():
+        killed = _reap_records(d)
+    remove_stale_folders()  # after their kernels are dead: nothing writes there any more
+    from assistant.execution import cgroup
+
+    cgroup.remove_stale()
+    return killed
+
+
+def _reap_records(d: Path) -> int:
+    killed = 0
     for f in d.glob("*.json"):
         try:
             rec = json.loads(f.read_text())
@@ -173,3 +246,5 @@ def _kill_mine() -> None:
     for pid, tag in list(_mine.items()):
         kill_tree(pid, tag)
         unregister(pid)
+    for folder in list(_folders):
+        remove_folder(folder)

@@ -156,6 +156,12 @@ class Controller:
         if self.model is not None:
             self.model.close()
 
+    def sandbox_notice(self) -> str:
+        """One line: which sandbox generated code runs in (``auto`` resolved) and what it means."""
+        from assistant.execution.sandbox import notice
+
+        return notice(self.settings.sandbox, self.settings.kernel)
+
     def describe_model(self) -> dict[str, Any]:
         if self.model is None:
             return {}

@@ -100,6 +100,7 @@ class Repl:
         self.write("starting the kernel…")
         await self.ctl.start()
         self.write("model: " + describe_line(self.ctl.describe_model()))
+        self.write(self.ctl.sandbox_notice())
         if self.ctl.session.turns:
             self.write(f"resuming session {self.ctl.session.id}:")
             for turn in self.ctl.session.turns:

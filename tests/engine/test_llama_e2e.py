@@ -11,10 +11,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import gguf  # noqa: F401 - required dependencies: missing is a failure, never a skip
+import llama_cpp  # noqa: F401
 import pytest
-
-pytest.importorskip("llama_cpp")
-pytest.importorskip("gguf")
 
 from assistant.config import Settings
 from assistant.engine.engine import Engine

@@ -12,7 +12,7 @@ import pytest_asyncio
 from assistant.execution import reaper
 from assistant.execution.forkpool import ForkPool
 
-from .conftest import config
+from .conftest import LIMITS, config
 from .leaks import LEAKS
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -24,8 +24,22 @@ async def pool():
         yield p
 
 
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def background_pool():
+    """Processes outlive the cell that started them (``background``), as in the Jupyter pool's
+    isolation test: by default each cell's leftovers are stopped when it ends, in both runtimes."""
+    async with ForkPool(
+        size=1, config=config(timeout=2, limits=dict(LIMITS, background=True))
+    ) as p:
+        yield p
+
+
 @pytest.mark.parametrize("kind", list(LEAKS))
-async def test_nothing_of_one_program_reaches_the_next(pool: ForkPool, kind: str) -> None:
+async def test_nothing_of_one_program_reaches_the_next(
+    pool: ForkPool, background_pool: ForkPool, kind: str
+) -> None:
+    if kind == "child processes":
+        pool = background_pool
     leak, check = LEAKS[kind]
     # Through both entry points: one program per kernel() context, and whole programs at once.
     async with pool.kernel() as k:
@@ -222,14 +236,25 @@ async def test_one_server_per_job_and_the_least_busy_one_is_used() -> None:
 
 
 async def test_fork_server_in_the_sandbox() -> None:
+    """No network (a server on the host's loopback, reachable without the sandbox, is not)."""
+    import socket
+
     from assistant.execution import sandbox
 
-    if not sandbox.available():
+    if not sandbox.required() and not sandbox.available():
         pytest.skip("bubblewrap cannot create a sandbox here")
-    async with ForkPool(size=1, config=config(sandbox="bwrap")) as p:
-        code = (
-            "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=1)\n"
-            "    net = True\nexcept OSError:\n    net = False\nnet"
-        )
-        res = await p.run_cells([code])
-        assert res[0].stdout == "False\n"
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+    code = (
+        f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=1)\n"
+        "    net = True\nexcept OSError:\n    net = False\nnet"
+    )
+    try:
+        async with ForkPool(size=1, config=config()) as p:
+            res = await p.run_cells([code])
+            assert res[0].stdout == "True\n"  # the control: reachable without the sandbox
+        async with ForkPool(size=1, config=config(sandbox="bwrap")) as p:
+            res = await p.run_cells([code])
+            assert res[0].stdout == "False\n"
+    finally:
+        srv.close()

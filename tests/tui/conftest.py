@@ -16,7 +16,8 @@ SIZE = (120, 40)
 
 
 def settings(**overrides: Any) -> Settings:
-    base: dict[str, Any] = {"timeout": 15.0, "demo_delay": 0.0, "attempts": 3}
+    # sandbox pinned: "auto" would differ between machines (and show a note in snapshots)
+    base: dict[str, Any] = {"timeout": 15.0, "demo_delay": 0.0, "attempts": 3, "sandbox": "none"}
     base.update(overrides)
     return Settings(**base)
 

@@ -173,6 +173,8 @@ class AssistantApp(App[int]):
         await asyncio.to_thread(importlib.import_module, "jupyter_client.manager")
         await self.ctl.start()
         self.query_one(SidePanel).show_backend(self.ctl.describe_model())
+        if self.settings.sandbox == "auto":  # what the default picked on this machine
+            self.note(self.ctl.sandbox_notice())
         self.sub_title = self.ctl.session.model if self.demo is None else "demo"
         if self.ctl.session.turns:
             self.transcript.show_session(self.ctl.session)

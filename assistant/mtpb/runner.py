@@ -6,47 +6,39 @@ failure of the harness itself around a job is caught and recorded as that job's 
 
 Every finished job is appended to the results file as one JSON line and flushed, so an
 interrupted run loses at most the jobs in flight: rerunning with the same ``--out`` skips what
-is done. A torn last line (a crash mid-write) is dropped on the next run.
+is done (``results.py``). A job the model server failed is not graded at all.
 
 With the reference model the programs are known up front, so the cells run directly (no
 engine, no prompts). Any other model goes through ``assistant.engine.engine.Engine`` turn by turn, or
 with ``--upstream`` through upstream's own sampler (every turn written before anything runs).
 
 Every program gets this project's verdict (cell by cell, ``grading.py``); with ``--upstream``
-also upstream's, from running the whole program once more (a fresh child) exactly as upstream's
-harness does
-(``upstream.py``, ``kernels/upstream_exec.py``).
+also upstream's, from running the whole program once more (a fresh child, a fresh folder)
+exactly as upstream's harness does (``upstream_run.py``, ``upstream.py``,
+``kernels/upstream_exec.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant import jsontext
 from assistant.engine.prompting import mtpb_prefix
 from assistant.execution.result import ExecResult
 from assistant.models.base import ServerError
 from assistant.mtpb.grading import Kind, Verdict, grade_program
 from assistant.mtpb.problems import Problem
 from assistant.mtpb.reference import ReferenceModel, program_code
-from assistant.mtpb.upstream import (
-    CLIENT_SLACK,
-    PROGRAM_TIMEOUT,
-    run_in_kernel,
-    single_program,
-    upstream_program,
-    upstream_verdict,
-)
+from assistant.mtpb.results import Key as Key
+from assistant.mtpb.results import ResultStore as ResultStore
+from assistant.mtpb.upstream import upstream_verdict
+from assistant.mtpb.upstream_run import run_upstream_job, sample_upstream_job
 
-Key = tuple[str, int, int, str]  # problem, case, sample, mode
 _STDOUT_KEEP = 2000
 
 
@@ -87,65 +79,6 @@ class EvalOptions:
     # Token log-probs for model runs: None only when a ranker reads them (several candidates);
     # True always (``--logprobs``: the report's mean log-prob).
     logprobs: bool | None = None
-
-
-@dataclass
-class ResultStore:
-    """The results JSONL: done keys on open, one flushed line per finished job."""
-
-    path: Path | None
-    records: dict[Key, dict[str, Any]] = field(default_factory=dict)
-    dropped_torn: bool = False
-    bad_lines: list[int] = field(default_factory=list)
-
-    @classmethod
-    def open(cls, path: Path | None) -> ResultStore:
-        store = cls(path)
-        if path is None or not path.exists():
-            return store
-        data = path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            # A crash mid-write leaves a partial last line: cut it so appends start clean.
-            cut = data.rfind(b"\n") + 1
-            with path.open("r+b") as fh:
-                fh.truncate(cut)
-            data = data[:cut]
-            store.dropped_torn = True
-        for lineno, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                store.records[_key(rec)] = rec
-            except (ValueError, KeyError, TypeError):
-                store.bad_lines.append(lineno)
-        return store
-
-    # ``--upstream`` reports need upstream's verdict: a line graded without it is redone.
-    need_upstream: bool = False
-    # Jobs not graded because the model server failed them (``ServerError``: it cut the
-    # completion twice): (key, message). Not stored: a rerun with the same file does them.
-    server_errors: list[tuple[Key, str]] = field(default_factory=list)
-
-    def done(self, key: Key) -> bool:
-        rec = self.records.get(key)
-        return rec is not None and (not self.need_upstream or "upstream_verdict" in rec)
-
-    def add(self, rec: dict[str, Any]) -> None:
-        self.records[_key(rec)] = rec
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = jsontext.dumps(rec, default=repr) + "\n"  # kernel text: lone surrogates
-        # One write per line, then flush + fsync: a kill leaves at most a torn last line.
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-
-def _key(rec: dict[str, Any]) -> Key:
-    return (str(rec["problem"]), int(rec["case"]), int(rec["sample"]), str(rec["mode"]))
 
 
 def make_jobs(problems: Iterable[Problem], samples: int, modes: Iterable[str]) -> list[Job]:
@@ -360,22 +293,22 @@ async def _run_job(
         else:
             async with pool.kernel() as k:
                 results = await run_cells(k, cells)
-        up = await _run_upstream(pool, job, cells, preload) if opts.upstream else None
+        up = await run_upstream_job(pool, job, cells, preload) if opts.upstream else None
     elif opts.upstream and job.mode == "multi":  # upstream has no single-turn sampler
-        cells, raws = await _sample_upstream(job, model, settings)
+        cells, raws = await sample_upstream_job(job, model, settings)
         async with pool.kernel() as k:
             # This project's verdict of the same cells: the prefix's imports first, as the
             # engine runs them (upstream's program holds them).
             await k.execute(mtpb_prefix(), timeout=getattr(settings, "timeout", 20.0))
             results = await run_cells(k, cells)
-        up = await _run_upstream(pool, job, cells)
+        up = await run_upstream_job(pool, job, cells)
         extra = {"sampler": "upstream", "raw": raws}
     else:
         from assistant.mtpb.engine_run import run_with_engine
 
         async with pool.kernel() as k:
             cells, results, extra = await run_with_engine(job, k, model, settings, opts)
-        up = await _run_upstream(pool, job, cells) if opts.upstream else None
+        up = await run_upstream_job(pool, job, cells) if opts.upstream else None
     return make_record(
         job,
         cells,
@@ -385,51 +318,6 @@ async def _run_job(
         extra=extra,
         upstream=up,
         with_upstream=opts.upstream,
-    )
-
-
-async def _run_upstream(
-    pool: Any, job: Job, cells: list[str], preload: list[str] | None = None
-) -> dict[str, Any]:
-    """The program run once more, exactly as upstream's harness runs it, in a fresh child of
-    the fork server (one round trip) or in a clean kernel of the Jupyter pool."""
-    prompts = job.problem.filled_prompts(job.case)
-    if job.mode == "single":
-        program = single_program(prompts, cells[0] if cells else "")
-    else:
-        program = upstream_program(prompts, cells)
-    expected = job.problem.outputs[job.case]
-    if hasattr(pool, "call"):
-        args = {"program": program, "timeout": PROGRAM_TIMEOUT, "expected": expected}
-        reply = await pool.call(
-            "upstream_exec:run_upstream",
-            args,
-            timeout=PROGRAM_TIMEOUT + CLIENT_SLACK,
-            # Upstream's program starts with the prefix's ``import numpy as np``: a child of
-            # the server that has numpy loaded costs ~5 ms, importing it afresh ~100 ms.
-            preload=[*(preload or ()), "numpy"],
-        )
-        if reply.get("status") == "ok" and isinstance(reply.get("value"), dict):
-            return dict(reply["value"])
-        err = reply.get("error") or reply.get("cause") or reply.get("status")
-        kind = reply.get("status") if reply.get("status") in ("timeout", "died") else "harness"
-        return {"status": kind, "error": str(err), "printed": None, "passed": False}
-    async with pool.kernel() as k:
-        result, _ = await run_in_kernel(k, program, expected)
-    return result
-
-
-async def _sample_upstream(job: Job, model: Any, settings: Any) -> tuple[list[str], list[str]]:
-    """Upstream's sampler for one job (a worker thread: generation blocks)."""
-    from assistant.mtpb.engine_run import serial
-    from assistant.mtpb.upstream import sample_upstream
-
-    prob = job.problem
-    prompts = prob.filled_prompts(job.case)
-    meta = {"problem": prob.id, "case": job.case, "sample": job.sample, "mode": job.mode}
-    meta["inputs"] = prob.inputs[job.case]
-    return await asyncio.to_thread(
-        sample_upstream, prompts, serial(model), settings, meta, prob.max_gen_length
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +58,9 @@ async def test_three_turns_in_the_tui_then_esc_cancels(real_model: Any) -> None:
                 assert st.prompt_evaluated == st.prompt_tokens - st.prompt_reused
                 assert st.prompt_evaluated < 40, stats
             for key in ((0, 0), (1, 0), (2, 0)):
-                lps = model.completions[key].token_logprobs
-                assert lps and all(math.isfinite(x) for x in lps)
+                # one candidate: no ranker reads log-probs, so none are computed (issue 22);
+                # test_backend_real.py checks them where they are asked for
+                assert not model.completions[key].token_logprobs
 
             # a fourth turn that never ends by itself: Esc cancels it mid-stream
             before = model.chunks

@@ -141,6 +141,7 @@ class _Assistant:
         # Set by kernels/limits.py: counts (instead of writing) a plain print once the cell's
         # output quota is spent; True when it did.
         self.drop_if_full: Any = None
+        self.interrupts = _Interrupts()
 
     # -- print capture -------------------------------------------------------------------
     def _print(self, *args: object, **kwargs: object) -> None:
@@ -159,6 +160,9 @@ class _Assistant:
             if dropped is not None and not kwargs and dropped(args):
                 return
         self._orig_print(*args, **kwargs)  # type: ignore[call-overload]
+
+    def arm(self) -> None:
+        self.interrupts.arm()
 
     def begin_cell(self) -> None:
         self.cell_prints = 0
@@ -217,6 +221,58 @@ class PrintLastExpression(ast.NodeTransformer):
         return node
 
 
+class _Interrupts:
+    """SIGINT between ipykernel taking a request and the cell's own first statement lands in
+    ipykernel's code (publishing execute_input, IPython's transforms): ipykernel logs
+    "KeyboardInterrupt caught in kernel" and the cell never answers until the client's timeout.
+    In that window SIGINT is only noted; the cell's first statement (``arm``, put there by
+    ``ArmInterrupts``) raises it, so the cell ends with an ordinary KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.pending = False
+
+    def note(self, signum: int, frame: object) -> None:
+        self.pending = True
+
+    def hold(self, kernel: Any) -> None:
+        """ipykernel's pre_handler_hook, deferring instead of raising."""
+        import signal
+
+        kernel.saved_sigint_handler = signal.signal(signal.SIGINT, self.note)
+        self.pending = False
+
+    def arm(self) -> None:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
+class ArmInterrupts(ast.NodeTransformer):
+    """Puts ``__assistant__.arm()`` before a cell's first statement (after __future__ imports)."""
+
+    def visit_Module(self, node: ast.Module) -> ast.Module:
+        at = 0
+        while (
+            at < len(node.body)
+            and isinstance(node.body[at], ast.ImportFrom)
+            and getattr(node.body[at], "module", None) == "__future__"
+        ):
+            at += 1
+        call = ast.Expr(
+            ast.Call(
+                ast.Attribute(ast.Name("__assistant__", ast.Load()), "arm", ast.Load()), [], []
+            )
+        )
+        where = node.body[at] if at < len(node.body) else None
+        if where is not None:
+            ast.copy_location(call, where)
+        node.body.insert(at, call)
+        return ast.fix_missing_locations(node)
+
+
 def install() -> _Assistant:
     from IPython import get_ipython
 
@@ -227,6 +283,11 @@ def install() -> _Assistant:
     builtins.print = state._print
     ip.input_transformers_post.append(state.line_transform)
     ip.ast_transformers.append(PrintLastExpression(state))
+    kernel = getattr(ip, "kernel", None)
+    if kernel is not None and hasattr(kernel, "pre_handler_hook"):
+        guard = state.interrupts
+        kernel.pre_handler_hook = lambda: guard.hold(kernel)
+        ip.ast_transformers.append(ArmInterrupts())
     ip.user_ns["__assistant__"] = state
     ip.user_ns_hidden["__assistant__"] = state
     return state

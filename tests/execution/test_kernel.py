@@ -194,3 +194,13 @@ async def test_restart_clears_state_and_shutdown_leaves_no_process() -> None:
     await k.shutdown()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+async def test_the_interrupt_guard_keeps_future_imports_and_line_numbers(kernel: Kernel) -> None:
+    """The cell's first statement arms interrupts: after ``from __future__`` imports, and
+    without moving the lines a traceback names."""
+    res = await kernel.execute("from __future__ import annotations\nx: undefined_type = 1\nx")
+    assert res.ok, res.feedback()
+    res = await kernel.execute("a = 1\nb = 2\nraise ValueError('on line 3')")
+    assert res.error is not None and res.error.ename == "ValueError"
+    assert "line 3" in res.error.short_traceback()

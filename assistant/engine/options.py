@@ -54,3 +54,9 @@ class EngineOptions:
     # Answers input() in the running code (``input_answers.py``). None: batch runs, where
     # input() fails fast instead of waiting for a person who is not there.
     ask: Ask | None = None
+    # True (interactive front ends): each turn gets checks read from its words (derived.py).
+    # Off by default so MTPB runs grade exactly as upstream does.
+    derived_checks: bool = False
+    # True: the kernel's user variables go into the prompt (state.py); MTPB prompts stay
+    # byte-exact unless an eval option asks for it.
+    prompt_state: bool = False

@@ -177,7 +177,7 @@ class Transcript(VerticalScroll):
 
     def _on_CheckFinished(self, e: events.CheckFinished) -> None:
         feedback = e.feedback
-        if e.label and not e.passed and not e.no_code:
+        if e.label and not e.passed and not e.no_code and not e.label.startswith("failed"):
             feedback = e.label + (f"\n{feedback}" if feedback else "")
         cand = self._candidate(e.turn, e.attempt, e.candidate)
         cand.set_verdict(e.passed, feedback, e.no_code, e.label)

@@ -89,3 +89,53 @@ async def test_state_reads_the_users_variables(make_engine, kernel) -> None:
     found = {v.name: v for v in await read(kernel)}
     assert (found["nums"].type, found["nums"].value) == ("list", "[5, 3]")
     assert (found["f"].type, found["f"].value) == ("function", "")
+
+
+async def test_checks_command_lists_drops_and_retry_then_passes(kernel, tmp_path) -> None:
+    from assistant.config import Settings
+    from assistant.engine.session import Session
+    from assistant.frontends.commands import parse
+    from assistant.frontends.controller import Controller
+    from assistant.models.scripted import ScriptedModel
+    from assistant.sessions.export import to_notebook
+
+    seen: list[object] = []
+    ctl = Controller(
+        Settings(timeout=10, attempts=2),
+        seen.append,
+        model=ScriptedModel({"turns": ["best_score = 9\n"]}),
+        session_path=tmp_path / "s.json",
+        autosave_enabled=True,
+    )
+    ctl.kernel = kernel
+    ctl._build_engine()
+    turn = await ctl.run_turn("Store the highest score in best.")
+    assert turn.status == "failed"
+    listing = await ctl.command(parse("/checks"))  # type: ignore[arg-type]
+    assert "1. derived: a variable named `best`  (from: 'in best')" in listing
+    assert "no derived check 2" in await ctl.command(parse("/checks drop 2"))  # type: ignore[arg-type]
+    said = await ctl.command(parse("/checks drop 1"))  # type: ignore[arg-type]
+    assert said.startswith("dropped derived check 1 (a variable named `best`)")
+    await ctl.command(parse("/retry"))  # type: ignore[arg-type]
+    assert turn.status == "passed"
+    assert turn.attempts[-1].best.label == "ran without error (no checks)"  # type: ignore[union-attr]
+    saved = Session.load(tmp_path / "s.json")
+    assert saved.turns[0].derived == [] and saved.turns[0].derived_dropped[0]["name"] == "best"
+    cell = to_notebook(saved).cells[-1]
+    assert cell.metadata["assistant"]["verdict"] == "ran without error (no checks)"
+    assert "usage" in await ctl.command(parse("/checks drop x"))  # type: ignore[arg-type]
+
+
+async def test_controller_puts_the_state_in_the_prompt_when_asked(kernel) -> None:
+    from assistant.config import Settings
+    from assistant.frontends.controller import Controller
+    from assistant.models.scripted import ScriptedModel
+
+    model = ScriptedModel({"turns": ["nums = [5, 3]\n", "print(nums)\n"]})
+    ctl = Controller(Settings(timeout=10, prompt_state=True), print, model=model)
+    ctl.kernel = kernel
+    await kernel.restart()
+    ctl._build_engine()
+    await ctl.run_turn("Make a list nums.")
+    await ctl.run_turn("Print nums.")
+    assert model.requests[1].prompt.endswith("# Print nums. (so far: nums list)\n")

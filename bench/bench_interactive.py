@@ -29,10 +29,11 @@ import asyncio
 import json
 import sys
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -131,7 +132,9 @@ def committed_on_refinement(turn: Turn) -> bool:
     return False
 
 
-async def run_config(model: Model, name: str, config: str, tasks: list[Task], base: Settings) -> Tally:
+async def run_config(
+    model: Model, name: str, config: str, tasks: list[Task], base: Settings
+) -> Tally:
     import dataclasses
 
     settings = dataclasses.replace(base, **CONFIGS[config])

@@ -21,7 +21,8 @@ Kinds:
 - ``printed``: the cell printed or displayed something;
 - ``values``: the name holds exactly these values, in any order ("with the values 5, 3, 8
   and 1");
-- ``sorted``: the name holds a sequence sorted as asked ("in descending order").
+- ``sorted``: the name holds a sequence sorted as asked ("in descending order");
+- ``equals``, ``mapping``, ``length``: values the request spells out (``derived_values.py``).
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ import ast
 import keyword
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-Kind = Literal["name", "callable", "printed", "values", "sorted"]
+from assistant.engine import derived_values
+
+Kind = Literal["name", "callable", "printed", "values", "sorted", "equals", "mapping", "length"]
 
 _ID = r"[A-Za-z_][A-Za-z0-9_]*"
 # A name as a user writes it: `nums`, "nums", 'nums' or nums. The quotes must match.
@@ -93,8 +96,17 @@ class DerivedCheck:
         if self.kind == "printed":
             return "printed output"
         if self.kind == "values":
-            shown = ", ".join(repr(v) for v in self.values)
-            return f"`{self.name}` holding the values {shown}"
+            items = [repr(v) for v in self.values]
+            if len(items) > 8:
+                items = [*items[:3], "...", *items[-2:]]
+            return f"`{self.name}` holding the values {', '.join(items)}"
+        if self.kind == "equals":
+            return f"`{self.name}` equal to {self.values[0]!r}"
+        if self.kind == "mapping":
+            shown = ", ".join(f"{k!r}: {v!r}" for k, v in self.values)
+            return f"`{self.name}` equal to {{{shown}}}"
+        if self.kind == "length":
+            return f"`{self.name}` with {self.values[0]} elements"
         order = "descending" if self.descending else "ascending"
         return f"`{self.name}` sorted in {order} order"
 
@@ -297,6 +309,8 @@ def derive(text: str) -> list[DerivedCheck]:
         created = [c.name for c in named + stored]
         out += _values_checks(sentence, created)
         out += _sorted_checks(sentence, [c.name for c in stored])
+        for kind, name, values, phrase in derived_values.value_checks(sentence):
+            out.append(DerivedCheck(cast(Kind, kind), name, values=values, phrase=phrase))
         if printed is None and _asks_to_print(sentence):
             printed = DerivedCheck("printed", phrase=sentence)
     if printed is not None:

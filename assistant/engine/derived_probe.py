@@ -66,10 +66,20 @@ def _one(c):
             return {'ok': True}
         ok, why = _fits(v, c['arity'])
         return {'ok': ok, 'why': why}
-    items = _items(v)
     shown = _r.repr(v)
+    if c['kind'] == 'equals':
+        want = c['values'][0]
+        ok = v == want if isinstance(want, str) else _same(v, want)
+        return {'ok': bool(ok), 'why': 'value', 'repr': shown}
+    if c['kind'] == 'mapping':
+        ok = isinstance(v, dict) and len(v) == len(c['values']) and all(
+            k in v and _same(v[k], want) for k, want in c['values'])
+        return {'ok': bool(ok), 'why': 'value', 'repr': shown}
+    items = _items(v)
     if items is None:
         return {'ok': False, 'why': 'not a sequence', 'type': type(v).__name__, 'repr': shown}
+    if c['kind'] == 'length':
+        return {'ok': len(items) == c['values'][0], 'why': 'length', 'repr': shown}
     if c['kind'] == 'values':
         left = list(items)
         for want in c['values']:

@@ -14,7 +14,7 @@ def _short(checks: list[DerivedCheck]) -> list[tuple[object, ...]]:
     for c in checks:
         if c.kind == "callable":
             out.append((c.kind, c.name, c.arity))
-        elif c.kind == "values":
+        elif c.kind in ("values", "equals", "mapping", "length"):
             out.append((c.kind, c.name, c.values))
         elif c.kind == "sorted":
             out.append((c.kind, c.name, c.descending))
@@ -63,6 +63,31 @@ GRID = [
     ("Show the first three items.", [("printed",)]),
     ("Then display the dictionary.", [("printed",)]),
     ('Defines class named "Player" that takes four arguments.', [("name", "Player")]),
+    (
+        "Create a dictionary called scores with alice: 82 and bob: 95.",
+        [("name", "scores"), ("mapping", "scores", (["alice", 82], ["bob", 95]))],
+    ),
+    (
+        "Make a list called fibs with the first 10 Fibonacci numbers.",
+        [("name", "fibs"), ("length", "fibs", (10,))],
+    ),
+    (
+        "Create a list named evens with the numbers from 2 to 4.",
+        [("name", "evens"), ("values", "evens", (2, 3, 4))],
+    ),
+    ("Set balance to 100.", [("equals", "balance", (100,))]),
+    ("Set letters to the string 'mississippi'.", [("equals", "letters", ("mississippi",))]),
+    (
+        "Assign the string 'stressed' to a variable called word.",
+        [("name", "word"), ("equals", "word", ("stressed",))],
+    ),
+    # MTPB quotes lists and numbers: a quoted literal beside "list" or "integer" is no string
+    (
+        'Assign the list of numbers "[1, 2]" to a variable named "my_numbers".',
+        [("name", "my_numbers")],
+    ),
+    ('Assign an integer "5" to a variable named "val".', [("name", "val")]),
+    ("Assign the length of 'hello' to n.", [("name", "n")]),
     # sorted by a key: only the name, not the natural order
     (
         "Sort the words by length in descending order and store it in ordered.",

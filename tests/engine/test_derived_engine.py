@@ -139,3 +139,29 @@ async def test_controller_puts_the_state_in_the_prompt_when_asked(kernel) -> Non
     await ctl.run_turn("Make a list nums.")
     await ctl.run_turn("Print nums.")
     assert model.requests[1].prompt.endswith("# Print nums. (so far: nums list)\n")
+
+
+async def test_spelled_out_values_are_checked(make_engine) -> None:
+    engine, _, events = make_engine(
+        {
+            "turns": [
+                [["stock = {'apples': 10, 'pears': 5}"], ["stock = {'apples': 10, 'pears': 4}"]],
+                [["fibs = [0, 1]"], ["fibs = [0, 1, 1]"]],
+                [["word = 'Stressed'"], ["word = 'stressed'"]],
+            ]
+        },
+        options=DERIVED,
+    )
+    for text in [
+        "Make a dictionary called stock with apples: 10 and pears: 4.",
+        "Make a list called fibs with the first 3 Fibonacci numbers.",
+        "Set word to 'stressed'.",
+    ]:
+        assert (await engine.run_turn(text)).status == "passed", text
+    failed = [e.feedback for e in events.of(CheckFinished) if not e.passed]
+    assert failed == [
+        "the step asks for `stock` equal to {'apples': 10, 'pears': 4}; after the code ran "
+        "`stock` is {'apples': 10, 'pears': 5}",
+        "the step asks for `fibs` with 3 elements; after the code ran `fibs` is [0, 1]",
+        "the step asks for `word` equal to 'stressed'; after the code ran `word` is 'Stressed'",
+    ]

@@ -75,6 +75,20 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
         "docstring with the answer primed to start with code (primed), feedback without the "
         "faulty code (hint), or no feedback: a fresh sample (retry)",
     )
+    g.add_argument(
+        "--derived-checks",
+        dest="derived_checks",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check what each turn's words ask for (names, functions, printing; default on)",
+    )
+    g.add_argument(
+        "--prompt-state",
+        dest="prompt_state",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show the kernel's variables in interactive prompts (default: per prompt style)",
+    )
     g.add_argument("--timeout", type=float, help="seconds per cell before interrupt/restart")
     g.add_argument("--kernel", help="Jupyter kernelspec to run code in (default: this Python)")
     g.add_argument("--workdir", help="working folder of the kernel (default: a scratch folder)")

@@ -46,6 +46,11 @@ class Settings:
     # refinement
     attempts: int = 3  # total attempts per turn (first try + refinements)
     refine_prompt: str = "auto"  # "auto" (measured best) | "plain" | "primed" | "hint" | "retry"
+    # checks read from each interactive turn's words (engine/derived.py)
+    derived_checks: bool = True
+    # the kernel's user variables in interactive prompts (engine/state.py); None: the measured
+    # default of the prompt style (engine/state.py, STATE_DEFAULT)
+    prompt_state: bool | None = None
     # execution
     timeout: float = 20.0  # seconds per cell
     kernel: str | None = None  # a Jupyter kernelspec name; None: the app's own Python

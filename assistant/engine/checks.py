@@ -9,6 +9,10 @@ The engine compares the first argument of the cell's last ``print`` (as the kern
 capture reports it: JSON-safe value plus repr) with what the user expects. Numbers compare
 within a relative 1e-6; tuples and sets compare as the lists the capture turns them into.
 MTPB grading plugs its own, stricter equivalence in through ``EngineOptions.matcher``.
+
+Checks derived from the turn's words (``derived.py``, on ``Turn.derived``) run after the
+tests, in the same kernel state, and count like them; ``verdict_label`` says which kinds of
+check a verdict rests on, so "passed" is never shown for code that nothing checked.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from assistant.engine import prompting
+from assistant.engine import derived_probe, prompting
+from assistant.engine.derived import DerivedCheck
 from assistant.engine.events import CheckFinished
 from assistant.engine.session import Attempt, Candidate, Turn
 from assistant.execution.kernel import Kernel
@@ -61,6 +66,8 @@ async def check_candidate(
     assert res is not None
     cand.tests_total = len(turn.tests)
     cand.tests_passed = 0
+    checks = [DerivedCheck.from_dict(d) for d in turn.derived]
+    cand.derived_total, cand.derived_passed = len(checks), 0
     problems: list[str] = []
     cand.no_code = is_no_code(cand.code)
     if cand.no_code:
@@ -77,8 +84,46 @@ async def check_candidate(
         if turn.has_expect and not matcher(turn.expect, res.last_printed):
             shown = res.last_printed.repr if res.last_printed is not None else None
             problems.append(prompting.mismatch_feedback(turn.expect, shown))
+        if checks:
+            verdicts = await derived_probe.evaluate(kernel, checks, res)
+            if not verdicts:  # the probe could not run: these checks cannot count
+                cand.derived_total = 0
+            cand.derived_passed = sum(ok for ok, _ in verdicts)
+            problems += [why for ok, why in verdicts if not ok]
     cand.passed = not problems
     cand.feedback = "\n".join(problems)
+    cand.label = verdict_label(turn, cand)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def verdict_label(turn: Turn, cand: Candidate) -> str:
+    """A verdict in words that says what it rests on: user tests, the expected value and
+    derived checks apart, and "no checks" when only the absence of an error was seen."""
+    if cand.no_code:
+        return NO_CODE
+    res = cand.result
+    if res is None:
+        return "not run"
+    if not res.ok:
+        return "failed: " + (res.error.ename if res.error is not None else res.status)
+    parts: list[str] = []
+    if cand.tests_total:
+        parts.append(f"{cand.tests_passed}/{_count(cand.tests_total, 'test')} passed")
+    if turn.has_expect:
+        matched = cand.passed or "Expected output" not in cand.feedback
+        parts.append("expected value " + ("matched" if matched else "not matched"))
+    if cand.derived_total:
+        if cand.derived_passed == cand.derived_total:
+            parts.append(f"{_count(cand.derived_total, 'derived check')} passed")
+        else:
+            failed = cand.derived_total - cand.derived_passed
+            parts.append(f"{failed} of {_count(cand.derived_total, 'derived check')} failed")
+    if not parts:
+        return "ran without error (no checks)"
+    return ", ".join(parts)
 
 
 def check_event(turn: Turn, attempt: Attempt, cand: Candidate) -> CheckFinished:
@@ -91,6 +136,9 @@ def check_event(turn: Turn, attempt: Attempt, cand: Candidate) -> CheckFinished:
         cand.tests_passed,
         cand.tests_total,
         cand.no_code,
+        cand.derived_passed,
+        cand.derived_total,
+        cand.label or verdict_label(turn, cand),
     )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -32,9 +33,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from assistant.config import Settings
-from assistant.engine import prompting
+from assistant.engine import prompting, state
 from assistant.engine.approval import approved
 from assistant.engine.checks import check_candidate, check_event, did_not_compile
+from assistant.engine.derived import derive
 from assistant.engine.events import (
     AttemptStarted,
     CodeReady,
@@ -193,6 +195,8 @@ class Engine:
             print_last=print_last,
         )
         self._turn_meta[turn.index] = dict(meta or {})
+        if self.options.derived_checks:
+            turn.derived = [c.to_dict() for c in derive(text)]
         async with self._busy:
             return await self._drive(turn, attempts, candidates)
 
@@ -313,7 +317,11 @@ class Engine:
         self.emit(TurnStarted(turn.index, turn.text))
         budget = max(1, attempts if attempts is not None else self.settings.attempts)
         n = max(1, candidates if candidates is not None else self.settings.candidates)
-        await attempt_turn(self, turn, self._context(turn), budget=budget, n=n)
+        ctx = self._context(turn)
+        if self.options.prompt_state:
+            await self.ensure_clean()  # the state shown is the committed one
+            ctx = dataclasses.replace(ctx, state=await state.read(self.kernel))
+        await attempt_turn(self, turn, ctx, budget=budget, n=n)
         return turn
 
     def _context(self, turn: Turn) -> TurnContext:

@@ -92,6 +92,9 @@ class CheckFinished(Event):
     tests_passed: int = 0
     tests_total: int = 0
     no_code: bool = False  # the candidate had no code (only comments/docstrings): not run
+    derived_passed: int = 0  # checks read from the turn's words (engine/derived.py)
+    derived_total: int = 0
+    label: str = ""  # the verdict in words: "ran without error (no checks)", ...
 
 
 @dataclass(frozen=True)

@@ -221,6 +221,8 @@ async def run_and_rank(
         if twin is not None:
             cand.result, cand.passed, cand.feedback = twin.result, twin.passed, twin.feedback
             cand.tests_passed, cand.tests_total = twin.tests_passed, twin.tests_total
+            cand.derived_passed, cand.derived_total = twin.derived_passed, twin.derived_total
+            cand.label = twin.label
             host.emit(check_event(turn, attempt, cand))
             continue
         await host.run_candidate(turn, attempt, cand)

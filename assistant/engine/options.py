@@ -66,6 +66,12 @@ class EngineOptions:
     # them, ``eval --logprobs``); False: never. They are not free: a server computing them
     # over a 262k-token vocabulary took 12x longer per completion (issue 22).
     logprobs: bool | None = None
+    # True (interactive front ends): each turn gets checks read from its words (derived.py).
+    # Off by default so MTPB runs grade exactly as upstream does.
+    derived_checks: bool = False
+    # True: the kernel's user variables go into the prompt (state.py); MTPB prompts stay
+    # byte-exact unless an eval option asks for it.
+    prompt_state: bool = False
 
     def wants_logprobs(self, candidates: int) -> bool:
         """Whether a request for ``candidates`` candidates asks for log-probs."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.config import Settings
 from assistant.engine import prompting
 from assistant.engine.options import EngineOptions, Style
+from assistant.engine.state import Variable, with_state
 from assistant.models.base import Request
 from assistant.models.stop_filter import FENCE_END
 
@@ -36,6 +37,8 @@ class TurnContext:
     history: Sequence[prompting.PastTurn] = ()
     # The caller's meta (MTPB: problem, case, sample, ...), passed on to the backend.
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # The kernel's user variables when the turn started (state.py), when the prompt shows them.
+    state: tuple[Variable, ...] = ()
 
 
 def build_request(
@@ -62,11 +65,12 @@ def build_request(
         meta={"turn": turn.index, "attempt": attempt, "candidate": candidate, **ctx.meta},
     )
     variant = prompting.refine_variant(s.refine_prompt, ctx.style)
+    text = with_state(turn.text, ctx.state, ctx.style) if ctx.state else turn.text
     if ctx.style == "chat":
         req.messages = (
-            prompting.refine_messages(hist, turn.text, faulty.code, faulty.feedback, None, variant)
+            prompting.refine_messages(hist, text, faulty.code, faulty.feedback, None, variant)
             if faulty is not None
-            else prompting.chat_messages(hist, turn.text)
+            else prompting.chat_messages(hist, text)
         )
         req.stop = [FENCE_END]  # only the first code block is kept: stop decoding there
         if faulty is not None and variant == "primed":
@@ -75,10 +79,10 @@ def build_request(
         prefix, sep, exact = opts.prefix, opts.turn_separator, opts.mtpb_exact
         req.prompt = (
             prompting.refine_prompt(
-                hist, turn.text, faulty.code, faulty.feedback, prefix, sep, variant, exact
+                hist, text, faulty.code, faulty.feedback, prefix, sep, variant, exact
             )
             if faulty is not None
-            else prompting.multi_turn_prompt(hist, turn.text, prefix, sep, exact)
+            else prompting.multi_turn_prompt(hist, text, prefix, sep, exact)
         )
         req.stop = [] if opts.whole_program else list(COMPLETION_STOPS)
     return req

@@ -52,6 +52,9 @@ class Candidate:
     rank: int | None = None
     inputs: list[str] = field(default_factory=list)  # answers given to input() while it ran
     no_code: bool = False  # empty, comment-only or docstring-only: failed without running
+    derived_passed: int = 0  # checks read from the turn's words (derived.py) that held
+    derived_total: int = 0
+    label: str = ""  # the verdict in words (checks.verdict_label): what the front ends show
 
 
 @dataclass
@@ -84,6 +87,10 @@ class Turn:
     code: str | None = None  # the committed code (after the user may have edited it)
     edited: bool = False  # committed code was written or changed by hand (/edit)
     inputs: list[str] = field(default_factory=list)  # input() answers, fed again on replay
+    # Checks read from the turn's words (derived.py, as DerivedCheck.to_dict()); /checks drop
+    # moves one to ``derived_dropped``.
+    derived: list[dict[str, Any]] = field(default_factory=list)
+    derived_dropped: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def committed(self) -> bool:

@@ -28,6 +28,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "expect", "/expect VALUE", "the next turn must print VALUE (a Python literal)", True
     ),
+    CommandSpec("checks", "/checks [drop N]", "list the last turn's checks; drop derived check N"),
     CommandSpec("retry", "/retry", "generate the last turn again"),
     CommandSpec("undo", "/undo", "drop the last turn and rebuild the kernel state"),
     CommandSpec("edit", "/edit [N]", "fix the code of turn N (default last) by hand and rerun"),

@@ -130,7 +130,14 @@ class Controller:
         assert self.model is not None, "start() loads the model first"
         assert self.kernel is not None, "start() starts the kernel first"
         style = engine_style(self.model, self.settings.chat)
-        options = EngineOptions(ask=self.ask, approve=self.approve)
+        from assistant.engine.state import default_for
+
+        options = EngineOptions(
+            ask=self.ask,
+            approve=self.approve,
+            derived_checks=self.settings.derived_checks,
+            prompt_state=default_for(style, self.settings.prompt_state),
+        )
         self.engine = Engine(
             self.model,
             self.kernel,
@@ -250,6 +257,8 @@ class Controller:
         if name == "expect":
             self.pending.expect, self.pending.has_expect = literal(arg), True
             return f"the next turn must print {self.pending.expect!r}"
+        if name == "checks":
+            return self.checks(arg)
         if name == "retry":
             if not self.session.turns:
                 return "nothing to retry yet"
@@ -274,6 +283,39 @@ class Controller:
         if name == "mtpb":
             return await self.play_mtpb(arg)
         return f"/{name} is not available here"
+
+    def checks(self, arg: str) -> str:
+        """``/checks``: the last turn's checks, numbered; ``/checks drop N`` drops derived N."""
+        from assistant.engine.derived import DerivedCheck
+
+        if not self.session.turns:
+            return "no turn yet: checks are read from each turn's words when it runs"
+        turn = self.session.turns[-1]
+        words = arg.split()
+        if words:
+            if len(words) != 2 or words[0] != "drop" or not words[1].isdigit():
+                return "usage: /checks [drop N]"
+            n = int(words[1])
+            if not 1 <= n <= len(turn.derived):
+                return f"no derived check {n} (this turn has {len(turn.derived)})"
+            dropped = turn.derived.pop(n - 1)
+            turn.derived_dropped.append(dropped)
+            self.save()
+            what = DerivedCheck.from_dict(dropped).describe()
+            return f"dropped derived check {n} ({what}); /retry runs the turn with the rest"
+        lines = [f"checks of turn {turn.index + 1}:"]
+        lines += [f"  test: {t}" for t in turn.tests]
+        if turn.has_expect:
+            lines.append(f"  expected printed value: {turn.expect!r}")
+        for i, d in enumerate(turn.derived, 1):
+            check = DerivedCheck.from_dict(d)
+            lines.append(f"  {i}. derived: {check.describe()}  (from: {check.phrase!r})")
+        lines += [
+            f"  dropped: {DerivedCheck.from_dict(d).describe()}" for d in turn.derived_dropped
+        ]
+        if len(lines) == 1:
+            lines.append("  none: only errors count for this turn")
+        return "\n".join(lines)
 
     async def edit(self, turn_index: int, code: str) -> Turn:
         result = await self._started.edit(turn_index, code)

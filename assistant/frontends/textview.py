@@ -147,8 +147,13 @@ class TextView:
     def on_CheckFinished(self, e: events.CheckFinished) -> None:
         if e.no_code:
             self.write("[no code] the model wrote no code (empty or only comments): not run")
-        elif not e.passed and e.feedback:
-            self.write("check failed: " + e.feedback.strip().splitlines()[-1])
+        elif e.passed:
+            self.write("✓ " + (e.label or "checks passed"))
+        elif e.feedback:
+            if e.label and not e.label.startswith("failed"):
+                self.write(e.label)
+            for line in e.feedback.strip().splitlines()[-3:]:
+                self.write("check failed: " + line)
 
     def on_CandidatesRanked(self, e: events.CandidatesRanked) -> None:
         order = ", ".join(str(i + 1) for i in e.order)

@@ -31,6 +31,15 @@ def committed_result(turn: Turn) -> ExecResult | None:
     return best.result if best is not None else None
 
 
+def committed_label(turn: Turn) -> str:
+    """The verdict label of the committed code ("edited by hand" when no check labelled it)."""
+    for attempt in reversed(turn.attempts):
+        for cand in attempt.candidates:
+            if cand.passed and cand.code == turn.code and cand.label:
+                return cand.label
+    return "edited by hand" if turn.edited else "passed"
+
+
 def _outputs(result: ExecResult | None) -> list[Any]:
     from nbformat import v4
 
@@ -83,6 +92,8 @@ def to_notebook(session: Session) -> Any:
         for out in cell.outputs:
             if out.get("output_type") == "execute_result":
                 out["execution_count"] = count
+        # What the pass rested on ("ran without error (no checks)", "2 derived checks passed").
+        cell.metadata["assistant"] = {"verdict": committed_label(turn)}
         cells.append(cell)
     nb.cells = cells
     return nb

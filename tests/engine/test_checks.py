@@ -41,3 +41,27 @@ def test_text_view_labels_no_code() -> None:
     lines: list[str] = []
     TextView(lines.append)(CheckFinished(0, 0, 0, False, "the model wrote no code", no_code=True))
     assert lines == ["[no code] the model wrote no code (empty or only comments): not run"]
+
+
+def test_verdict_labels_say_what_a_pass_rests_on() -> None:
+    from assistant.engine.checks import verdict_label
+    from assistant.engine.session import Candidate, Turn
+    from assistant.execution.result import ExecError, ExecResult
+
+    ok = ExecResult(status="ok")
+    turn = Turn(0, "x")
+    cand = Candidate(0, "x = 1", result=ok, passed=True)
+    assert verdict_label(turn, cand) == "ran without error (no checks)"
+    cand.derived_passed = cand.derived_total = 2
+    assert verdict_label(turn, cand) == "2 derived checks passed"
+    cand.tests_passed = cand.tests_total = 1
+    assert verdict_label(turn, cand) == "1/1 test passed, 2 derived checks passed"
+    cand.derived_passed = 1
+    assert verdict_label(turn, cand).endswith("1 of 2 derived checks failed")
+    turn.has_expect = True
+    assert "expected value matched" in verdict_label(turn, cand)
+    bad = Candidate(
+        0, "1/0", result=ExecResult(status="error", error=ExecError("ZeroDivisionError", ""))
+    )
+    assert verdict_label(turn, bad) == "failed: ZeroDivisionError"
+    assert verdict_label(turn, Candidate(0, "", no_code=True)) == "the model wrote no code"

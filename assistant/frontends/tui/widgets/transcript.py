@@ -177,11 +177,10 @@ class Transcript(VerticalScroll):
 
     def _on_CheckFinished(self, e: events.CheckFinished) -> None:
         feedback = e.feedback
-        if e.tests_total:
-            feedback = f"{e.tests_passed}/{e.tests_total} tests passed" + (
-                f"\n{feedback}" if feedback else ""
-            )
-        self._candidate(e.turn, e.attempt, e.candidate).set_verdict(e.passed, feedback, e.no_code)
+        if e.label and not e.passed and not e.no_code and not e.label.startswith("failed"):
+            feedback = e.label + (f"\n{feedback}" if feedback else "")
+        cand = self._candidate(e.turn, e.attempt, e.candidate)
+        cand.set_verdict(e.passed, feedback, e.no_code, e.label)
         if e.no_code:
             self.turn(e.turn).badge.set_state("no-code", "no code written")
 

@@ -80,6 +80,7 @@ class CandidateView(Vertical):
         self.result: ExecResult | None = None
         self.verdict: tuple[bool, str] | None = None
         self.no_code = False  # the verdict is "no code" (not run), shown apart from errors
+        self.label = ""  # what a pass rests on (checks.verdict_label)
         self.dirty = False
         self.rendered = False  # children exist: updates draw now (set in on_mount)
         self.rank: int | None = None
@@ -117,8 +118,11 @@ class CandidateView(Vertical):
         self.result = result
         self._render_all()
 
-    def set_verdict(self, passed: bool, feedback: str, no_code: bool = False) -> None:
+    def set_verdict(
+        self, passed: bool, feedback: str, no_code: bool = False, label: str = ""
+    ) -> None:
         self.verdict, self.no_code = (passed, feedback), no_code
+        self.label = label
         self._render_all()
 
     def _render_all(self) -> None:
@@ -144,7 +148,10 @@ class CandidateView(Vertical):
         if self.verdict is not None:
             passed, feedback = self.verdict
             if passed:
-                verdict.update(Text("✓ checks passed", style="green"))
+                # Say what the pass rests on: "no checks" is not a green tick's worth.
+                label = self.label or "checks passed"
+                style = "yellow" if "no checks" in label else "green"
+                verdict.update(Text("✓ " + label, style=style))
             elif self.no_code:
                 verdict.update(Text("∅ no code: only comments or nothing; not run", style="yellow"))
             else:

@@ -72,6 +72,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="bench-out/mtpb-table", help="results folder (resumable)")
     p.add_argument("--markdown", help="also write the table to this file")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: the table from what the results JSONL hold so far (with the counts)",
+    )
     return p.parse_args(argv)
 
 
@@ -162,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     loaded_models: dict[str, tuple[str, Any]] = {}
     try:
         for spec, name, settings, shape, path, store, jobs in plan:
-            left = [j for j in jobs if not store.done(j.key)]
+            left = [] if args.report_only else [j for j in jobs if not store.done(j.key)]
             if left:
                 if spec not in loaded_models:
                     for _, (_, m) in loaded_models.items():
@@ -248,6 +253,7 @@ def figures(name: str, recs: list[dict], shape: dict, args: argparse.Namespace) 
     first = _pass_rows(recs, refined=False)
     out: dict[str, Any] = {
         "programs": len(recs),
+        "ran": sorted(f"{p}/{c}" for p, _, c, _ok in passed) if shape["samples"] == 1 else None,
         "passed": sorted(f"{p}/{c}" for p, _, c, ok in passed if ok)
         if shape["samples"] == 1
         else None,
@@ -352,6 +358,12 @@ def _counted(ids: list[str] | None, n: int) -> str:
     return f"{100 * len(ids) / n:.1f}% ({len(ids)}/{n}, {100 * lo:.0f}-{100 * hi:.0f})"
 
 
+def _common(*runs: dict) -> list[str]:
+    """The test cases every one of ``runs`` ran (greedy runs record them)."""
+    sets = [set(r.get("ran") or ()) for r in runs]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
 def sign_test(b: int, c: int) -> float:
     """Two-sided exact sign test on the discordant pairs (McNemar's exact test)."""
     n = b + c
@@ -361,11 +373,15 @@ def sign_test(b: int, c: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def paired(label: str, a: list[str] | None, b: list[str] | None, universe: int) -> str | None:
-    """How two greedy runs over the same test cases differ, pair by pair."""
-    if a is None or b is None:
+def paired(
+    label: str, a: list[str] | None, b: list[str] | None, ran: list[str] | None
+) -> str | None:
+    """How two greedy runs differ, pair by pair, over the test cases both ran (``ran``)."""
+    if a is None or b is None or not ran:
         return None
-    sa, sb = set(a), set(b)
+    both_ran = set(ran)
+    universe = len(both_ran)
+    sa, sb = set(a) & both_ran, set(b) & both_ran
     only_a, only_b = len(sa - sb), len(sb - sa)
     both = len(sa & sb)
     return (
@@ -454,12 +470,14 @@ def format_table(
         default = refine_variant("auto", style) if style != "?" else "primed"
         g = r.get("refine-auto") or r.get(f"refine-{default}", {})
         s, rk = r.get("single", {}), r.get("ranked", {})
-        universe = max(g.get("programs", 0), s.get("programs", 0))
         for text in (
-            paired("multi vs single", g.get("passed_no_refine"), s.get("passed"), universe),
-            paired("refined vs not", g.get("passed"), g.get("passed_no_refine"), universe),
+            paired("multi vs single", g.get("passed_no_refine"), s.get("passed"), _common(g, s)),
+            paired("refined vs not", g.get("passed"), g.get("passed_no_refine"), _common(g)),
             paired(
-                "ranked 5/turn vs greedy", rk.get("passed"), g.get("passed_no_refine"), universe
+                "ranked 5/turn vs greedy",
+                rk.get("passed"),
+                g.get("passed_no_refine"),
+                _common(g, rk),
             ),
         ):
             if text:
@@ -467,7 +485,7 @@ def format_table(
     lines.append("")
     for spec, r in rows.items():
         sm = r.get("sampled", {})
-        if sm.get("program_pick"):
+        if sm.get("program_pick") and sm.get("programs"):
             pp = sm["program_pick"]
             lines.append(
                 f"{spec}: fresh samples (T=0.2) pass@1 {_pct(sm.get('pass@1'))}, pass@2 "

@@ -65,9 +65,11 @@ def test_counts_intervals_and_pairs() -> None:
     assert bench._counted(["1/0"] * 8, 115) == "7.0% (8/115, 4-13)"
     assert bench.sign_test(0, 0) == 1.0
     assert abs(bench.sign_test(0, 6) - 2 / 64) < 1e-12  # all six discordant pairs one way
-    line = bench.paired("multi vs single", ["1/0", "2/0", "3/0"], ["3/0", "4/0"], 10)
+    ran = [f"{i}/0" for i in range(1, 11)]
+    line = bench.paired("multi vs single", ["1/0", "2/0", "3/0"], ["3/0", "4/0"], ran)
     assert line == (
         "multi vs single: both pass 1, first only 2, second only 1, neither 6 "
         "(exact sign test p = 1.00)"
     )
-    assert bench.paired("x", None, ["1/0"], 3) is None
+    assert bench.paired("x", None, ["1/0"], ran) is None
+    assert bench.paired("x", ["1/0"], [], []) is None  # the other run has not started

@@ -14,12 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
 from typing import IO, cast
 
 from assistant.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def _protocol_stdout() -> IO[bytes]:
@@ -59,8 +62,13 @@ async def serve(settings: Settings, out: IO[bytes]) -> None:
         await run_agent(cast("Agent", agent), writer, reader)
     except asyncio.CancelledError:
         pass  # SIGTERM: fall through to the clean-up
+    except (ConnectionError, OSError) as exc:  # the client went away mid-write: a normal end
+        log.info("the client went away (%s); closing the sessions", exc)
     finally:
-        await asyncio.shield(agent.close())
+        try:
+            await asyncio.shield(agent.close())
+        except Exception:  # a kernel that would not shut down cleanly: the reaper has it
+            log.exception("closing the sessions failed")
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:

@@ -203,8 +203,8 @@ class ProcessGuard:
             self.killed = self.kill_leftovers(stopped)
 
     def leftovers(self) -> list[int]:
-        """Running (not zombie) processes in the kernel's tree, bar the kernel's parents."""
-        return sorted(p for p in set(descendants(self.pid)) - self.keep if _running(p))
+        """Running (not zombie) processes the kernel started, bar its parents (``_members``)."""
+        return sorted(p for p in self._members() if _running(p))
 
     def _members(self) -> set[int]:
         """The kernel's tree, zombies included, and where the kernel leads its session, the

@@ -10,11 +10,14 @@ and nothing here may raise into user code except the refusal of a fork.
   raises ``BlockingIOError`` (EAGAIN, what a real fork failure raises) and is recorded in that
   file, so a refusal inside a forked copy (whose traceback nobody sees) still fails the cell.
 * When a cell ends, every process it left running (the kernel's tree: forked copies of the
-  kernel, ``Popen`` children, daemons re-parented to the kernel, which is a child subreaper)
-  is killed and reaped, unless the user asked for
-  background work (``background = true`` in the settings). A cell that went over the limit,
-  or had a fork refused anywhere, fails; a replay of such a cell fails the same way and leaves
-  nothing behind.
+  kernel, ``Popen`` children, daemons re-parented to the kernel, which is a child subreaper;
+  the orphans of a fork server's child, re-parented to the server, in the child's session)
+  is stopped first
+  (SIGSTOP, scan after scan, until none is new: copies still forking cannot slip between a
+  scan and the kill), then killed and reaped, unless the user asked for background work
+  (``background = true`` in the settings). A cell that went over the limit, or had a fork
+  refused anywhere, fails; a replay of such a cell fails the same way and leaves nothing
+  behind. A refusal is charged to the cell whose process it was, never to a later one.
 * Processes that fork from C (a shell loop, ``os.system``, a Python subprocess) or through
   ``os.fork.__wrapped__`` bypass the guard; the OS kernel still stops them: as an ordinary
   user ``RLIMIT_NPROC`` (a hard limit: contain.py), as root (where Linux ignores it) a pids
@@ -56,23 +59,47 @@ def session_members(sid: int) -> list[int]:
     return found
 
 
+def children(pid: int) -> list[int]:
+    kids: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids.extend(int(p) for p in f.read().split())
+    return kids
+
+
 def descendants(pid: int) -> list[int]:
     found: list[int] = []
     todo = [pid]
     while todo:
-        parent = todo.pop()
-        with contextlib.suppress(OSError):
-            for tid in os.listdir(f"/proc/{parent}/task"):
-                with open(f"/proc/{parent}/task/{tid}/children") as f:
-                    kids = [int(p) for p in f.read().split()]
-                found.extend(kids)
-                todo.extend(kids)
+        kids = children(todo.pop())
+        found.extend(kids)
+        todo.extend(kids)
     return found
 
 
 def _running(pid: int) -> bool:
     fields = _stat_fields(pid)
     return bool(fields) and fields[0] not in (b"Z", b"X")  # type: ignore[index]
+
+
+def _reaped_elsewhere(pid: int, ours: set[int]) -> bool:
+    """Gone, or a zombie whose parent is none of ``ours`` (a fork server reaps its orphans)."""
+    fields = _stat_fields(pid)
+    return not fields or (fields[0] in (b"Z", b"X") and int(fields[1]) not in ours)
+
+
+def _session(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[3]) if fields and len(fields) > 3 else None
+
+
+def _settled(pid: int) -> bool:
+    """Stopped, gone, or a zombie: it forks, exits and re-parents nothing any more. A
+    process in uninterruptible sleep (a vfork parent waiting on its stopped child) is not
+    going anywhere either."""
+    fields = _stat_fields(pid)
+    return not fields or fields[0] in (b"T", b"t", b"Z", b"X", b"D")
 
 
 class ProcessGuard:
@@ -84,7 +111,8 @@ class ProcessGuard:
         # Never ours to kill: the kernel's parents (bwrap's init in a sandbox) and pid 1.
         self.keep = {self.pid, os.getppid(), 1}
         # An unlinked file: forked copies share it through the inherited descriptor, and it
-        # disappears with the last of them. Each refusal appends one byte.
+        # disappears with the last of them. Each refusal appends one byte: the number (mod
+        # 256) of the cell whose process was refused, so a cell is charged only for its own.
         fd, path = tempfile.mkstemp(prefix=".asst-procs-")
         os.unlink(path)
         os.set_inheritable(fd, False)  # close-on-exec: exec'd programs never see it
@@ -94,6 +122,7 @@ class ProcessGuard:
         self.thread_lock = threading.Lock()
         os.register_at_fork(after_in_child=self._renew_thread_lock)
         self.refused_before = 0  # file size when the cell started
+        self.cell = 0  # the cell running; a forked copy keeps the number of its own
         self.over = 0  # most processes counted at the end of the cell, when over the limit
         self.killed = 0
 
@@ -104,7 +133,7 @@ class ProcessGuard:
             return
         if len(session_members(self.sid)) >= self.max_procs:
             with contextlib.suppress(OSError):
-                os.write(self.fd, b"x")
+                os.write(self.fd, bytes([self.cell % 256]))
             raise BlockingIOError(
                 errno.EAGAIN,
                 f"Resource temporarily unavailable: process limit reached "
@@ -150,35 +179,75 @@ class ProcessGuard:
     # -- cell hooks ----------------------------------------------------------------------
     def begin_cell(self) -> None:
         self.over = self.killed = 0
+        self.cell += 1
         with contextlib.suppress(OSError):
             self.refused_before = os.fstat(self.fd).st_size
 
     def end_cell(self) -> None:
         if os.getpid() != self.pid:
             return  # a forked copy of the kernel finishing the cell: not our business
-        # The kernel's tree is enough (orphans are re-parented to it: it is a subreaper) and
-        # costs a few small reads, not a /proc scan: this runs after every cell.
-        running = self.leftovers()
-        if self.max_procs and len(running) + 1 > self.max_procs:
-            self.over = len(running) + 1
-        if running and not self.background:
-            self.killed = self.kill_leftovers()
+        # The kernel's tree costs a few small reads, not a /proc scan: this runs after every
+        # cell. Anything in it (a zombie too: its children may be moving to the kernel right
+        # now) calls for the thorough sweep.
+        if not self._members():
+            return
+        if self.background:
+            running = self.leftovers()
+            if self.max_procs and len(running) + 1 > self.max_procs:
+                self.over = len(running) + 1
+            return
+        stopped = self.stop_leftovers()
+        if self.max_procs and len(stopped) + 1 > self.max_procs:
+            self.over = len(stopped) + 1
+        if stopped:
+            self.killed = self.kill_leftovers(stopped)
 
     def leftovers(self) -> list[int]:
-        """Running (not zombie) processes in the kernel's tree, bar the kernel's parents."""
-        return sorted(p for p in set(descendants(self.pid)) - self.keep if _running(p))
+        """Running (not zombie) processes the kernel started, bar its parents (``_members``)."""
+        return sorted(p for p in self._members() if _running(p))
 
-    def kill_leftovers(self) -> int:
-        """SIGKILL what the cell left running and reap it (zombies would still count)."""
-        killed: set[int] = set()
-        for _ in range(3):  # a copy may fork between the scan and the kill
-            pids = self.leftovers()
-            if not pids:
-                break
-            for p in pids:
+    def _members(self) -> set[int]:
+        """The kernel's tree, zombies included, and where the kernel leads its session, the
+        trees of its parent's children in that session: a fork server's child is no
+        subreaper, so the orphans of its copies go to the server (the Jupyter kernel is one,
+        they stay in its tree). The parent's children are read last: an orphan moving there
+        while the tree is read is seen in one place or the other."""
+        found = set(descendants(self.pid))
+        if self.sid == self.pid:
+            for p in children(os.getppid()):
+                if p != self.pid and p not in found and _session(p) == self.sid:
+                    found.add(p)
+                    found.update(descendants(p))
+        return found - self.keep
+
+    def stop_leftovers(self) -> list[int]:
+        """SIGSTOP everything the cell left, until a scan finds nothing new; the processes
+        still alive, all stopped. A process that forks while this runs cannot escape: once a
+        signal is queued its fork fails (and is restarted after the stop), so a child forked
+        before is in the next scan. A scan counts as the last only when every process seen is
+        stopped or gone: then none can fork, exit or re-parent its children while it runs."""
+        seen: set[int] = set()
+        deadline = time.monotonic() + 2.0
+        while True:
+            settled = all(_settled(p) for p in seen) or time.monotonic() > deadline
+            new = self._members() - seen
+            for p in new:
                 with contextlib.suppress(OSError):
-                    os.kill(p, signal.SIGKILL)
-                    killed.add(p)
+                    os.kill(p, signal.SIGSTOP)
+            seen |= new
+            if not new and settled:
+                break
+            if not new:
+                time.sleep(0.001)  # a signalled process stops when it next runs
+        return sorted(p for p in seen if _running(p))
+
+    def kill_leftovers(self, pids: list[int]) -> int:
+        """SIGKILL the stopped processes and reap them (zombies would still count)."""
+        killed: set[int] = set()
+        for p in pids:
+            with contextlib.suppress(OSError):
+                os.kill(p, signal.SIGKILL)
+                killed.add(p)
         # Reap only what was killed here: a finished Popen's zombie keeps its exit status for
         # the user's p.wait(). A grandchild becomes our child once its parent is gone.
         waiting = set(killed)
@@ -188,7 +257,7 @@ class ProcessGuard:
                 try:
                     done, _status = os.waitpid(p, os.WNOHANG)
                 except ChildProcessError:
-                    done = p if not os.path.exists(f"/proc/{p}") else 0
+                    done = p if _reaped_elsewhere(p, waiting | {self.pid}) else 0
                 if done:
                     waiting.discard(p)
             if waiting:
@@ -198,7 +267,9 @@ class ProcessGuard:
     def report(self) -> dict[str, Any]:
         refused = 0
         with contextlib.suppress(OSError):
-            refused = os.fstat(self.fd).st_size - self.refused_before
+            size = os.fstat(self.fd).st_size - self.refused_before
+            mine = bytes([self.cell % 256])
+            refused = os.pread(self.fd, max(size, 0), self.refused_before).count(mine)
         return {
             "max_procs": self.max_procs,
             "refused": refused,

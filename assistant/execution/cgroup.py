@@ -111,23 +111,39 @@ def members(folder: Path) -> list[int]:
 
 
 def remove(folder: Path | None) -> None:
-    """Kill what is left in the cgroup and remove it."""
+    """Kill what is left in the cgroup and remove it.
+
+    Members are stopped first, read after read until none is new (a stopped process cannot
+    fork, and one forked before the stop is listed by the next read), then killed; the folder
+    goes once the last of them has exited (rmdir fails while one is still exiting)."""
     if folder is None:
         return
     _mine.discard(folder)
     if not folder.is_dir():
         return
     import signal
+    import time
 
-    for _ in range(3):
-        pids = members(folder)
-        if not pids:
-            break
-        for pid in pids:
+    stopped: set[int] = set()
+    while new := set(members(folder)) - stopped:
+        for pid in new:
             with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        folder.rmdir()  # fails while a killed process is still exiting: remove_stale retries
+                os.kill(pid, signal.SIGSTOP)
+        stopped |= new
+    for pid in stopped:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 2.0
+    while True:
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                return  # remove_stale tries again at the next start
+            time.sleep(0.005)
 
 
 def remove_stale() -> int:

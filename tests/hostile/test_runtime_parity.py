@@ -30,6 +30,39 @@ CASES: dict[str, list[str]] = {
         "import os\nfor i in range(7):\n    os.fork()\nimport time\ntime.sleep(0.2)",
         "print('after')",
     ],
+    # The copy's own copy is orphaned when its parent exits: re-parented to the fork server,
+    # out of the program's tree. It escaped the end-of-cell sweep, then filled the limit
+    # during the next cell, which failed for forks it never made.
+    "orphaned copy": [
+        "import os, time\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(0.3)\n"
+        "        for _ in range(30):\n"
+        "            try:\n"
+        "                if os.fork() == 0:\n"
+        "                    time.sleep(5)\n"
+        "                    os._exit(0)\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "print('parent done')",
+        "import time\ntime.sleep(0.8)\nprint('next')",
+    ],
+    # The copies never stop forking (the program's own process stops after 0.3 s): the
+    # sweep when the cell ends must stop copies forked while it runs.
+    "fork bomb (endless copies)": [
+        "import os, time\n"
+        "main, end = os.getpid(), time.time() + 0.3\n"
+        "while os.getpid() != main or time.time() < end:\n"
+        "    try:\n"
+        "        os.fork()\n"
+        "    except OSError:\n"
+        "        pass",
+        "print('after')",
+    ],
     "bare fork, copy exits": [
         "import os\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\nprint('ok')",
     ],
@@ -38,6 +71,8 @@ CASES: dict[str, list[str]] = {
 }
 STDOUT_STABLE = {
     "bare fork",
+    "orphaned copy",
+    "fork bomb (endless copies)",
     "bare fork, copy exits",
     "print a lone surrogate",
     "raise with a lone surrogate",
@@ -98,6 +133,16 @@ async def test_a_bounded_fork_bomb_fails_in_both_runtimes(pool: ForkPool) -> Non
     assert fork[1].ok and fork[1].stdout == "after\n"
     whole = await pool.run_cells(CASES["fork bomb (bounded)"])
     assert verdict(whole[0]) == ("error", "process limit", None)
+
+
+async def test_nothing_a_cell_left_is_charged_to_the_next(pool: ForkPool) -> None:
+    orphan = await _fork(pool, CASES["orphaned copy"])
+    assert [r.stdout for r in orphan] == ["parent done\n", "next\n"]
+    assert all(r.ok for r in orphan), [r.feedback() for r in orphan]
+    assert "stopped 1 process" in orphan[0].stderr
+    endless = await _fork(pool, CASES["fork bomb (endless copies)"])
+    assert verdict(endless[0]) == ("error", "process limit", None)
+    assert endless[1].ok and endless[1].stdout == "after\n", endless[1].feedback()
 
 
 async def test_surrogates_are_escaped_not_errors(pool: ForkPool) -> None:

@@ -321,13 +321,15 @@ class Engine:
         if self.options.prompt_state:
             await self.ensure_clean()  # the state shown is the committed one
             ctx = dataclasses.replace(ctx, state=await state.read(self.kernel))
+            if ctx.state:
+                turn.shown = state.with_state(turn.text, ctx.state, self.style)
         await attempt_turn(self, turn, ctx, budget=budget, n=n)
         return turn
 
     def _context(self, turn: Turn) -> TurnContext:
         """What the turn's requests are built from, frozen now (``request.py``)."""
         history = [
-            prompting.PastTurn(t.text, t.code or "")
+            prompting.PastTurn(t.shown or t.text, t.code or "")
             for t in self.session.committed_turns()
             if t.index < turn.index
         ]

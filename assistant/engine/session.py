@@ -91,6 +91,9 @@ class Turn:
     # moves one to ``derived_dropped``.
     derived: list[dict[str, Any]] = field(default_factory=list)
     derived_dropped: list[dict[str, Any]] = field(default_factory=list)
+    # The request as its prompt showed it (with the state note, state.py); "" means ``text``.
+    # Later prompts show it the same way, so they stay extensions of this one (prefix cache).
+    shown: str = ""
 
     @property
     def committed(self) -> bool:

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 MAX_NAMES = 12
 MAX_VALUE = 60
 # Measured on the interactive benchmark (README): True where the state helped the style.
-STATE_DEFAULT = {"chat": False, "completion": False}
+STATE_DEFAULT = {"chat": True, "completion": False}
 
 # [[name, type, short repr], ...] for the user's names, newest first; modules, IPython's own
 # names and the underscore names are left out. reprlib keeps a huge object cheap to show.

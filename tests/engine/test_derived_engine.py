@@ -165,3 +165,20 @@ async def test_spelled_out_values_are_checked(make_engine) -> None:
         "the step asks for `fibs` with 3 elements; after the code ran `fibs` is [0, 1]",
         "the step asks for `word` equal to 'stressed'; after the code ran `word` is 'Stressed'",
     ]
+
+
+async def test_chat_state_note_stays_in_history_so_prompts_only_grow(kernel) -> None:
+    from assistant.config import Settings
+    from assistant.frontends.controller import Controller
+    from assistant.models.scripted import ScriptedModel
+
+    model = ScriptedModel({"turns": ["nums = [5, 3]\n", "total = 8\n", "print(total)\n"]})
+    ctl = Controller(Settings(timeout=10, chat=True), print, model=model)  # state: chat default
+    ctl.kernel = kernel
+    await kernel.restart()
+    ctl._build_engine()
+    for text in ["Make a list nums.", "Set total to 8.", "Print total."]:
+        await ctl.run_turn(text)
+    first, second, third = (r.messages or [] for r in model.requests)
+    assert second[-1]["content"].startswith("Variables so far: nums (list) = [5, 3]")
+    assert second[: len(first)] == first and third[: len(second)] == second

@@ -33,7 +33,16 @@ async def test_three_turns_in_the_tui_then_esc_cancels(real_model: Any) -> None:
     # chat models answer in a fenced block, as the engine writes earlier answers back
     script = {k: f"```python\n{v}\n```" if chat else v for k, v in SCRIPT.items()}
     model = Forced(real_model, script, endless={3})
-    s = Settings(timeout=15.0, demo_delay=0.0, attempts=1, max_tokens=48, threads=THREADS)
+    # The state note (on by default for chat prompts) adds its own tokens to every new turn;
+    # the token bounds below are about prefix reuse, so it is off here.
+    s = Settings(
+        timeout=15.0,
+        demo_delay=0.0,
+        attempts=1,
+        max_tokens=48,
+        threads=THREADS,
+        prompt_state=False,
+    )
     app = AssistantApp(s, model=model, history=[], autosave=False)
     async with app.run_test(size=SIZE) as pilot:
         try:

@@ -24,24 +24,27 @@ class Counting(LlamaModel):
         return super().generate_many(asks)
 
 
-def test_samples_of_a_case_decode_together(tiny_gguf: Path, mtpb_path: Path) -> None:
+def _eval(tiny: Path, mtpb: Path, samples: int, lineup: bool) -> tuple[Counting, ResultStore]:
     model = Counting(
-        tiny_gguf,
-        n_ctx=2048,
-        n_threads=1,
-        parallel=4,
-        logits_processor=[ban_tokens(byte_token_ids())],
+        tiny, n_ctx=2048, n_threads=1, parallel=4, logits_processor=[ban_tokens(byte_token_ids())]
     )
     model.rounds = []
     try:
-        prob = next(p for p in load_problems(mtpb_path).problems if p.id == "1")
-        jobs = [Job(prob, 0, s, "multi") for s in range(3)]
+        prob = next(p for p in load_problems(mtpb).problems if p.id == "1")
+        jobs = [Job(prob, 0, s, "multi") for s in range(samples)]
         settings = load(overrides={"temperature": 0.8, "max_tokens": 24, "threads": 1})
         store = ResultStore.open(None)
-        opts = EvalOptions(samples=3, jobs=1, progress=False, model_spec="tiny", refine=1)
+        opts = EvalOptions(
+            samples=samples, jobs=1, progress=False, model_spec="tiny", refine=1, lineup=lineup
+        )
         asyncio.run(run_eval(jobs, store, opts, settings, model))
     finally:
         model.close()
+    return model, store
+
+
+def test_samples_of_a_case_decode_together(tiny_gguf: Path, mtpb_path: Path) -> None:
+    model, store = _eval(tiny_gguf, mtpb_path, 3, lineup=True)
     assert sorted(k[2] for k in store.records) == [0, 1, 2]
     assert all(r["verdict"]["kind"] != "harness" for r in store.records.values())
     # turn 1: the same prompt for the three samples, one round of three
@@ -53,15 +56,5 @@ def test_samples_of_a_case_decode_together(tiny_gguf: Path, mtpb_path: Path) -> 
 
 
 def test_no_lineup_runs_them_one_after_another(tiny_gguf: Path, mtpb_path: Path) -> None:
-    model = Counting(tiny_gguf, n_ctx=2048, n_threads=1, parallel=4)
-    model.rounds = []
-    try:
-        prob = next(p for p in load_problems(mtpb_path).problems if p.id == "1")
-        jobs = [Job(prob, 0, s, "multi") for s in range(2)]
-        settings = load(overrides={"temperature": 0.8, "max_tokens": 8, "threads": 1})
-        store = ResultStore.open(None)
-        opts = EvalOptions(samples=2, jobs=1, progress=False, model_spec="tiny", lineup=False)
-        asyncio.run(run_eval(jobs, store, opts, settings, model))
-    finally:
-        model.close()
+    model, store = _eval(tiny_gguf, mtpb_path, 2, lineup=False)
     assert len(store.records) == 2 and model.rounds == []

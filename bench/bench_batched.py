@@ -112,6 +112,7 @@ def bench(name: str, n: int, tokens: int, repeat: int, threads: int) -> dict[str
     path = builtin.ensure(name, progress=False)
     wide = LlamaModel(path, name=name, n_ctx=2048, n_threads=threads, chat=False, parallel=8)
     narrow = LlamaModel(path, name=name, n_ctx=2048, n_threads=threads, chat=False, parallel=1)
+    wide._widen()  # as after a session's first batched request (the floor probe needs it)
     req = Request(prompt=PROMPT, max_tokens=tokens, temperature=0.2, top_p=0.95, seed=3)
     fl1, fln, one, many, seq, tps_w, tps_n, tps_raw = ([] for _ in range(8))
     for _ in range(repeat):

@@ -139,13 +139,11 @@ class LlamaModel(SamplingMixin):
         )
         # Recurrent caches cannot share a prompt between sequences: one after another there.
         self.parallel = 1 if self._recurrent else max(1, parallel)
-        if self.parallel > 1:
-            try:
-                with LoadLog(llama_cpp, echo=verbose):
-                    widen_context(llm, self.parallel)
-            except ModelError:
-                self.close()
-                raise
+        # The context gets room for ``parallel`` sequences at the first batched request, not at
+        # load: most sessions never ask for more than one sequence, and a wide context may decode
+        # one slower (bench_batched once measured SmolLM2 at 99 vs 127 tokens/s; equal in another).
+        self._wide = False
+        self._verbose = verbose
         self.n_layer = int(llama_cpp.llama_model_n_layer(llm.model))
         meta = llm.metadata
         self.name = name or meta.get("general.name") or self.path.stem
@@ -334,6 +332,23 @@ class LlamaModel(SamplingMixin):
 
     # -- generation ---------------------------------------------------------------------
 
+    def _widen(self) -> bool:
+        """Room for ``parallel`` sequences (once; the cache starts empty again); False where
+        llama.cpp cannot make it: then requests go one after another."""
+        if self._wide or self.parallel <= 1:
+            return self.parallel > 1
+        try:
+            with LoadLog(self._lc, echo=self._verbose):
+                widen_context(self._llm, self.parallel)
+        except ModelError as exc:
+            log.warning("%s; candidates are decoded one after another", exc)
+            self.parallel = 1
+            return False
+        self._llm.n_tokens = 0
+        self._last_logits = LastLogits(self._lc, self._llm)  # it holds the context's pointer
+        self._wide = True
+        return True
+
     def sample(
         self,
         request: Request,
@@ -346,7 +361,7 @@ class LlamaModel(SamplingMixin):
             with self._lock:
                 if self._llm is None:
                     raise ModelError("the model was closed")
-                out = sample_batched(self, request, n, on_text, cancel)
+                out = sample_batched(self, request, n, on_text, cancel) if self._widen() else None
             if out is not None:
                 return out
         return super().sample(request, n, on_text, cancel)
@@ -357,7 +372,7 @@ class LlamaModel(SamplingMixin):
         with self._lock:
             if self._llm is None:
                 raise ModelError("the model was closed")
-            if len(asks) > 1 and self.parallel > 1:
+            if len(asks) > 1 and self.parallel > 1 and self._widen():
                 out = decode_asks(self, asks)
                 if out is not None:
                     return out

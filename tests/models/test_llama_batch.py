@@ -230,6 +230,7 @@ def test_asks_that_would_not_fit_go_one_after_another(tiny_gguf: Path) -> None:
 
 def test_the_prompt_the_cache_holds_leads_the_round(batched: LlamaModel) -> None:
     """Round after round the same sample leads: its cached prompt is not evaluated again."""
+    batched.sample(Request(prompt=PROMPT, max_tokens=1), 2)  # the context is widened once
     mine = PROMPT + "x = 1\n"
     batched.generate(Request(prompt=mine, max_tokens=1, seed=1))
     n_mine = len(batched.llama.tokenize(mine.encode()))
@@ -242,3 +243,27 @@ def test_the_prompt_the_cache_holds_leads_the_round(batched: LlamaModel) -> None
     assert not isinstance(led, Cancelled)
     assert led.stats.prompt_reused >= n_mine - 1  # its cached prefix, kept
     assert batched.llama.n_tokens == led.stats.prompt_tokens  # and it stays in the cache
+
+
+def test_the_context_widens_at_the_first_batched_request(batched: LlamaModel) -> None:
+    """One sequence decodes slower in a wide context: sessions that never batch keep it narrow."""
+    first = batched.generate(Request(prompt=PROMPT, max_tokens=4, temperature=0.0))
+    assert batched.llama.context_params.n_seq_max == 1
+    batched.sample(Request(prompt=PROMPT, max_tokens=4, temperature=1.0, seed=3), 2)
+    assert batched.llama.context_params.n_seq_max == 4
+    again = batched.generate(Request(prompt=PROMPT, max_tokens=4, temperature=0.0))
+    assert again.text == first.text
+
+
+def test_log_probs_read_the_new_context_after_widening(tiny_gguf: Path) -> None:
+    """The last-logits reader holds the context's pointer: it must follow the widening."""
+    m = LlamaModel(tiny_gguf, n_ctx=1024, n_threads=1, parallel=4)
+    try:
+        req = Request(prompt=PROMPT, max_tokens=6, temperature=1.0, seed=2, logprobs=True)
+        comps = m.sample(req, 2)
+        after = m.generate(req)
+        for c in [*comps, after]:
+            assert len(c.token_logprobs) == c.stats.completion_tokens
+            assert all(math.isfinite(lp) and lp <= 0 for lp in c.token_logprobs)
+    finally:
+        m.close()

@@ -21,21 +21,50 @@ Kinds:
 - ``printed``: the cell printed or displayed something;
 - ``values``: the name holds exactly these values, in any order ("with the values 5, 3, 8
   and 1");
-- ``sorted``: the name holds a sequence sorted as asked ("in descending order");
-- ``equals``, ``mapping``, ``length``: values the request spells out (``derived_values.py``).
+- ``sorted``: the name holds a sequence sorted as asked ("in descending order", "alphabetically");
+- ``equals``, ``mapping``, ``length``: values the request spells out (``derived_values.py``);
+- ``tail``: "Append 'milk' and 'eggs' to cart": the name ends with those values;
+- ``shows``: the output shows a value the request names ("Print the sum of nums":
+  ``derived_output.py``).
+
+A ``name`` check can ask more of the value: "a list called grid" holds a sequence (a tuple or an
+array counts; a dict, set, string, generator or number does not; ``values`` = ("list",)), and a
+name the request stores a result in ("store them in primes") holds data, not a function or
+class, unless the sentence speaks of functions (``values`` = ("data",)).
 """
 
 from __future__ import annotations
 
-import ast
 import keyword
 import re
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from assistant.engine import derived_values
+from assistant.engine import derived_output, derived_values
 
-Kind = Literal["name", "callable", "printed", "values", "sorted", "equals", "mapping", "length"]
+Kind = Literal[
+    "name",
+    "callable",
+    "printed",
+    "values",
+    "sorted",
+    "equals",
+    "mapping",
+    "length",
+    "shows",
+    "tail",
+]
+# "a list called grid": the type the noun names (a subclass counts: a Counter is a dict). A
+# name check holds it in ``values``: ("list",), or ("data",) for "store it in x" (no function).
+_TYPES = {
+    "list": "list",
+    "dict": "dict",
+    "dictionary": "dict",
+    "set": "set",
+    "tuple": "tuple",
+    "string": "str",
+    "str": "str",
+}
 
 _ID = r"[A-Za-z_][A-Za-z0-9_]*"
 # A name as a user writes it: `nums`, "nums", 'nums' or nums. The quotes must match.
@@ -87,7 +116,9 @@ class DerivedCheck:
     def describe(self) -> str:
         """What the step asks for, in the words feedback and ``/checks`` use."""
         if self.kind == "name":
-            return f"a variable named `{self.name}`"
+            what = self.values[0] if self.values and self.values[0] != "data" else ""
+            noun = {"dict": "dictionary", "str": "string"}.get(what, what or "variable")
+            return f"a {noun} named `{self.name}`"
         if self.kind == "callable":
             if self.arity is None:
                 return f"a function `{self.name}`"
@@ -107,6 +138,11 @@ class DerivedCheck:
             return f"`{self.name}` equal to {{{shown}}}"
         if self.kind == "length":
             return f"`{self.name}` with {self.values[0]} elements"
+        if self.kind == "tail":
+            return f"`{self.name}` ending with {', '.join(repr(v) for v in self.values)}"
+        if self.kind == "shows":
+            op, n, other = self.values
+            return derived_output.describe(self.name, (op, n, other))
         order = "descending" if self.descending else "ascending"
         return f"`{self.name}` sorted in {order} order"
 
@@ -186,7 +222,8 @@ def _named_checks(sentence: str) -> list[DerivedCheck]:
             continue  # _function_checks reads functions
         if re.match(r"[-.]\w", after):  # "two-edges", "data.txt": not a Python name
             continue
-        found.append(DerivedCheck("name", name, phrase=m.group(0)))
+        typ = _TYPES.get(m.group("noun").lower())  # "a list of lists called grid": a list
+        found.append(DerivedCheck("name", name, values=(typ,) if typ else (), phrase=m.group(0)))
     return found
 
 
@@ -241,38 +278,41 @@ def _stored_checks(sentence: str) -> list[DerivedCheck]:
     return earlier + [DerivedCheck("name", n, phrase=last.group(0).strip()) for n in names]
 
 
-def _values_literal(text: str) -> tuple[Any, ...] | None:
-    """ "[5, 3, 8, 1]" or "5, 3, 8 and 1": the literals, or None when not all are literals."""
-    text = text.strip().rstrip(".;")
-    if text.startswith("["):
-        end = text.find("]")
-        try:
-            value = ast.literal_eval(text[: end + 1])
-        except (ValueError, SyntaxError):
-            return None
-        return tuple(value) if isinstance(value, list) else None
-    parts = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", text)
-    out: list[Any] = []
-    for part in parts:
-        try:
-            value = ast.literal_eval(part)
-        except (ValueError, SyntaxError):
-            return None
-        if not isinstance(value, (int, float, str)) or isinstance(value, bool):
-            return None
-        out.append(value)
-    return tuple(out) if len(out) >= 2 else None
+_CODE_WORDS = re.compile(
+    r"\b(?:function|functions|lambda|class|classes|method|methods|callable|def|decorator|"
+    r"generator|iterator|module|type)\b",
+    re.I,
+)
+
+
+def _data_checks(sentence: str, stored: list[DerivedCheck]) -> list[DerivedCheck]:
+    """ "Find all primes below 30 and store them in primes": ``primes`` is no function."""
+    if _CODE_WORDS.search(sentence):
+        return stored
+    return [
+        DerivedCheck("name", c.name, values=("data",), phrase=c.phrase)
+        for c in stored
+        if c.kind == "name"
+    ]
 
 
 def _values_checks(sentence: str, names: list[str]) -> list[DerivedCheck]:
     if len(set(names)) != 1:
         return []
+    # "with the values 5, 3 and 1", or literals right after the name and "with": "a list
+    # called pets with 'cat' and 'dog'" (not "a list with [0, 1] and a variable named n").
     m = re.search(
-        r"\b(?:with|containing|holding)\s+(?:the\s+)?(?:values|numbers|elements)\s+", sentence, re.I
+        r"\b(?:with|containing|holding)\s+(?:the\s+)?(?:values|numbers|elements|strings|"
+        r"words|items)\s+",
+        sentence,
+        re.I,
+    ) or re.search(
+        rf"\b{re.escape(names[0])}[`'\"]?\s+(?:with|containing|holding)\s+(?=['\"\d\[-])",
+        sentence,
     )
     if m is None:
         return []
-    values = _values_literal(sentence[m.end() :])
+    values = derived_values.literals(sentence[m.end() :])
     if values is None or any(isinstance(v, (list, dict, tuple)) for v in values):
         return []
     return [DerivedCheck("values", names[0], values=values, phrase=sentence[m.start() :])]
@@ -282,8 +322,15 @@ def _sorted_checks(sentence: str, stored: list[str]) -> list[DerivedCheck]:
     """ "Sort nums in descending order and store it in ordered": ``ordered`` is sorted."""
     if len(stored) != 1 or not re.match(r"\s*sort\b", sentence, re.I):
         return []
-    if re.search(r"\b(?:by|key|length|alphabetical|case)\b", sentence, re.I):
+    if re.search(r"\b(?:by|key|length|case)\b", sentence, re.I):
         return []  # sorted by a key: the natural order would be the wrong test
+    if re.search(r"\balphabetical(?:ly)?\b", sentence, re.I):
+        # strings in dictionary order, with or without regard to case
+        down = re.search(r"\b(?:reverse|descending|z to a)\b", sentence, re.I)
+        alpha = ("alpha",)
+        return [
+            DerivedCheck("sorted", stored[0], values=alpha, descending=bool(down), phrase=sentence)
+        ]
     down = re.search(
         r"\b(?:descending|reverse|decreasing|largest to smallest|highest to lowest)\b",
         sentence,
@@ -305,26 +352,27 @@ def derive(text: str) -> list[DerivedCheck]:
         funcs = _function_checks(sentence)
         named = _named_checks(sentence)
         stored = _stored_checks(sentence)
-        out += funcs + named + stored
+        out += funcs + named + _data_checks(sentence, stored)
         created = [c.name for c in named + stored]
         out += _values_checks(sentence, created)
         out += _sorted_checks(sentence, [c.name for c in stored])
+        for name, recipe, phrase in derived_output.shows(sentence):
+            out.append(DerivedCheck("shows", name, values=recipe, phrase=phrase))
         for kind, name, values, phrase in derived_values.value_checks(sentence):
             out.append(DerivedCheck(cast(Kind, kind), name, values=values, phrase=phrase))
         if printed is None and _asks_to_print(sentence):
             printed = DerivedCheck("printed", phrase=sentence)
     if printed is not None:
         out.append(printed)
-    seen: set[tuple[str, str]] = set()
-    unique: list[DerivedCheck] = []
+    unique: dict[tuple[str, str], DerivedCheck] = {}
     callables = {c.name for c in out if c.kind == "callable"}
     for check in out:
         key = (check.kind, check.name)
-        if key in seen or (check.kind == "name" and check.name in callables):
+        if check.kind == "name" and check.name in callables:
             continue
-        seen.add(key)
-        unique.append(check)
-    return unique
+        if key not in unique or (check.kind == "name" and not unique[key].values):
+            unique[key] = check  # a name asked twice keeps what it must hold
+    return list(unique.values())
 
 
 def _asks_to_print(sentence: str) -> bool:

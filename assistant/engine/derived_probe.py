@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from assistant.engine import derived_output
 from assistant.engine.derived import DerivedCheck
 from assistant.execution.result import ExecResult
 
@@ -39,9 +40,11 @@ def _fits(f, n):
         return True, ''
 def _same(a, b):
     try:
+        if isinstance(a, bool) or isinstance(b, bool):  # True is no 1
+            return isinstance(a, bool) and isinstance(b, bool) and a == b
         if isinstance(a, float) or isinstance(b, float):
             return abs(float(a) - float(b)) <= 1e-9 + 1e-6 * abs(float(b))
-        return bool(a == b) and type(a) is not bool
+        return bool(a == b)
     except Exception:
         return False
 def _items(v):
@@ -51,13 +54,37 @@ def _items(v):
         return list(v)
     except Exception:
         return None
+from collections.abc import Mapping as _Mapping
+_TYPES = {'dict': _Mapping, 'set': (set, frozenset), 'tuple': tuple, 'str': str}
 def _one(c):
     name = c['name']
     import builtins
+    if c['kind'] == 'shows':
+        if name not in user:
+            return {'ok': True, 'why': 'cannot tell'}
+        op, n, other = c['values']
+        if other is not None and other not in user:
+            return {'ok': True, 'why': 'cannot tell'}
+        try:
+            want = _want(user[name], user.get(other), op, n)
+        except Exception:
+            want = None
+        return {'ok': True, 'want': want}
     if name not in user and not (c['kind'] == 'callable' and hasattr(builtins, name)):
         return {'ok': False, 'why': 'missing'}
     v = user[name] if name in user else getattr(builtins, name)
     if c['kind'] == 'name':
+        what = c['values'][0] if c['values'] else None
+        if what == 'data':
+            ok = not (inspect.isroutine(v) or inspect.isclass(v) or inspect.ismodule(v))
+            return {'ok': ok, 'why': 'code', 'type': type(v).__name__}
+        if what == 'list':  # any sequence a user would take for one: a tuple, an array
+            ok = (hasattr(v, '__len__') and hasattr(v, '__getitem__')
+                  and not isinstance(v, (str, bytes, dict, set, frozenset)))
+            return {'ok': ok, 'why': 'type', 'type': type(v).__name__, 'repr': _r.repr(v)}
+        if what in _TYPES:
+            ok = isinstance(v, _TYPES[what])
+            return {'ok': ok, 'why': 'type', 'type': type(v).__name__, 'repr': _r.repr(v)}
         return {'ok': True}
     if c['kind'] == 'callable':
         if not callable(v):
@@ -80,6 +107,11 @@ def _one(c):
         return {'ok': False, 'why': 'not a sequence', 'type': type(v).__name__, 'repr': shown}
     if c['kind'] == 'length':
         return {'ok': len(items) == c['values'][0], 'why': 'length', 'repr': shown}
+    if c['kind'] == 'tail':
+        want = list(c['values'])
+        got = items[-len(want):]
+        ok = len(got) == len(want) and all(_same(a, b) for a, b in zip(got, want))
+        return {'ok': ok, 'why': 'values', 'repr': shown}
     if c['kind'] == 'values':
         left = list(items)
         for want in c['values']:
@@ -90,10 +122,13 @@ def _one(c):
         return {'ok': not left, 'why': 'values', 'repr': shown}
     try:
         ok = items == sorted(items, reverse=c['descending'])
+        if not ok and c['values'] == ['alpha'] and all(isinstance(x, str) for x in items):
+            ok = items == sorted(items, key=str.casefold, reverse=c['descending'])
     except Exception:
         ok = True  # not comparable: the check cannot tell
     return {'ok': bool(ok), 'why': 'order', 'repr': shown}
 out = []
+exec(want_src)
 for c in json.loads(spec):
     try:
         out.append(_one(c))
@@ -106,13 +141,26 @@ out = json.dumps({'names': names, 'verdicts': out})
 def probe_expression(checks: Sequence[DerivedCheck]) -> str:
     """One user expression that evaluates ``checks`` (not "printed") and returns JSON text."""
     spec = json.dumps([c.to_spec() for c in checks])
-    return (
-        f"(lambda ns: (exec({PROBE!r}, ns), ns['out'])[1])({{'user': globals(), 'spec': {spec!r}}})"
-    )
+    env = f"{{'user': globals(), 'spec': {spec!r}, 'want_src': {derived_output.PROBE_WANT!r}}}"
+    return f"(lambda ns: (exec({PROBE!r}, ns), ns['out'])[1])({env})"
 
 
 def printed_something(res: ExecResult) -> bool:
     return bool(res.stdout.strip()) or bool(res.display) or res.print_count > 0
+
+
+def output_text(res: ExecResult) -> str:
+    """Everything the cell showed: its stdout and the text of its displays."""
+    return "\n".join([res.stdout, *res.display])
+
+
+def _got(output: str) -> str:
+    text = output.strip()
+    if not text:
+        return " (it printed nothing)"
+    if len(text) > 120:
+        text = text[:100] + " ..."
+    return f" (it printed: {text})"
 
 
 def near_names(name: str, names: Sequence[str]) -> list[str]:
@@ -138,6 +186,13 @@ def feedback(check: DerivedCheck, verdict: dict[str, Any], names: Sequence[str])
     if check.kind == "callable":
         return f"{ask}; `{check.name}` cannot be called that way ({why})"
     shown = verdict.get("repr", "?")
+    if why == "type":
+        return f"{ask}; after the code ran `{check.name}` is a {verdict.get('type')}: {shown}"
+    if why == "code":
+        what = verdict.get("type")
+        return f"{ask}; after the code ran `{check.name}` is a {what}, not a value"
+    if why == "output":
+        return f"{ask}; the output does not show it{verdict.get('got', '')}"
     if why == "not a sequence":
         return f"{ask}; `{check.name}` is a {verdict.get('type')}: {shown}"
     return f"{ask}; after the code ran `{check.name}` is {shown}"
@@ -161,7 +216,10 @@ async def evaluate(
         if data is None:
             return []
         names = data.get("names", [])
+        output = output_text(res)
         for (i, c), v in zip(in_kernel, data.get("verdicts", []), strict=False):
+            if c.kind == "shows" and not derived_output.output_shows(v.get("want"), output):
+                v = {"ok": False, "why": "output", "got": _got(output)}
             ok = bool(v.get("ok"))
             verdicts[i] = (ok, "" if ok else feedback(c, v, names))
     return [verdicts[i] for i in sorted(verdicts)]

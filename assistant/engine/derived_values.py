@@ -126,6 +126,82 @@ def number_range(sentence: str) -> list[Found]:
     return [("values", m.group("name"), tuple(range(a, b + 1)), m.group(0).strip())]
 
 
+def literals(text: str) -> tuple[Any, ...] | None:
+    """ "[5, 3, 8, 1]" or "5, 3, 8 and 1": the literals, or None when not all are literals."""
+    text = text.strip().rstrip(".;")
+    if text.startswith("["):
+        end = text.find("]")
+        try:
+            value = ast.literal_eval(text[: end + 1])
+        except (ValueError, SyntaxError):
+            return None
+        return tuple(value) if isinstance(value, list) else None
+    parts = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", text)
+    out: list[Any] = []
+    for part in parts:
+        try:
+            value = ast.literal_eval(part)
+        except (ValueError, SyntaxError):
+            return None
+        if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+            return None
+        out.append(value)
+    return tuple(out) if len(out) >= 2 else None
+
+
+_PAIRED = re.compile(
+    r"^\s*(?:create|define|make|build)\s+(?:two|three|four|\d+)\s+"
+    r"(?P<noun>lists|variables|tuples|sets|arrays)\s*[,:]\s*(?P<rest>.*?)\s*[.!]?\s*$",
+    re.I,
+)
+_WITH = r"\s+(?:with|holding|containing)\s+(?:the\s+(?:values|numbers)\s+)?"
+
+
+def paired(sentence: str) -> list[Found]:
+    """ "Create two lists, xs with 1, 2 and 3 and ys with 4, 5 and 6.": both, with those values."""
+    m = _PAIRED.match(sentence)
+    if m is None:
+        return []
+    parts = re.split(
+        rf"\s*(?:,\s*and|,|\band)\s+(?=[`\"']?{_ID}[`\"']?{_WITH})", m.group("rest"), flags=re.I
+    )
+    found: list[Found] = []
+    for part in parts:
+        pm = re.fullmatch(rf"{_NAME}{_WITH}(?P<lits>.+)", part, re.I)
+        values = literals(pm.group("lits")) if pm is not None else None
+        if pm is None or values is None:
+            return []
+        name, phrase = pm.group("name"), part.strip()
+        noun = m.group("noun").lower()[:-1]
+        typed = (noun,) if noun in ("list", "tuple", "set") else ()
+        found += [("name", name, typed, phrase), ("values", name, values, phrase)]
+    return found if len(found) > 3 else []
+
+
+def appended(sentence: str) -> list[Found]:
+    """ "Append 'milk', 'bread' and 'eggs' to cart.": cart ends with them, in that order."""
+    m = re.match(
+        rf"^\s*(?:append|add)\s+(?P<lits>.+?)\s+to\s+(?:the\s+end\s+of\s+)?(?:the\s+list\s+)?"
+        rf"{_NAME}{_END}",
+        sentence,
+        re.I,
+    )
+    if m is None:
+        return []
+    text = m.group("lits")
+    values = literals(text) if re.search(r",|\band\b", text) else _literal(text, "")
+    if values is None or any(not isinstance(v, str) for v in values):
+        return []  # "Add 5 to total" is arithmetic; only strings are surely appended
+    return [("tail", m.group("name"), tuple(values), m.group(0).strip())]
+
+
 def value_checks(sentence: str) -> list[Found]:
     """Every value promise of one sentence (``derived.derive`` calls this)."""
-    return equals(sentence) + mapping(sentence) + length(sentence) + number_range(sentence)
+    return (
+        equals(sentence)
+        + mapping(sentence)
+        + length(sentence)
+        + number_range(sentence)
+        + paired(sentence)
+        + appended(sentence)
+    )

@@ -32,7 +32,7 @@ async def test_missing_name_fails_names_its_twin_and_refinement_fixes_it(make_en
             "kind": "name",
             "name": "best",
             "arity": None,
-            "values": [],
+            "values": ["data"],
             "descending": False,
             "phrase": "in best",
         }
@@ -71,7 +71,11 @@ async def test_function_arity_values_order_and_printing(make_engine) -> None:
         "the step asks for `ordered` sorted in descending order; after the code ran "
         "`ordered` is [1, 3, 8, 5]"
     )
-    assert failed[3] == "the step asks to print or show the result; the code printed nothing"
+    assert failed[3] == (
+        "the step asks for the sum of `ordered` in the output; the output does not show it "
+        "(it printed nothing)\n"
+        "the step asks to print or show the result; the code printed nothing"
+    )
 
 
 async def test_no_checks_is_said_and_off_means_off(make_engine) -> None:
@@ -182,3 +186,55 @@ async def test_chat_state_note_stays_in_history_so_prompts_only_grow(kernel) -> 
     first, second, third = (r.messages or [] for r in model.requests)
     assert second[-1]["content"].startswith("Variables so far: nums (list) = [5, 3]")
     assert second[: len(first)] == first and third[: len(second)] == second
+
+
+async def test_types_data_and_shown_values(make_engine) -> None:
+    """A list that is a dict, a result stored as a function, output that does not show the
+    value asked for: each fails with what it is, and the repaired attempt passes."""
+    engine, _, events = make_engine(
+        {
+            "turns": [
+                [["grid = {(0, 0): 1, (0, 1): 2}"], ["grid = [[1, 2], [3, 4]]"]],
+                [["def primes(n):\n    return [2, 3]"], ["primes = [2, 3, 5, 7]"]],
+                ["word = 'desserts'"],
+                [["print(word)"], ["print(word.upper())"]],
+                [["big = 2 ** 20"]],
+                [["print(big)"], ["print(len(str(big)))"]],
+                ["with_tax = 31.878"],
+                [["print(with_tax)"], ["print(f'{with_tax:.2f}')"]],
+                [["print(len(primes))"], ["print('primes:', primes)"]],
+            ]
+        },
+        options=DERIVED,
+    )
+    texts = [
+        "Create a 2 by 2 list of lists called grid.",
+        "Find all primes below 10 and store them in primes.",
+        "Set word to the string 'desserts'.",
+        "Print word in upper case.",
+        "Set big to 2 to the power of 20.",
+        "Print the number of digits in big.",
+        "Set with_tax to 31.878.",
+        "Print with_tax rounded to 2 decimals.",
+        "Print primes.",
+    ]
+    for text in texts:
+        turn = await engine.run_turn(text)
+        assert turn.status == "passed", (text, turn.attempts[-1].best.feedback)
+    failed = [e.feedback for e in events.of(CheckFinished) if not e.passed]
+    assert failed[0] == (
+        "the step asks for a list named `grid`; after the code ran `grid` is a dict: "
+        "{(0, 0): 1, (0, 1): 2}"
+    )
+    assert failed[1] == (
+        "the step asks for a variable named `primes`; after the code ran `primes` is a "
+        "function, not a value"
+    )
+    assert failed[2] == (
+        "the step asks for `word` in upper case in the output; the output does not show it "
+        "(it printed: desserts)"
+    )
+    assert failed[3].startswith("the step asks for the number of digits of `big` in the output;")
+    assert failed[4].endswith("(it printed: 31.878)")
+    assert failed[5].endswith("(it printed: 4)")
+    assert len(failed) == 6

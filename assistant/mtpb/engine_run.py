@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from assistant.engine.events import EngineEvent
     from assistant.execution.runtime import Runtime
     from assistant.models.base import Model
-    from assistant.mtpb.runner import EvalOptions, Job
+    from assistant.mtpb.jobs import EvalOptions, Job
 
 
 class _SerialModel:

@@ -1,4 +1,5 @@
-"""The one place that picks the runtime for many programs (``assistant eval``, replays).
+"""The one place that picks a runtime: for many programs (``make_pool``: ``assistant eval``)
+and for one interactive session (``session_runtime``: replays; the front ends' controller).
 
 The contract both runtimes implement is in ``runtime.py``.
 """
@@ -6,11 +7,15 @@ The contract both runtimes implement is in ``runtime.py``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from assistant.execution.config import KernelConfig
 from assistant.execution.runtime import RUNTIMES, ProgramPool, RuntimeName
 
-__all__ = ["choose_runtime", "make_pool"]
+if TYPE_CHECKING:
+    from assistant.execution.kernel import Kernel
+
+__all__ = ["choose_runtime", "make_pool", "session_runtime"]
 
 
 def choose_runtime(asked: str, config: KernelConfig) -> RuntimeName:
@@ -39,3 +44,11 @@ def make_pool(
 
     pre = None if preload is None else list(preload)
     return ForkPool(size=size, config=config, preload=pre, heavy=list(heavy))
+
+
+def session_runtime(config: KernelConfig) -> Kernel:
+    """The runtime of one interactive session (not started): a Jupyter kernel, which answers
+    ``input()``, runs any kernelspec and lives as long as the session."""
+    from assistant.execution.kernel import Kernel
+
+    return Kernel(config)

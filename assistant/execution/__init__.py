@@ -1,4 +1,6 @@
-"""Running code: Jupyter kernels (one per session) and a pre-warmed pool for grading."""
+"""Running code: one ``Runtime`` contract (``runtime.py``) with two implementations, Jupyter
+kernels (one per session; ``KernelPool`` for grading) and forked children of a warm fork server
+(``ForkPool``, the eval default); ``choose.make_pool`` picks one for many programs."""
 
 import logging
 

@@ -17,21 +17,36 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from assistant.execution.config import KernelConfig
 from assistant.execution.output import Collector
 from assistant.execution.result import ExecError, ExecResult, Status, strip_ansi
+from assistant.execution.runtime import StdinHandler
 
 if TYPE_CHECKING:
     from jupyter_client.asynchronous.client import AsyncKernelClient
 
-    from assistant.execution.kernel import Kernel
+__all__ = ["CellRun", "InputCancelled", "KernelProcess", "StdinHandler"]
 
 log = logging.getLogger(__name__)
 
-# Answers ``input(prompt)`` (``password``: getpass) while a cell runs.
-StdinHandler = Callable[[str, bool], Awaitable[str]]
+
+class KernelProcess(Protocol):
+    """What a cell in flight needs of its kernel (``Kernel``, which owns the process)."""
+
+    config: KernelConfig
+
+    @property
+    def pid(self) -> int | None: ...
+
+    async def is_alive(self) -> bool: ...
+
+    def exit_cause(self) -> str: ...
+
+    async def interrupt(self) -> None: ...
+
+    async def signal_interrupt(self) -> None: ...
 
 
 class InputCancelled(Exception):
@@ -57,7 +72,7 @@ _FETCH = (
 class CellRun:
     """One execute request and what has been learnt about it so far."""
 
-    def __init__(self, kernel: Kernel, kc: AsyncKernelClient, timeout: float) -> None:
+    def __init__(self, kernel: KernelProcess, kc: AsyncKernelClient, timeout: float) -> None:
         self.kernel = kernel
         self.kc = kc
         self.timeout = timeout

@@ -1,4 +1,4 @@
-"""``KernelPool``'s interface over fork servers (``forkserver.py``): the eval runtime.
+"""A ``ProgramPool`` (``runtime.py``) over fork servers (``forkserver.py``): the eval runtime.
 
 Each program is a fresh forked child in a fresh working folder of its own (``folders.py``,
 removed after it); ``size`` programs execute at once, one fork server per job
@@ -14,16 +14,14 @@ import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from assistant.execution.config import KernelConfig
 from assistant.execution.folders import ProgramFolders
 from assistant.execution.forkprogram import ForkProgram, result_from_reply
 from assistant.execution.forkserver import ForkServer
 from assistant.execution.result import ExecResult, KernelDied
-
-if TYPE_CHECKING:
-    from assistant.execution.pool import Cell
+from assistant.execution.runtime import Cell
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """One program in the fork runtime: a forked child of a ``ForkServer`` (``forkserver.py``).
 
-``ForkProgram`` has the part of ``Kernel``'s interface that the runner and the engine use
-(``execute``, ``restart``, ``interrupt``, ``evaluate``), plus ``call`` for pluggable program
-runners and ``checkpoint`` (fork snapshots for failed attempts). ``result_from_reply`` turns
+``ForkProgram`` is a ``Runtime`` (``runtime.py``) with snapshots (``checkpoint``: fork
+snapshots for failed attempts), plus ``call`` for pluggable program runners. It reaches its
+server only through ``ForkChannel`` (what ``ForkServer`` offers a program), so this module
+does not import the server's. ``result_from_reply`` turns
 the server's answer for a cell into the ``ExecResult`` a Jupyter kernel would have given, so
 verdicts do not depend on the runtime. Child deaths and timeouts are logged
 (``assistant.execution.forkprogram``).
@@ -16,9 +17,9 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from assistant.execution.cell import StdinHandler
+from assistant.execution.config import KernelConfig
 from assistant.execution.output import read_processes
 from assistant.execution.result import (
     ExecError,
@@ -28,17 +29,32 @@ from assistant.execution.result import (
     explain_sys_exit,
     strip_ansi,
 )
-
-if TYPE_CHECKING:
-    from assistant.execution.forkserver import ForkServer
+from assistant.execution.runtime import Checkpoint, StdinHandler
 
 log = logging.getLogger(__name__)
+
+
+class ForkChannel(Protocol):
+    """What a program needs of its fork server (``ForkServer``)."""
+
+    config: KernelConfig
+    workdir: Path | None
+    dead: bool
+
+    @property
+    def pid(self) -> int | None: ...
+
+    async def request(self, msg: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def new_session(self) -> str: ...
 
 
 class ForkProgram:
     """One program's state: a forked child. ``restart`` forks a fresh one."""
 
-    def __init__(self, server: ForkServer, gate: asyncio.Semaphore | None = None) -> None:
+    snapshots = True  # ``checkpoint`` forks frozen copies of the program
+
+    def __init__(self, server: ForkChannel, gate: asyncio.Semaphore | None = None) -> None:
         self.server = server
         self.config = server.config
         self.workdir = server.workdir
@@ -138,7 +154,17 @@ class ForkProgram:
             reply = await self._roundtrip({"op": "eval", "exprs": expressions, "timeout": 10.0})
             return dict(reply.get("expressions") or {})
 
-    async def checkpoint(self, op: str) -> bool:
+    def describe(self) -> dict[str, Any]:
+        return {
+            "runtime": "fork",
+            "server_pid": self.server.pid,
+            "program": self.sid,
+            "restarts": self.restarts,
+            "sandbox": "bwrap" if self.config.sandboxed else "none",
+            "snapshots": self.snapshots,
+        }
+
+    async def checkpoint(self, op: Checkpoint) -> bool:
         """``snapshot`` (fork a frozen copy of the program before an attempt), ``commit``
         (drop it) or ``rollback`` (the copy takes over: the attempt leaves no trace in the
         interpreter, ~ a fork's cost). False when it could not be done (no program, a timeout

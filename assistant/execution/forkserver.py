@@ -9,11 +9,10 @@ undo module state). Cells keep the Jupyter kernel's semantics (print capture, th
 bare expression printed, output cap, memory and process limits, timeouts, crash reports), so
 verdicts are the same. The Jupyter kernel stays the interactive runtime.
 
-``ForkProgram`` (``forkprogram.py``) has the part of ``Kernel``'s interface that the runner
-and the engine use (``execute``, ``restart``, ``interrupt``, ``evaluate``), plus ``call`` for
-pluggable program runners and ``checkpoint`` (fork snapshots for failed attempts). ``ForkPool``
-(``forkpool.py``) has ``KernelPool``'s (``kernel()``, ``run_program``); its ``size`` bounds
-the cells running at once, not the programs open, so many programs can wait on a model.
+``ForkProgram`` (``forkprogram.py``) is the ``Runtime`` of this runtime (``runtime.py``: the
+contract the Jupyter ``Kernel`` implements too), with fork snapshots for failed attempts;
+``ForkPool`` (``forkpool.py``) its ``ProgramPool``, whose ``size`` bounds the cells running at
+once, not the programs open, so many programs can wait on a model.
 Server starts, failed starts and unexpected exits are logged (``assistant.execution.forkserver``).
 """
 

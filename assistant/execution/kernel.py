@@ -32,6 +32,7 @@ from assistant.execution.result import (
     describe_exit,
     explain_sys_exit,
 )
+from assistant.execution.runtime import Checkpoint
 
 if TYPE_CHECKING:
     from jupyter_client.asynchronous.client import AsyncKernelClient
@@ -45,7 +46,10 @@ FINAL_MARKER = "#%%assistant:final"
 
 
 class Kernel:
-    """A running Jupyter kernel with the assistant's capture code installed."""
+    """A running Jupyter kernel with the assistant's capture code installed: a ``Runtime``
+    (``runtime.py``) without snapshots."""
+
+    snapshots = False  # no fork snapshots: a failed attempt is undone by restart and replay
 
     def __init__(self, config: KernelConfig | None = None) -> None:
         self.config = config or KernelConfig()
@@ -233,6 +237,20 @@ class Kernel:
             reaper.unregister(pid)
         if self.kc is not None:
             self.kc.stop_channels()
+
+    async def checkpoint(self, op: Checkpoint) -> bool:
+        """No snapshots in a Jupyter kernel (``snapshots`` is False): never done."""
+        return False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "runtime": "jupyter",
+            "kernel": self.config.kernel_name or OWN_KERNEL,
+            "pid": self.pid,
+            "restarts": self.restarts,
+            "sandbox": "bwrap" if self.config.sandboxed else "none",
+            "snapshots": self.snapshots,
+        }
 
     async def __aenter__(self) -> Kernel:
         return await self.start()

@@ -21,14 +21,18 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Coroutine, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from assistant.execution.config import KernelConfig
 from assistant.execution.folders import ProgramFolders
 from assistant.execution.kernel import Kernel
+from assistant.execution.kernel_call import call_in_kernel
 from assistant.execution.result import ExecResult
+from assistant.execution.runtime import Cell
+
+__all__ = ["PRELOAD", "Cell", "KernelPool"]
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +75,9 @@ def _isolation_code() -> str:
     )
 
 
-@dataclass
-class Cell:
-    code: str
-    print_last: bool = False
-    timeout: float | None = None
-
-
 class KernelPool:
+    """A ``ProgramPool`` (``runtime.py``) of Jupyter kernels."""
+
     def __init__(
         self, size: int = 2, config: KernelConfig | None = None, recycle_after: int = 200
     ) -> None:
@@ -222,6 +221,31 @@ class KernelPool:
                 if stop_on_error and not res.ok:
                     break
         return results
+
+    async def run_cells(
+        self, cells: Sequence[str], timeout: float | None = None, preload: Sequence[str] = ()
+    ) -> list[ExecResult]:
+        """A whole program in one clean kernel, cell by cell (the last one final), stopping at
+        the first that is not ok. ``preload`` is for runtimes that load modules ahead: kernels
+        start with ``PRELOAD`` and import the rest as the program does."""
+        last = len(cells) - 1
+        program = [
+            Cell(code, print_last=i == last, timeout=timeout) for i, code in enumerate(cells)
+        ]
+        return await self.run_program(program)
+
+    async def call(
+        self,
+        runner: str,
+        args: dict[str, Any],
+        timeout: float | None = None,
+        preload: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """A pluggable program runner in one clean kernel (``kernel_call.py``)."""
+        timeout = self.config.timeout if timeout is None else timeout
+        async with self.kernel() as k:
+            reply, _ = await call_in_kernel(k, runner, args, timeout)
+        return reply
 
     async def close(self) -> None:
         log.debug("closing %d kernels", len(self._all))

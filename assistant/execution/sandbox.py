@@ -43,12 +43,17 @@ import shutil
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from assistant.execution.result import KernelStartError
 
-if TYPE_CHECKING:
-    from assistant.execution.config import KernelConfig
+
+class Configured(Protocol):
+    """What the sandbox reads of a ``KernelConfig`` (``config.py`` imports this module, so
+    this one names only the field it needs)."""
+
+    @property
+    def workdir(self) -> Path | None: ...
 
 
 class SandboxError(KernelStartError):
@@ -195,7 +200,7 @@ def _system_binds() -> list[str]:
 
 
 def bwrap_argv(
-    argv: list[str], config: KernelConfig, writable: Iterable[Path | str] = ()
+    argv: list[str], config: Configured, writable: Iterable[Path | str] = ()
 ) -> list[str]:
     """``argv`` wrapped in bubblewrap; ``writable`` folders are bound read-write, the first
     one also holds the private home."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from assistant.execution.result import ExecResult
 from assistant.mtpb.grading import grade_program
@@ -28,10 +28,9 @@ from assistant.mtpb.refinement_metrics import turn_outcome
 if TYPE_CHECKING:
     from assistant.config import Settings
     from assistant.engine.events import EngineEvent
-    from assistant.execution.forkprogram import ForkProgram
-    from assistant.execution.kernel import Kernel
+    from assistant.execution.runtime import Runtime
     from assistant.models.base import Model
-    from assistant.mtpb.runner import EvalOptions, Job
+    from assistant.mtpb.jobs import EvalOptions, Job
 
 
 class _SerialModel:
@@ -80,7 +79,7 @@ def _chosen(turn: Any) -> Any:
 
 
 async def run_with_engine(
-    job: Job, kernel: Kernel | ForkProgram, model: Model, settings: Settings, opts: EvalOptions
+    job: Job, kernel: Runtime, model: Model, settings: Settings, opts: EvalOptions
 ) -> tuple[list[str], list[ExecResult], dict[str, Any]]:
     try:
         from assistant.engine.engine import Engine
@@ -117,10 +116,8 @@ async def run_with_engine(
         mtpb_exact=job.mode == "multi",  # the single-turn prompt is no upstream format
         logprobs=getattr(opts, "logprobs", None),
     )
-    # A fork-runtime program is used like a kernel (execute, restart, checkpoint snapshots).
-    kernel_like = cast("Kernel", kernel)
     shared = model if getattr(model, "lined_up", False) else serial(model)  # lineup: safe as is
-    engine = Engine(shared, kernel_like, settings, session, count, style, options=options)
+    engine = Engine(shared, kernel, settings, session, count, style, options=options)
     meta = {
         "problem": prob.id,
         "case": job.case,

@@ -16,11 +16,9 @@ pass. This project grades them: dicts like lists (tuples read as lists, as in JS
 text (``None`` or ``"None"``, like bool). It also applies the float tolerance inside lists and
 dicts, where upstream's ``==`` fails ``[0.1 + 0.2]`` against ``[0.3]``.
 
-Upstream's verdicts themselves come from running the whole program once more the way its
-harness does (``upstream.py`` + ``kernels/upstream_exec.py``): one exec, its print recorder, its
-equivalence on the live object. ``upstream=True`` here only approximates them from per-cell
-captures (a def split across turns, ``x = v`` on the last line, prints to stderr or a later
-mutation come out differently); the eval runner no longer uses it.
+Upstream's verdicts come from running the whole program once more the way its harness does
+(``upstream.py`` + ``kernels/upstream_exec.py``): one exec, its print recorder, its equivalence
+on the live object. Both are strategies of the one grading path in ``rules.py``.
 
 The kernel hands back printed objects as ``Printed`` (type name, JSON-safe value, repr);
 ``rebuild`` turns one back into the Python value the rules above expect.
@@ -142,18 +140,15 @@ def _cast(value: Any, target: type) -> Any:
     return target(value)
 
 
-def equivalent(actual: Any, expected: Any, *, upstream: bool = False) -> tuple[bool, str]:
+def equivalent(actual: Any, expected: Any) -> tuple[bool, str]:
     """Whether ``actual`` (rebuilt) matches ``expected`` (from JSON); the reason when not."""
-    if upstream and (expected is None or isinstance(expected, dict)):
-        kind = "None" if expected is None else "dict"
-        return False, f"upstream cannot grade a {kind} output (Unsupported type)"
     try:
-        return _equivalent(actual, expected, upstream)
+        return _equivalent(actual, expected)
     except Exception as exc:  # a failed cast is a wrong answer, not a crash of the grader
         return False, f"cannot compare: {type(exc).__name__}: {exc}"
 
 
-def _equivalent(o1: Any, o2: Any, upstream: bool) -> tuple[bool, str]:
+def _equivalent(o1: Any, o2: Any) -> tuple[bool, str]:
     if isinstance(o1, SeriesValue):
         import numpy as np
 
@@ -169,8 +164,6 @@ def _equivalent(o1: Any, o2: Any, upstream: bool) -> tuple[bool, str]:
         o1 = _cast(o1, type(o2))
     if isinstance(o2, float):
         return bool(abs(o1 - o2) < FLOAT_TOL), ""
-    if upstream:
-        return bool(o1 == o2), ""
     if isinstance(o2, (list, dict)):
         return _close(_jsonish(o1), o2), ""
     return bool(o1 == o2), ""
@@ -269,9 +262,7 @@ def grade_program(
     results: Sequence[ExecResult],
     expected: Any,
     *,
-    upstream: bool = False,
     missing_datasets: Sequence[str] = (),
-    cells: Sequence[str] | None = None,
     datasets: Sequence[str] = (),
 ) -> Verdict:
     """Grade the cells of one program (in the order they ran) against one expected output.
@@ -286,26 +277,18 @@ def grade_program(
         ds = _dataset_from_error(failed, datasets)
         if ds is not None:
             return Verdict("needs_dataset", ds, exp)
-    if upstream and cells is not None:
-        try:
-            ast.parse("\n\n".join(cells))
-        except SyntaxError as exc:
-            # Upstream execs the whole program at once: a syntax error anywhere runs nothing.
-            return Verdict("error", f"SyntaxError: {exc.msg} (line {exc.lineno})", exp)
+    if failed is not None:
+        failure = _failure(failed, exp)
+        if failure is not None:
+            return failure
     printed_any, arg = last_print(results)
-    failure = _failure(failed, exp) if failed is not None else None
-    # Upstream still grades what an erroring program printed before the error; not a timeout.
-    if failure is not None and (not upstream or failure.kind in ("timeout", "died")):
-        return failure
     if not printed_any:
-        return failure or Verdict("no_output", "the program printed nothing", exp)
+        return Verdict("no_output", "the program printed nothing", exp)
     if arg is None:
-        return failure or Verdict("no_output", "print() was called without arguments", exp)
-    ok, why = equivalent(rebuild(arg), expected, upstream=upstream)
+        return Verdict("no_output", "print() was called without arguments", exp)
+    ok, why = equivalent(rebuild(arg), expected)
     if ok:
         return Verdict("pass", "", exp, arg.repr, arg.type)
-    if failure is not None:
-        return failure
     return Verdict("wrong", why, exp, arg.repr, arg.type)
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.models.base import Cancelled, Completion, Request
 
 if TYPE_CHECKING:
-    from assistant.mtpb.runner import EvalOptions, Job
+    from assistant.mtpb.jobs import EvalOptions, Job
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from assistant.mtpb.reference import ReferenceModel
 
 if TYPE_CHECKING:
     from assistant.config import Settings
-    from assistant.execution.kernel import Kernel
+    from assistant.execution.runtime import Runtime
     from assistant.models.base import Model
 
 _OUT_LINES = 30
@@ -67,7 +67,7 @@ async def replay_problem(
 ) -> list[Verdict]:
     from pathlib import Path
 
-    from assistant.execution.kernel import Kernel
+    from assistant.execution.choose import session_runtime
 
     workdir = Path(settings.workdir).expanduser() if settings.workdir else None
     print(f"MTPB problem {prob.id}: {prob.name} [{prob.category}]")
@@ -82,7 +82,7 @@ async def replay_problem(
             print(f"verdict: {v.describe()}")
             verdicts.append(v)
             continue
-        async with Kernel(settings.kernel_config()) as kernel:
+        async with session_runtime(settings.kernel_config()) as kernel:
             results = await _run_case(prob, case, model, kernel, settings, step)
         v = grade_program(results, prob.outputs[case], datasets=prob.datasets())
         print(f"verdict: {v.describe()}")
@@ -101,7 +101,7 @@ async def replay_problem(
 
 
 async def _run_case(
-    prob: Problem, case: int, model: Model, kernel: Kernel, settings: Settings, step: bool
+    prob: Problem, case: int, model: Model, kernel: Runtime, settings: Settings, step: bool
 ) -> list[ExecResult]:
     prompts = prob.filled_prompts(case)
     results: list[ExecResult] = []

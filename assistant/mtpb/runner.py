@@ -12,10 +12,11 @@ With the reference model the programs are known up front, so the cells run direc
 engine, no prompts). Any other model goes through ``assistant.engine.engine.Engine`` turn by turn, or
 with ``--upstream`` through upstream's own sampler (every turn written before anything runs).
 
-Every program gets this project's verdict (cell by cell, ``grading.py``); with ``--upstream``
-also upstream's, from running the whole program once more (a fresh child, a fresh folder)
-exactly as upstream's harness does (``upstream_run.py``, ``upstream.py``,
-``kernels/upstream_exec.py``).
+Programs run in a ``ProgramPool`` (``execution/runtime.py``; the fork runtime or Jupyter
+kernels, picked by ``execution/choose.py``). Every program gets this project's verdict (cell
+by cell, ``grading.py``); with ``--upstream`` also upstream's, from running the whole program
+once more (a fresh child, a fresh folder) exactly as upstream's harness does: both are
+``GradingRules`` of the one grading path (``rules.py``).
 """
 
 from __future__ import annotations
@@ -23,143 +24,24 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from assistant.engine.prompting import mtpb_prefix
+from assistant.execution.choose import choose_runtime
+from assistant.execution.choose import make_pool as make_pool
 from assistant.execution.result import ExecResult
+from assistant.execution.runtime import ProgramPool, Runtime
 from assistant.models.base import ServerError
-from assistant.mtpb.grading import Kind, Verdict, grade_program
-from assistant.mtpb.problems import Problem
+from assistant.mtpb.grading import Kind, Verdict
+from assistant.mtpb.jobs import EvalOptions as EvalOptions
+from assistant.mtpb.jobs import Job as Job
+from assistant.mtpb.jobs import make_jobs as make_jobs
 from assistant.mtpb.reference import ReferenceModel, program_code
 from assistant.mtpb.results import Key as Key
 from assistant.mtpb.results import ResultStore as ResultStore
-from assistant.mtpb.upstream import upstream_verdict
-from assistant.mtpb.upstream_run import run_upstream_job, sample_upstream_job
-
-_STDOUT_KEEP = 2000
-
-
-@dataclass(frozen=True)
-class Job:
-    problem: Problem
-    case: int
-    sample: int
-    mode: str  # "multi" | "single"
-
-    @property
-    def key(self) -> Key:
-        return (self.problem.id, self.case, self.sample, self.mode)
-
-
-@dataclass
-class EvalOptions:
-    samples: int = 1
-    modes: tuple[str, ...] = ("multi",)
-    jobs: int = 2
-    out: Path | None = None
-    refine: int | None = None  # attempts per turn for model runs (None: engine default 1)
-    progress: bool = True
-    model_spec: str = "reference"
-    workdir: Path | None = None  # the kernels' cwd (where ./datasets/ would be)
-    sessions: list[Any] | None = None  # when set, model runs append their Session here
-    upstream: bool = False  # model runs use upstream's sampler (no engine, no refinement)
-    # "fork": each program in a forked child of a warm fork server (fast, fully isolated);
-    # "jupyter": a pool of Jupyter kernels reset between programs (any kernelspec).
-    runtime: str = "fork"
-    # Programs in flight at once for model runs (requests to a server backend), independent
-    # of ``jobs`` (cells executing at once); None: ``jobs``. In-process models still generate
-    # one at a time (``engine_run._SerialModel``).
-    concurrency: int | None = None
-    # ``-n N`` on an in-process llama.cpp model: the N samples of a problem, case and mode run
-    # at once and their requests decode together, round by round (mtpb/lineup.py).
-    lineup: bool = True
-    # Token log-probs for model runs: None only when a ranker reads them (several candidates);
-    # True always (``--logprobs``: the report's mean log-prob).
-    logprobs: bool | None = None
-
-
-def make_jobs(problems: Iterable[Problem], samples: int, modes: Iterable[str]) -> list[Job]:
-    modes = list(modes)
-    return [
-        Job(p, case, s, mode)
-        for p in problems
-        for mode in modes
-        for case in range(p.cases)
-        for s in range(samples)
-    ]
-
-
-def _results_summary(results: list[ExecResult]) -> list[dict[str, Any]]:
-    out = []
-    for r in results:
-        out.append(
-            {
-                "status": r.status,
-                "duration": round(r.duration, 4),
-                "stdout": r.stdout[-_STDOUT_KEEP:],
-                "error": r.error.summary() if r.error else None,
-                "message": r.message,
-            }
-        )
-    return out
-
-
-def _job_fields(job: Job, model: str) -> dict[str, Any]:
-    """What identifies a results line (its resume key among them)."""
-    return {
-        "problem": job.problem.id,
-        "case": job.case,
-        "sample": job.sample,
-        "mode": job.mode,
-        "category": job.problem.category,
-        "model": model,
-    }
-
-
-def make_record(
-    job: Job,
-    cells: list[str],
-    results: list[ExecResult],
-    *,
-    model: str,
-    missing: list[str],
-    extra: dict[str, Any] | None = None,
-    upstream: dict[str, Any] | None = None,
-    with_upstream: bool = True,
-) -> dict[str, Any]:
-    """One results line: this project's verdict and, with ``--upstream``, upstream's too
-    (``--upstream`` picks which one a report shows; a model's ``--upstream`` run also samples
-    differently, so its file is never mixed).
-
-    ``upstream``: the result of running the program the upstream way (None when it did not
-    run: a missing dataset, or no code at all). ``with_upstream=False``: upstream's verdict was
-    not asked for; the line has none (a later ``--upstream`` run of the same file adds it).
-    """
-    expected = job.problem.outputs[job.case]
-    failed = next((i for i, r in enumerate(results) if not r.ok), None)
-    if failed is not None:  # nothing after a failure counts, as in upstream's single exec
-        results = results[: failed + 1]
-    datasets = job.problem.datasets()
-    ours = grade_program(results, expected, missing_datasets=missing, datasets=datasets)
-    theirs = upstream_verdict(upstream, expected, datasets) if upstream is not None else ours
-    rec: dict[str, Any] = {
-        **_job_fields(job, model),
-        "verdict": ours.to_dict(),
-        "cells": cells,
-        "results": _results_summary(results),
-        "time": round(sum(r.duration for r in results), 4),
-    }
-    if with_upstream:
-        rec["upstream_verdict"] = theirs.to_dict()
-    if upstream is not None:
-        keep = ("status", "error", "prints", "duration")
-        rec["upstream_run"] = {k: upstream.get(k) for k in keep}
-    if extra:
-        rec.update(extra)
-    return rec
+from assistant.mtpb.rules import Ran, grade, job_fields, make_record, rules_for
+from assistant.mtpb.upstream_run import sample_upstream_job
 
 
 def harness_failure(job: Job, exc: BaseException, model: str) -> dict[str, Any]:
@@ -167,7 +49,7 @@ def harness_failure(job: Job, exc: BaseException, model: str) -> dict[str, Any]:
     kind: Kind = "died" if type(exc).__name__ in ("KernelDied", "KernelStartError") else "error"
     v = Verdict(kind, f"harness: {type(exc).__name__}: {exc}", job.problem.outputs[job.case])
     return {
-        **_job_fields(job, model),
+        **job_fields(job, model),
         "verdict": v.to_dict(),
         "upstream_verdict": v.to_dict(),
         "cells": [],
@@ -177,7 +59,7 @@ def harness_failure(job: Job, exc: BaseException, model: str) -> dict[str, Any]:
     }
 
 
-async def run_cells(kernel: Any, cells: list[str]) -> list[ExecResult]:
+async def run_cells(kernel: Runtime, cells: list[str]) -> list[ExecResult]:
     """Run a program's cells in order; the last is 'final' (a bare expression is printed)."""
     results: list[ExecResult] = []
     for i, code in enumerate(cells):
@@ -209,7 +91,7 @@ async def run_eval(
     cfg = settings.kernel_config()
     if opts.workdir is not None:
         cfg.workdir = opts.workdir
-    runtime = opts.runtime if cfg.kernel_name is None else "jupyter"  # other interpreters
+    runtime = choose_runtime(opts.runtime, cfg)
     heavy: list[str] = []  # third-party modules of known programs (a second fork server)
     preload: list[str] | None = None  # the fork server's default (numpy, pandas)
     if isinstance(model, ReferenceModel) and runtime == "fork":
@@ -279,21 +161,20 @@ async def run_eval(
 
 
 async def _run_job(
-    pool: Any, job: Job, opts: EvalOptions, settings: Any, model: Any
+    pool: ProgramPool, job: Job, opts: EvalOptions, settings: Any, model: Any
 ) -> dict[str, Any]:
     missing = job.problem.missing_datasets(opts.workdir)
     if missing:  # no point running it: report what the user would have to provide
-        return make_record(job, [], [], model=opts.model_spec, missing=missing)
+        ran = Ran([], [], missing=missing)
+        # Both verdicts, whatever was asked: upstream's would say the same.
+        graded = await grade(pool, job, ran, rules_for(upstream=True))
+        return make_record(job, ran, graded, model=opts.model_spec)
     extra: dict[str, Any] | None = None
+    preload: list[str] = []
     if isinstance(model, ReferenceModel):
         cells = reference_cells(model, job)
         preload = _imports(model, job)
-        if hasattr(pool, "run_cells"):  # the fork pool: the whole program in one round trip
-            results = await pool.run_cells(cells, preload=preload)
-        else:
-            async with pool.kernel() as k:
-                results = await run_cells(k, cells)
-        up = await run_upstream_job(pool, job, cells, preload) if opts.upstream else None
+        results = await pool.run_cells(cells, preload=preload)  # one round trip where it can
     elif opts.upstream and job.mode == "multi":  # upstream has no single-turn sampler
         cells, raws = await sample_upstream_job(job, model, settings)
         async with pool.kernel() as k:
@@ -301,43 +182,15 @@ async def _run_job(
             # engine runs them (upstream's program holds them).
             await k.execute(mtpb_prefix(), timeout=getattr(settings, "timeout", 20.0))
             results = await run_cells(k, cells)
-        up = await run_upstream_job(pool, job, cells)
         extra = {"sampler": "upstream", "raw": raws}
     else:
         from assistant.mtpb.engine_run import run_with_engine
 
         async with pool.kernel() as k:
             cells, results, extra = await run_with_engine(job, k, model, settings, opts)
-        up = await run_upstream_job(pool, job, cells) if opts.upstream else None
-    return make_record(
-        job,
-        cells,
-        results,
-        model=opts.model_spec,
-        missing=[],
-        extra=extra,
-        upstream=up,
-        with_upstream=opts.upstream,
-    )
-
-
-def make_pool(
-    size: int,
-    config: Any,
-    runtime: str = "fork",
-    preload: Iterable[str] | None = None,
-    heavy: Iterable[str] = (),
-) -> Any:
-    """Where programs run: forked children of a warm server (``ForkPool``, the default), or
-    pre-warmed Jupyter kernels reset between programs (``KernelPool``)."""
-    if runtime == "jupyter":
-        from assistant.execution.pool import KernelPool
-
-        return KernelPool(size=size, config=config)
-    from assistant.execution.forkpool import ForkPool
-
-    pre = None if preload is None else list(preload)
-    return ForkPool(size=size, config=config, preload=pre, heavy=list(heavy))
+    ran = Ran(cells, results, preload)
+    graded = await grade(pool, job, ran, rules_for(opts.upstream))
+    return make_record(job, ran, graded, model=opts.model_spec, extra=extra)
 
 
 _IMPORT = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_][\w.]*)", re.MULTILINE)

@@ -5,8 +5,9 @@
 * ``sample_upstream``: upstream's sampler for a model: every turn is generated (the problem's
   ``max_gen_length`` new tokens, upstream's truncation), whatever the code does, because
   upstream runs nothing until the whole program is written;
-* ``run_in_kernel``: runs a program through ``kernels/upstream_exec.py`` (one ``exec``, a print
-  recorder, upstream's equivalence) inside a kernel and returns its result dict;
+* ``RUNNER`` (``kernels/upstream_exec.py``: one ``exec``, a print recorder, upstream's
+  equivalence) is called in a clean runtime by ``upstream_run.py`` (``ProgramPool.call``), or
+  in a given kernel by ``run_in_kernel``; ``result_from_call`` reads its answer;
 * ``upstream_verdict``: that result as a ``Verdict``.
 
 What upstream's guard or crash would make of a program (``sys.exit``, ``import sklearn``) is
@@ -15,31 +16,21 @@ documented in ``kernels/upstream_exec.py``.
 
 from __future__ import annotations
 
-import ast
-import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.engine import prompting
 from assistant.engine.truncation import upstream_cut
 from assistant.mtpb.grading import Verdict, named_dataset
 
+if TYPE_CHECKING:
+    from assistant.execution.result import ExecResult
+    from assistant.execution.runtime import Runtime
+
 PROGRAM_TIMEOUT = 20.0  # seconds per program, as upstream
 CLIENT_SLACK = 10.0  # the kernel's own timer fires first; the client only catches a stuck one
 
-_CELL = """\
-def __asst_upstream(path, program, timeout, expected):
-    import json, sys, types
-    mod = sys.modules.get("assistant_upstream")
-    if mod is None:
-        mod = types.ModuleType("assistant_upstream")
-        mod.__file__ = path
-        exec(compile(open(path, encoding="utf-8").read(), path, "exec"), mod.__dict__)
-        sys.modules["assistant_upstream"] = mod
-    return json.dumps(mod.run_upstream(program, timeout, expected=json.loads(expected)))
-__asst_upstream_result = __asst_upstream({path!r}, {program!r}, {timeout!r}, {expected!r})
-del __asst_upstream
-"""
+RUNNER = "upstream_exec:run_upstream"  # kernels/upstream_exec.py, called in a clean runtime
 
 
 def upstream_program(
@@ -92,31 +83,25 @@ def sample_upstream(
 
 
 async def run_in_kernel(
-    kernel: Any, program: str, expected: Any, timeout: float = PROGRAM_TIMEOUT
-) -> tuple[dict[str, Any], Any]:
-    """(``run_upstream``'s result dict, the cell's ExecResult) for one program in ``kernel``."""
-    from assistant.resources import kernel_file
+    kernel: Runtime, program: str, expected: Any, timeout: float = PROGRAM_TIMEOUT
+) -> tuple[dict[str, Any], ExecResult]:
+    """(``run_upstream``'s result dict, the cell's ExecResult) for one program in ``kernel``
+    (a Jupyter kernel: what ``KernelPool.call`` does in a clean one)."""
+    from assistant.execution.kernel_call import call_in_kernel
 
-    cell = _CELL.format(
-        path=str(kernel_file("upstream_exec.py")),
-        program=program,
-        timeout=float(timeout),
-        expected=json.dumps(expected),
-    )
-    res = await kernel.execute(cell, timeout=timeout + CLIENT_SLACK)
-    if res.status in ("timeout", "died") and res.restarted:
-        kind = "timeout" if res.status == "timeout" else "died"
-        return {"status": kind, "error": res.message, "printed": None, "passed": False}, res
-    if not res.ok:
-        # The runner itself failed (cannot happen for anything the program does).
-        detail = res.error.summary() if res.error is not None else res.message
-        return {"status": "harness", "error": detail, "printed": None, "passed": False}, res
-    got = await kernel.evaluate({"r": "__asst_upstream_result"})
-    text = got.get("r", {}).get("data", {}).get("text/plain", "")
-    try:
-        return json.loads(ast.literal_eval(text)), res
-    except (ValueError, SyntaxError) as exc:
-        return {"status": "harness", "error": f"no result ({exc})", "passed": False}, res
+    args = {"program": program, "timeout": float(timeout), "expected": expected}
+    reply, res = await call_in_kernel(kernel, RUNNER, args, timeout + CLIENT_SLACK)
+    return result_from_call(reply), res
+
+
+def result_from_call(reply: dict[str, Any]) -> dict[str, Any]:
+    """``run_upstream``'s result dict from a ``ProgramPool.call`` reply; a runner that did not
+    answer (a timeout or a death around it, a failure of the runner itself) as a result too."""
+    if reply.get("status") == "ok" and isinstance(reply.get("value"), dict):
+        return dict(reply["value"])
+    err = reply.get("error") or reply.get("cause") or reply.get("status")
+    kind = reply.get("status") if reply.get("status") in ("timeout", "died") else "harness"
+    return {"status": kind, "error": str(err), "printed": None, "passed": False}
 
 
 def upstream_verdict(

@@ -7,50 +7,45 @@ upstream's sampler for model runs. The rules themselves are in ``upstream.py`` a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from assistant.mtpb.upstream import (
     CLIENT_SLACK,
     PROGRAM_TIMEOUT,
-    run_in_kernel,
+    RUNNER,
+    result_from_call,
     sample_upstream,
     single_program,
     upstream_program,
 )
 
 if TYPE_CHECKING:
-    from assistant.mtpb.runner import Job
+    from assistant.execution.runtime import ProgramPool
+    from assistant.mtpb.jobs import Job
 
 
 async def run_upstream_job(
-    pool: Any, job: Job, cells: list[str], preload: list[str] | None = None
+    pool: ProgramPool, job: Job, cells: list[str], preload: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """The program run once more, exactly as upstream's harness runs it, in a fresh child of
-    the fork server (one round trip) or in a clean kernel of the Jupyter pool."""
+    """The program run once more, exactly as upstream's harness runs it, in a clean runtime of
+    ``pool`` (a fresh child of a fork server in one round trip, or a clean Jupyter kernel)."""
     prompts = job.problem.filled_prompts(job.case)
     if job.mode == "single":
         program = single_program(prompts, cells[0] if cells else "")
     else:
         program = upstream_program(prompts, cells)
     expected = job.problem.outputs[job.case]
-    if hasattr(pool, "call"):
-        args = {"program": program, "timeout": PROGRAM_TIMEOUT, "expected": expected}
-        reply = await pool.call(
-            "upstream_exec:run_upstream",
-            args,
-            timeout=PROGRAM_TIMEOUT + CLIENT_SLACK,
-            # Upstream's program starts with the prefix's ``import numpy as np``: a child of
-            # the server that has numpy loaded costs ~5 ms, importing it afresh ~100 ms.
-            preload=[*(preload or ()), "numpy"],
-        )
-        if reply.get("status") == "ok" and isinstance(reply.get("value"), dict):
-            return dict(reply["value"])
-        err = reply.get("error") or reply.get("cause") or reply.get("status")
-        kind = reply.get("status") if reply.get("status") in ("timeout", "died") else "harness"
-        return {"status": kind, "error": str(err), "printed": None, "passed": False}
-    async with pool.kernel() as k:
-        result, _ = await run_in_kernel(k, program, expected)
-    return result
+    args = {"program": program, "timeout": PROGRAM_TIMEOUT, "expected": expected}
+    reply = await pool.call(
+        RUNNER,
+        args,
+        timeout=PROGRAM_TIMEOUT + CLIENT_SLACK,
+        # Upstream's program starts with the prefix's ``import numpy as np``: a child of a fork
+        # server that has numpy loaded costs ~5 ms, importing it afresh ~100 ms.
+        preload=[*preload, "numpy"],
+    )
+    return result_from_call(reply)
 
 
 async def sample_upstream_job(job: Job, model: Any, settings: Any) -> tuple[list[str], list[str]]:

@@ -113,6 +113,7 @@ PROBES: list[tuple[str, str, Any, bool]] = [
     ("bool as text: 'True' is True", P + "'True'\n", True, True),
     ("float tolerance at top level", P + "0.1 + 0.2\n", 0.3, True),
     ("no float tolerance inside a list", P + "[0.1 + 0.2]\n", [0.3], False),
+    ("lists compare with ==: True == 1", P + "[True]\n", [1], True),
     ("dict cannot pass", P + "{'a': 1}\n", {"a": 1}, False),
     ("None cannot pass", P + "None\n", None, False),
 ]

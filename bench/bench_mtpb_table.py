@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import json
 import math
-import random
 import sys
 import time
 from collections import Counter, defaultdict
@@ -277,47 +276,55 @@ def figures(name: str, recs: list[dict], shape: dict, args: argparse.Namespace) 
         rows = _pass_rows(recs, refined=True)
         for k in (2, 3, shape["samples"]):
             out[f"pass@{k}"] = _pass_at(rows, k)
-        out["program_pick"] = program_pick(recs, args.seed)
+        out["program_pick"] = program_pick(recs)
     lasts = [e.get("last_turn_candidates") or [] for e in eng]
     if any(lasts):
-        out["last_turn_pick"] = last_turn_pick([c for c in lasts if c], args.seed)
+        out["last_turn_pick"] = last_turn_pick([c for c in lasts if c])
     return out
 
 
-def _order_execution(items: list[dict]) -> list[int]:
-    """ExecutionRanker's order without tests: has code, ran ok, higher mean log-prob."""
-    key = [(not c["no_code"], c["ok"], c["logprob"] or -1e9, -i) for i, c in enumerate(items)]
-    return sorted(range(len(items)), key=lambda i: key[i], reverse=True)
+def _candidates(items: list[dict]) -> list[Any]:
+    """The recorded candidates as the engine's ``Candidate``s: what its rankers read (ran ok,
+    has code, mean log-prob; no tests, and ``passed`` left false: it is what the pick is
+    scored on, not something a ranker may see)."""
+    from assistant.engine.session import Candidate
+    from assistant.execution.result import ExecResult
 
-
-def _order_mbr(items: list[dict]) -> list[int]:
-    counts = Counter(c["sig"] for c in items if c["sig"] is not None)
-    key = [
-        (not c["no_code"], c["ok"], counts[c["sig"]] - 1 if c["sig"] else -1, c["logprob"] or -1e9)
-        for c in items
+    return [
+        Candidate(
+            index=i,
+            code="",
+            mean_logprob=float("-inf") if c["logprob"] is None else c["logprob"],
+            result=ExecResult("ok") if c["ok"] else None,
+            no_code=c["no_code"],
+        )
+        for i, c in enumerate(items)
     ]
-    return sorted(range(len(items)), key=lambda i: (key[i], -i), reverse=True)
 
 
-def _picks(groups: list[list[dict]], seed: int) -> dict[str, float]:
-    rng = random.Random(seed)
+def _picks(groups: list[list[dict]]) -> dict[str, float]:
+    """What each of the engine's rankers puts first, scored: the mean over ``groups`` of
+    whether it passes; ``random`` is the expected value of a uniform pick."""
+    from assistant.engine.ranking import ExecutionRanker, MBRExecRanker
+
     n = len(groups)
     res = {"execution": 0.0, "mbr-exec": 0.0, "random": 0.0, "oracle": 0.0}
     for items in groups:
-        res["execution"] += items[_order_execution(items)[0]]["passed"]
-        res["mbr-exec"] += items[_order_mbr(items)[0]]["passed"]
-        res["random"] += sum(c["passed"] for c in items) / len(items)  # expected value
+        cands = _candidates(items)
+        mbr = MBRExecRanker(signature=lambda c, items=items: items[c.index]["sig"])
+        res["execution"] += items[ExecutionRanker().rank(cands).order[0]]["passed"]
+        res["mbr-exec"] += items[mbr.rank(cands).order[0]]["passed"]
+        res["random"] += sum(c["passed"] for c in items) / len(items)
         res["oracle"] += any(c["passed"] for c in items)
-    rng.random()  # (the random pick is its expectation: no draw needed)
     return {k: v / n for k, v in res.items()} if n else res
 
 
-def last_turn_pick(groups: list[list[dict]], seed: int) -> dict[str, float]:
+def last_turn_pick(groups: list[list[dict]]) -> dict[str, float]:
     """Among the same candidates of the last turn: which ordering puts a correct one first."""
-    return _picks(groups, seed)
+    return _picks(groups)
 
 
-def program_pick(recs: list[dict], seed: int) -> dict[str, float]:
+def program_pick(recs: list[dict]) -> dict[str, float]:
     """Among the n sampled programs of a test case: pick one by each ranker."""
     by_case: dict[tuple, list[dict]] = defaultdict(list)
     for r in recs:
@@ -332,7 +339,7 @@ def program_pick(recs: list[dict], seed: int) -> dict[str, float]:
                 "no_code": e.get("no_code", 0) > 0,
             }
         )
-    return _picks([g for g in by_case.values() if len(g) > 1], seed)
+    return _picks([g for g in by_case.values() if len(g) > 1])
 
 
 # -- the table ----------------------------------------------------------------------------------

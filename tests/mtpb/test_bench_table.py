@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
-from bench import bench_mtpb_table as bench
+from bench import mtpb_figures as bench
 
 
 def _rec(problem: str, case: int, kind: str, outcomes: list, **eng: Any) -> dict:
@@ -25,7 +24,7 @@ def test_without_refinement_is_read_off_the_refined_run() -> None:
         _rec("2", 0, "pass", [[0, 1], [1, 2]]),  # turn 2 needed a refinement
         _rec("3", 0, "error", [[0, 1], [None, 3]], no_code=2),
     ]
-    fig = bench.figures("greedy", recs, {"samples": 1}, argparse.Namespace(seed=0))
+    fig = bench.figures(recs, {"samples": 1})
     assert fig["pass@1"] == 2 / 3 and fig["pass@1_no_refine"] == 1 / 3
     assert fig["no_code_rate"] == 2 / 6
     # attempt 1: 5 of 6 turns pass; attempt 2: 1 of the 1 left passes (the other ran 3)
@@ -49,7 +48,7 @@ def test_counts_intervals_and_pairs() -> None:
     lo, hi = bench.wilson(8, 115)
     assert 0.035 < lo < 0.037 and 0.13 < hi < 0.133  # 7.0% (8/115): 3.6%-13.1%
     assert bench.wilson(0, 10)[0] == 0.0 and bench.wilson(0, 0) == (0.0, 1.0)
-    assert bench._counted(["1/0"] * 8, 115) == "7.0% (8/115, 4-13)"
+    assert bench.counted(["1/0"] * 8, 115) == "7.0% (8/115, 4-13)"
     assert bench.sign_test(0, 0) == 1.0
     assert abs(bench.sign_test(0, 6) - 2 / 64) < 1e-12  # all six discordant pairs one way
     ran = [f"{i}/0" for i in range(1, 11)]

@@ -82,7 +82,7 @@ def floor_probe(m: LlamaModel, n: int, steps: int) -> float:
     lc.llama_batch_free(batch)
     llm.reset()
     lc.llama_memory_clear(mem, True)
-    m._history.clear()
+    m.prompt.history.clear()
     return elapsed
 
 

@@ -27,6 +27,10 @@ Models are built-in names (``smollm2-135m``, ``gemma3-270m``: fetched once into 
 cache) or GGUF paths. Chat style when the model loads in chat mode
 (it has a chat template and an instruct name). CodeGen-Mono 350M's published MTPB pass rates
 (Nijkamp et al. 2023, Table 3) are printed beside for scale.
+
+The figures are computed from the results records in ``bench/mtpb_figures.py`` (with the
+engine's rankers and ``assistant.mtpb.metrics``); this file runs the configurations and
+writes the table.
 """
 
 from __future__ import annotations
@@ -34,11 +38,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
-import random
 import sys
 import time
-from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.config import load
     from assistant.mtpb.problems import load_problems, resolve_path
     from assistant.mtpb.runner import EvalOptions, Job, ResultStore, run_eval
+    from bench.mtpb_figures import figures
 
     args = parse_args(argv)
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                 walls[key] = walls.get(key, 0.0) + time.perf_counter() - t0
                 walls_path.write_text(json.dumps(walls, indent=1))
             recs = [store.records[j.key] for j in jobs if store.done(j.key)]
-            rows.setdefault(spec, {})[name] = figures(name, recs, shape, args)
+            rows.setdefault(spec, {})[name] = figures(recs, shape)
             if left:
                 styles[spec] = "chat" if settings.chat else "completion"
                 styles_path.write_text(json.dumps(styles, indent=1))
@@ -220,176 +222,7 @@ def _tag(spec: str) -> str:
     return Path(spec).name.removesuffix(".gguf").replace(":", "_")
 
 
-# -- figures ------------------------------------------------------------------------------------
-def _pass_rows(recs: list[dict], *, refined: bool) -> list[tuple[str, str, int, bool]]:
-    rows = []
-    for r in recs:
-        ok = r["verdict"]["kind"] == "pass"
-        if not refined:  # passed at the first attempt of every turn
-            outcomes = (r.get("engine") or {}).get("outcomes") or []
-            ok = ok and all(o[0] == 0 for o in outcomes)
-        rows.append((str(r["problem"]), r.get("category", "?"), int(r["case"]), ok))
-    return rows
-
-
-def _pass_at(rows: list, k: int) -> float | None:
-    from assistant.mtpb import metrics
-
-    scores = list(metrics.score(rows).values())
-    return metrics.mean_pass_at(scores, k) if scores else None
-
-
-def figures(name: str, recs: list[dict], shape: dict, args: argparse.Namespace) -> dict[str, Any]:
-    from assistant.mtpb.refinement_metrics import refinement_stats
-
-    recs = [r for r in recs if r["verdict"]["kind"] != "needs_dataset"]
-    eng = [r.get("engine") or {} for r in recs]
-    tokens = sum(e.get("completion_tokens", 0) for e in eng)
-    decode = sum(e.get("decode_s", 0.0) for e in eng)
-    generated = sum(e.get("generated", 0) for e in eng)
-    refine_gen = sum(e.get("refine_generated", 0) for e in eng)
-    outcomes = [(o[0], int(o[1])) for e in eng for o in e.get("outcomes", [])]
-    passed = _pass_rows(recs, refined=True)
-    first = _pass_rows(recs, refined=False)
-    out: dict[str, Any] = {
-        "programs": len(recs),
-        "ran": sorted(f"{p}/{c}" for p, _, c, _ok in passed) if shape["samples"] == 1 else None,
-        "passed": sorted(f"{p}/{c}" for p, _, c, ok in passed if ok)
-        if shape["samples"] == 1
-        else None,
-        "passed_no_refine": sorted(f"{p}/{c}" for p, _, c, ok in first if ok)
-        if shape["samples"] == 1
-        else None,
-        "pass@1": _pass_at(passed, 1),
-        "pass@1_no_refine": _pass_at(first, 1),
-        "no_code_rate": sum(e.get("no_code", 0) for e in eng) / generated if generated else None,
-        "copy_rate": (sum(e.get("copies_rejected", 0) for e in eng) / refine_gen)
-        if refine_gen
-        else None,
-        "success_per_attempt": refinement_stats(outcomes).success_rate if outcomes else [],
-        "turns": len(outcomes),
-        "generations_per_program": generated / len(recs) if recs else None,
-        "tokens_per_program": tokens / len(recs) if recs else None,
-        "decode_tok_s": tokens / decode if decode else None,
-        "kinds": dict(Counter(r["verdict"]["kind"] for r in recs)),
-    }
-    if shape["samples"] > 1:
-        rows = _pass_rows(recs, refined=True)
-        for k in (2, 3, shape["samples"]):
-            out[f"pass@{k}"] = _pass_at(rows, k)
-        out["program_pick"] = program_pick(recs, args.seed)
-    lasts = [e.get("last_turn_candidates") or [] for e in eng]
-    if any(lasts):
-        out["last_turn_pick"] = last_turn_pick([c for c in lasts if c], args.seed)
-    return out
-
-
-def _order_execution(items: list[dict]) -> list[int]:
-    """ExecutionRanker's order without tests: has code, ran ok, higher mean log-prob."""
-    key = [(not c["no_code"], c["ok"], c["logprob"] or -1e9, -i) for i, c in enumerate(items)]
-    return sorted(range(len(items)), key=lambda i: key[i], reverse=True)
-
-
-def _order_mbr(items: list[dict]) -> list[int]:
-    counts = Counter(c["sig"] for c in items if c["sig"] is not None)
-    key = [
-        (not c["no_code"], c["ok"], counts[c["sig"]] - 1 if c["sig"] else -1, c["logprob"] or -1e9)
-        for c in items
-    ]
-    return sorted(range(len(items)), key=lambda i: (key[i], -i), reverse=True)
-
-
-def _picks(groups: list[list[dict]], seed: int) -> dict[str, float]:
-    rng = random.Random(seed)
-    n = len(groups)
-    res = {"execution": 0.0, "mbr-exec": 0.0, "random": 0.0, "oracle": 0.0}
-    for items in groups:
-        res["execution"] += items[_order_execution(items)[0]]["passed"]
-        res["mbr-exec"] += items[_order_mbr(items)[0]]["passed"]
-        res["random"] += sum(c["passed"] for c in items) / len(items)  # expected value
-        res["oracle"] += any(c["passed"] for c in items)
-    rng.random()  # (the random pick is its expectation: no draw needed)
-    return {k: v / n for k, v in res.items()} if n else res
-
-
-def last_turn_pick(groups: list[list[dict]], seed: int) -> dict[str, float]:
-    """Among the same candidates of the last turn: which ordering puts a correct one first."""
-    return _picks(groups, seed)
-
-
-def program_pick(recs: list[dict], seed: int) -> dict[str, float]:
-    """Among the n sampled programs of a test case: pick one by each ranker."""
-    by_case: dict[tuple, list[dict]] = defaultdict(list)
-    for r in recs:
-        v, e = r["verdict"], r.get("engine") or {}
-        ran_ok = v["kind"] in ("pass", "wrong")
-        by_case[(r["problem"], r["case"])].append(
-            {
-                "passed": v["kind"] == "pass",
-                "sig": f"{v.get('actual_type')}:{v.get('actual')}" if ran_ok else None,
-                "logprob": e.get("mean_logprob"),
-                "ok": ran_ok,
-                "no_code": e.get("no_code", 0) > 0,
-            }
-        )
-    return _picks([g for g in by_case.values() if len(g) > 1], seed)
-
-
 # -- the table ----------------------------------------------------------------------------------
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.1f}%"
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson score interval of a proportion k/n (sound for small k and n)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    mid = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, mid - half), min(1.0, mid + half)
-
-
-def _counted(ids: list[str] | None, n: int) -> str:
-    """A greedy run's pass rate with its count and 95% interval: '7.0% (8/115, 3.6-13.1)'."""
-    if ids is None or not n:
-        return "n/a"
-    lo, hi = wilson(len(ids), n)
-    return f"{100 * len(ids) / n:.1f}% ({len(ids)}/{n}, {100 * lo:.0f}-{100 * hi:.0f})"
-
-
-def _common(*runs: dict) -> list[str]:
-    """The test cases every one of ``runs`` ran (greedy runs record them)."""
-    sets = [set(r.get("ran") or ()) for r in runs]
-    return sorted(set.intersection(*sets)) if sets else []
-
-
-def sign_test(b: int, c: int) -> float:
-    """Two-sided exact sign test on the discordant pairs (McNemar's exact test)."""
-    n = b + c
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n
-    return min(1.0, 2 * tail)
-
-
-def paired(
-    label: str, a: list[str] | None, b: list[str] | None, ran: list[str] | None
-) -> str | None:
-    """How two greedy runs differ, pair by pair, over the test cases both ran (``ran``)."""
-    if a is None or b is None or not ran:
-        return None
-    both_ran = set(ran)
-    universe = len(both_ran)
-    sa, sb = set(a) & both_ran, set(b) & both_ran
-    only_a, only_b = len(sa - sb), len(sb - sa)
-    both = len(sa & sb)
-    return (
-        f"{label}: both pass {both}, first only {only_a}, second only {only_b}, neither "
-        f"{universe - both - only_a - only_b} (exact sign test p = {sign_test(only_a, only_b):.2f})"
-    )
-
-
 def format_table(
     rows: dict[str, dict[str, Any]],
     walls: dict[str, float],
@@ -398,6 +231,7 @@ def format_table(
     n_cases: int,
 ) -> str:
     from assistant.engine.prompting import refine_variant
+    from bench.mtpb_figures import common_cases, counted, paired, pct
 
     n, c = args.samples, args.candidates
     head = (
@@ -428,12 +262,12 @@ def format_table(
         tps = [x["decode_tok_s"] for x in runs if x.get("decode_tok_s")]
         speed = f"{sum(tps) / len(tps):.0f}" if tps else "n/a"
         lines.append(
-            f"| {spec} | {style} | {_counted(g.get('passed_no_refine'), greedy_n)} "
-            f"| {_counted(g.get('passed'), greedy_n)} ({default}) "
-            f"| {_counted(s.get('passed'), s.get('programs', 0))} "
-            f"| {_pct(sm.get('pass@1'))} | {_pct(sm.get(f'pass@{n}'))} "
-            f"| {_counted(rk.get('passed'), rk.get('programs', 0))} "
-            f"| {_pct(nc / gen if gen else None)} | {_pct(g.get('copy_rate'))} "
+            f"| {spec} | {style} | {counted(g.get('passed_no_refine'), greedy_n)} "
+            f"| {counted(g.get('passed'), greedy_n)} ({default}) "
+            f"| {counted(s.get('passed'), s.get('programs', 0))} "
+            f"| {pct(sm.get('pass@1'))} | {pct(sm.get(f'pass@{n}'))} "
+            f"| {counted(rk.get('passed'), rk.get('programs', 0))} "
+            f"| {pct(nc / gen if gen else None)} | {pct(g.get('copy_rate'))} "
             f"| {speed} | {wall / 60:.1f} min |"
         )
     lines.append(
@@ -455,10 +289,10 @@ def format_table(
             g = r.get(f"refine-{v}")
             if not g or not g.get("programs"):
                 continue
-            per = ", ".join(_pct(x) for x in g.get("success_per_attempt", [])) or "n/a"
+            per = ", ".join(pct(x) for x in g.get("success_per_attempt", [])) or "n/a"
             lines.append(
-                f"| {spec} | {v} | {_pct(g.get('pass@1_no_refine'))} -> {_pct(g.get('pass@1'))} "
-                f"| {per} | {_pct(g.get('copy_rate'))} | {_pct(g.get('no_code_rate'))} "
+                f"| {spec} | {v} | {pct(g.get('pass@1_no_refine'))} -> {pct(g.get('pass@1'))} "
+                f"| {per} | {pct(g.get('copy_rate'))} | {pct(g.get('no_code_rate'))} "
                 f"| {g.get('generations_per_program') or 0:.2f} "
                 f"| {g.get('tokens_per_program') or 0:.0f} |"
             )
@@ -471,13 +305,15 @@ def format_table(
         g = r.get("refine-auto") or r.get(f"refine-{default}", {})
         s, rk = r.get("single", {}), r.get("ranked", {})
         for text in (
-            paired("multi vs single", g.get("passed_no_refine"), s.get("passed"), _common(g, s)),
-            paired("refined vs not", g.get("passed"), g.get("passed_no_refine"), _common(g)),
+            paired(
+                "multi vs single", g.get("passed_no_refine"), s.get("passed"), common_cases(g, s)
+            ),
+            paired("refined vs not", g.get("passed"), g.get("passed_no_refine"), common_cases(g)),
             paired(
                 "ranked 5/turn vs greedy",
                 rk.get("passed"),
                 g.get("passed_no_refine"),
-                _common(g, rk),
+                common_cases(g, rk),
             ),
         ):
             if text:
@@ -488,19 +324,19 @@ def format_table(
         if sm.get("program_pick") and sm.get("programs"):
             pp = sm["program_pick"]
             lines.append(
-                f"{spec}: fresh samples (T=0.2) pass@1 {_pct(sm.get('pass@1'))}, pass@2 "
-                f"{_pct(sm.get('pass@2'))}, pass@3 {_pct(sm.get('pass@3'))}, tokens/program "
+                f"{spec}: fresh samples (T=0.2) pass@1 {pct(sm.get('pass@1'))}, pass@2 "
+                f"{pct(sm.get('pass@2'))}, pass@3 {pct(sm.get('pass@3'))}, tokens/program "
                 f"{sm.get('tokens_per_program') or 0:.0f}; picking 1 of {n} programs: random "
-                f"{_pct(pp['random'])}, execution {_pct(pp['execution'])}, MBR-exec "
-                f"{_pct(pp['mbr-exec'])}, oracle {_pct(pp['oracle'])}"
+                f"{pct(pp['random'])}, execution {pct(pp['execution'])}, MBR-exec "
+                f"{pct(pp['mbr-exec'])}, oracle {pct(pp['oracle'])}"
             )
         rk = r.get("ranked", {})
         if rk.get("last_turn_pick"):
             lp = rk["last_turn_pick"]
             lines.append(
                 f"{spec}: ranked run, last turn, 1 of {c} candidates: random "
-                f"{_pct(lp['random'])}, execution {_pct(lp['execution'])}, MBR-exec "
-                f"{_pct(lp['mbr-exec'])}, oracle {_pct(lp['oracle'])}"
+                f"{pct(lp['random'])}, execution {pct(lp['execution'])}, MBR-exec "
+                f"{pct(lp['mbr-exec'])}, oracle {pct(lp['oracle'])}"
             )
         kinds = {k: x.get("kinds") for k, x in r.items() if isinstance(x, dict) and x.get("kinds")}
         lines.append(f"{spec}: verdicts {json.dumps(kinds)}")

@@ -26,8 +26,8 @@ from assistant.engine import derived_probe, prompting
 from assistant.engine.derived import DerivedCheck
 from assistant.engine.events import CheckFinished
 from assistant.engine.session import Attempt, Candidate, Turn
-from assistant.execution.kernel import Kernel
 from assistant.execution.result import ExecResult, Printed
+from assistant.execution.runtime import Runtime
 
 NO_CODE = "the model wrote no code"
 
@@ -55,7 +55,7 @@ def no_code_result() -> ExecResult:
 
 
 async def check_candidate(
-    kernel: Kernel,
+    kernel: Runtime,
     turn: Turn,
     cand: Candidate,
     matcher: Callable[[Any, Printed | None], bool],

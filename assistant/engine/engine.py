@@ -10,11 +10,9 @@ checks a candidate, ``commit``), events and cancellation. So the engine is the o
 resources and of the invariant below, and the turn's logic is testable without either.
 
 Invariant: after a turn ends, the kernel holds exactly the state of the committed turns, or the
-engine knows it does not (``dirty``) and restores it (restart + replay) before running anything
-else. So a failed attempt's side effects never leak into the next attempt or turn.
-
-The kernel also runs the prompt's prefix (``import numpy as np``) once per kernel process, as
-upstream MTPB runs it with every program. Only committed turns enter later prompts.
+engine knows it does not (``dirty``) and restores it before running anything else
+(``kernel_state.CommittedState``). So a failed attempt's side effects never leak into the next
+attempt or turn. Only committed turns enter later prompts.
 
 Everything the engine does is reported through typed events (``assistant.engine.events``); it never
 imports a UI. Public operations (``run_turn``, ``retry``, ``undo``, ``edit``, ``restore``) run
@@ -28,7 +26,6 @@ import contextlib
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -45,13 +42,13 @@ from assistant.engine.events import (
     ExecutionStarted,
     Notice,
     RestoreReason,
-    StateRestored,
     TokenChunk,
     TurnCommitted,
     TurnStarted,
 )
 from assistant.engine.generation import generate_in_thread
-from assistant.engine.input_answers import live_answers, replay_answers
+from assistant.engine.input_answers import live_answers
+from assistant.engine.kernel_state import CommittedState
 from assistant.engine.loop import attempt_turn
 from assistant.engine.options import EngineOptions, Style
 from assistant.engine.ranking import ExecutionRanker, Ranker, get_ranker
@@ -70,7 +67,7 @@ UNSET: Any = _Unset()
 log = logging.getLogger(__name__)
 
 
-class Engine:
+class Engine(CommittedState):
     """Runs turns of one session in one kernel and reports everything as events."""
 
     def __init__(
@@ -105,14 +102,7 @@ class Engine:
         self._turn_meta: dict[int, dict[str, Any]] = {}
         # One operation at a time: a second run_turn (or /undo) waits for the first.
         self._busy = asyncio.Lock()
-        # A loaded session's kernel is fresh: replay its committed turns before running code.
-        self.dirty = bool(self.session.committed_turns())
-        self._dirty_reason: RestoreReason = "resume"
-        self._last_run: Candidate | None = None  # the candidate whose state the kernel holds
-        self._setup_done = False  # the prefix's imports ran in this kernel process
-        # A runtime with snapshots (the fork runtime): a frozen copy of the committed state is
-        # taken before a candidate runs, so a failed one costs a rollback, not a replay.
-        self._snapshot = False
+        self._init_state()
 
     # -- options ----------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -269,43 +259,6 @@ class Engine:
         async with self._busy:
             return await self._restore(reason, upto=upto)
 
-    async def _restore(self, reason: RestoreReason, *, upto: int | None = None) -> list[int]:
-        # The snapshot is the committed state when the last candidate failed ("retry"); a
-        # commit, undo or edit changes that state (and a commit drops the snapshot).
-        if self._snapshot and upto is None and reason == "retry":
-            self._snapshot = False
-            if await self.kernel.checkpoint("rollback"):
-                log.debug("turn %d: rolled back to the committed snapshot", self._current)
-                self.dirty, self._last_run = False, None
-                self.emit(StateRestored(self._current, replayed=[], reason=reason, failed=[]))
-                return []
-            log.info("snapshot rollback failed: restarting and replaying instead")
-        self._snapshot = False
-        started = time.perf_counter()
-        await self.kernel.restart()
-        await self._setup()
-        replayed: list[int] = []
-        failed: list[int] = []
-        for t in self.session.committed_turns():
-            if upto is not None and t.index >= upto:
-                break
-            res = await self.kernel.execute(
-                t.code or "",
-                print_last=t.print_last,
-                timeout=self.settings.timeout,
-                stdin=replay_answers(self.options.ask, self.emit, t),
-            )
-            replayed.append(t.index)
-            if not res.ok:
-                failed.append(t.index)
-        self.dirty = upto is not None  # a partial replay is not the committed state
-        self._dirty_reason = "retry"
-        self._last_run = None
-        took = time.perf_counter() - started
-        log.info("restored (%s): replayed %s, failed %s, %.2fs", reason, replayed, failed, took)
-        self.emit(StateRestored(self._current, replayed=replayed, reason=reason, failed=failed))
-        return failed
-
     # -- a turn (loop.py drives it through these: its AttemptHost) -------------------------
     def _begin(self, turn: Turn) -> None:
         self._cancel.clear()
@@ -344,27 +297,6 @@ class Engine:
             loop.call_soon_threadsafe(self.emit, TokenChunk(turn, attempt, index, text))
 
         return await generate_in_thread(self.model, request, n, chunk, self._cancel)
-
-    async def ensure_clean(self) -> None:
-        if self.dirty:
-            await self._restore(self._dirty_reason)
-        elif not self._setup_done:
-            await self._setup()
-
-    async def _setup(self) -> None:
-        """Run the prompt's prefix (``import numpy as np``): the model was told it ran.
-
-        Upstream MTPB executes the prefix as part of every program; without it, code using
-        ``np`` fails with a NameError that is the harness's fault, not the model's.
-        """
-        self._setup_done = True
-        prefix = self.options.prefix
-        code = prefix if prefix is not None else prompting.mtpb_prefix()
-        if not code.strip():
-            return
-        res = await self.kernel.execute(code, timeout=self.settings.timeout)
-        if not res.ok:
-            self.emit(Notice(self._current, "warning", f"setup code failed: {res.feedback()}"))
 
     async def run_candidate(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
         """Execute one candidate from the committed state (if allowed to run), then check it."""
@@ -406,10 +338,7 @@ class Engine:
 
     async def _check(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:
         matcher = self.options.matcher
-        # checks.py (not this change's to edit) still names ``Kernel``; it only calls
-        # ``execute``, which every Runtime has.
-        kernel: Any = self.kernel
-        await check_candidate(kernel, turn, cand, matcher, self.settings.timeout)
+        await check_candidate(self.kernel, turn, cand, matcher, self.settings.timeout)
         self.emit(check_event(turn, attempt, cand))
 
     async def commit(self, turn: Turn, attempt: Attempt, cand: Candidate) -> None:

@@ -17,7 +17,7 @@ A trained ranker (CodeRanker, LEVER, Top Pass) only needs to implement ``rank``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -76,12 +76,19 @@ def output_signature(c: Candidate) -> str | None:
 
 
 class MBRExecRanker:
-    """Minimum Bayes risk over execution results: the most agreed-on output wins."""
+    """Minimum Bayes risk over execution results: the most agreed-on output wins.
+
+    ``signature`` says what a candidate produced (``None``: nothing to agree on); the default
+    reads the execution result, a benchmark report passes the signatures its records hold.
+    """
 
     name = "mbr-exec"
 
+    def __init__(self, signature: Callable[[Candidate], str | None] = output_signature) -> None:
+        self.signature = signature
+
     def rank(self, candidates: Sequence[Candidate], *, prompt: str = "") -> Ranking:
-        sigs = {c.index: output_signature(c) for c in candidates}
+        sigs = {c.index: self.signature(c) for c in candidates}
         counts = Counter(s for s in sigs.values() if s is not None)
         keyed = []
         for c in candidates:

@@ -7,14 +7,13 @@ held back until certain (StopFilter), cancellation is checked between tokens and
 prompt batches, and log-probs come from a logits processor (``logits_all`` would allocate
 n_ctx x n_vocab floats).
 
-Prompts are passed as token lists built from a token-level history (TokenHistory), so an
+Prompts are passed as token lists built from a token-level history (llama_prompt.py), so an
 append-only multi-turn prompt evaluates only its new tokens.
 """
 
 from __future__ import annotations
 
 import codecs
-import ctypes
 import inspect
 import logging
 import threading
@@ -36,6 +35,7 @@ from assistant.models.base import (
 from assistant.models.buildcheck import check_build
 from assistant.models.llama_batch import Ask, decode_asks, sample_batched, widen_context
 from assistant.models.llama_logprobs import LastLogits, LogprobRecorder
+from assistant.models.llama_prompt import LlamaPrompt
 from assistant.models.llama_setup import (
     GPU_HINT,
     LoadLog,
@@ -45,7 +45,6 @@ from assistant.models.llama_setup import (
     import_llama_cpp,
 )
 from assistant.models.stop_filter import StopFilter
-from assistant.models.token_history import TokenHistory
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +94,11 @@ class LlamaModel(SamplingMixin):
             log.warning(self.warning)
         self.n_gpu_layers = n_gpu_layers
         self.seed = seed
-        self.sampling = {"top_k": top_k, "min_p": min_p, "repeat_penalty": repeat_penalty}
+        self.sampling: dict[str, Any] = {
+            "top_k": top_k,
+            "min_p": min_p,
+            "repeat_penalty": repeat_penalty,
+        }
         self.extra_processors = list(logits_processor or [])
         kwargs = {k: v for k, v in llama_kwargs.items() if v is not None}
         # Llama() swallows unknown keyword arguments: catch typos here instead.
@@ -133,12 +136,9 @@ class LlamaModel(SamplingMixin):
                     "pip install -U llama-cpp-python)"
                 ) from None
         llm = self._llm
-        self._vocab = llm._model.vocab
-        self._recurrent = bool(
-            getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False)
-        )
+        recurrent = bool(getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False))
         # Recurrent caches cannot share a prompt between sequences: one after another there.
-        self.parallel = 1 if self._recurrent else max(1, parallel)
+        self.parallel = 1 if recurrent else max(1, parallel)
         # The context gets room for ``parallel`` sequences at the first batched request, not at
         # load: most sessions never ask for more than one sequence, and a wide context may decode
         # one slower (bench_batched once measured SmolLM2 at 99 vs 127 tokens/s; equal in another).
@@ -157,13 +157,8 @@ class LlamaModel(SamplingMixin):
         if chat is None:  # the GGUF says: a chat template means an instruct/chat model
             chat = bool(self.template)
         self.chat = chat
-        self._formatter: Any = None
-        self._history = TokenHistory()
-        self._history_special = False
-        self._pieces: dict[tuple[int, bool], bytes] = {}
-        self._piece_buf = ctypes.create_string_buffer(256)
-        self._grammars: dict[str, Any] = {}
-        self._last_logits = LastLogits(llama_cpp, llm)
+        self.prompt = LlamaPrompt(llama_cpp, llm, chat=chat, template=self.template)
+        self.last_logits = LastLogits(llama_cpp, llm)
         self._lock = threading.Lock()
 
     @classmethod
@@ -225,110 +220,7 @@ class LlamaModel(SamplingMixin):
         with self._lock:
             if self._llm is not None:
                 self._llm.reset()
-            self._history.clear()
-
-    # -- prompt -------------------------------------------------------------------------
-
-    def _piece(self, token: int, special: bool) -> bytes:
-        key = (token, special)
-        piece = self._pieces.get(key)
-        if piece is None:
-            buf = self._piece_buf
-            n = self._lc.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
-            if n < 0:  # longer than the buffer: -n is the size needed
-                buf = ctypes.create_string_buffer(-n)
-                n = self._lc.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
-            piece = self._pieces[key] = buf.raw[:n]
-        return piece
-
-    def _prompt_text(self, request: Request) -> tuple[str, bool]:
-        """(text, special): chat-template output may contain special tokens; user text not."""
-        if request.messages and self.chat:
-            if self._formatter is None:
-                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-                llm = self._llm
-
-                def tok_text(t: int) -> str:
-                    return str(llm._model.token_get_text(t)) if t != -1 else ""
-
-                self._formatter = Jinja2ChatFormatter(
-                    self.template, tok_text(llm.token_eos()), tok_text(llm.token_bos())
-                )
-            try:
-                return self._formatter(messages=request.messages).prompt + request.prime, True
-            except Exception as exc:  # jinja errors and the template's raise_exception
-                raise ModelError(
-                    f"the model's chat template failed on these messages: {exc}"
-                ) from None
-        if request.prompt or not request.messages:
-            return request.prompt, False
-        # Base models have no roles: give them the plain transcript.
-        return "\n\n".join(m.get("content", "") for m in request.messages), False
-
-    def _prompt_tokens(self, text: str, special: bool) -> list[int]:
-        hist, llm = self._history, self._llm
-        if special != self._history_special:
-            hist.clear()
-            self._history_special = special
-        data = text.encode("utf-8")
-        n_keep, b_keep = hist.reusable(data)
-        if n_keep:
-            rest = data[b_keep:]
-            toks: list[int] = llm.tokenize(rest, add_bos=False, special=special) if rest else []
-            pieces = [self._piece(t, special) for t in toks]
-            if b"".join(pieces) == rest:
-                hist.truncate(n_keep, b_keep)
-                hist.extend(toks, pieces)
-                return list(hist.tokens)
-        # chat templates write the BOS text themselves (as llama-cpp-python assumes)
-        toks = llm.tokenize(data, add_bos=not special, special=special)
-        hist.clear()
-        pieces = [self._piece(t, special) for t in toks]
-        if b"".join(pieces) == data:
-            hist.extend(toks, pieces)
-        else:
-            hist.extend_opaque(toks, data)
-        return toks
-
-    def _prefill(self, tokens: list[int], cancel: threading.Event | None) -> int:
-        """Evaluate all but the last prompt token, reusing the cached prefix; returns its size.
-
-        Done here rather than inside ``Llama.generate`` so that cancellation works between
-        batches of a long prompt. The last token is left for ``generate`` to evaluate (it needs
-        fresh logits), which then finds everything else cached.
-        """
-        import numpy as np
-
-        llm = self._llm
-        if self._recurrent:  # the cache cannot be trimmed: generate() re-evaluates anyway
-            return 0
-        m = min(llm.n_tokens, len(tokens) - 1)
-        diff = np.flatnonzero(llm.input_ids[:m] != np.asarray(tokens[:m], dtype=np.intc))
-        keep = int(diff[0]) if len(diff) else max(m, 0)
-        if keep < llm.n_tokens:
-            if keep > 0 and llm._ctx.kv_cache_seq_rm(-1, keep, -1):
-                llm.n_tokens = keep
-            else:
-                llm.reset()
-                keep = 0
-        for start in range(keep, len(tokens) - 1, llm.n_batch):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("generation cancelled")
-            llm.eval(tokens[start : min(start + llm.n_batch, len(tokens) - 1)])
-        return keep
-
-    def _grammar(self, text: str) -> Any:
-        grammar = self._grammars.get(text)
-        if grammar is None:
-            lc = self._lc
-            # An invalid grammar would reach the sampler chain as a NULL sampler and crash.
-            probe = lc.llama_sampler_init_grammar(self._vocab, text.encode(), b"root")
-            if not probe:
-                raise ModelError(f"invalid GBNF grammar (llama.cpp rejected it): {text[:200]!r}")
-            lc.llama_sampler_free(probe)
-            grammar = self._grammars[text] = lc.LlamaGrammar.from_string(text, verbose=False)
-        return grammar
+            self.prompt.history.clear()
 
     # -- generation ---------------------------------------------------------------------
 
@@ -345,7 +237,7 @@ class LlamaModel(SamplingMixin):
             self.parallel = 1
             return False
         self._llm.n_tokens = 0
-        self._last_logits = LastLogits(self._lc, self._llm)  # it holds the context's pointer
+        self.last_logits = LastLogits(self._lc, self._llm)  # it holds the context's pointer
         self._wide = True
         return True
 
@@ -403,8 +295,8 @@ class LlamaModel(SamplingMixin):
         if cancel is not None and cancel.is_set():
             raise Cancelled("generation cancelled")
         llm, lc = self._llm, self._lc
-        text, special = self._prompt_text(request)
-        tokens = self._prompt_tokens(text, special)
+        text, special = self.prompt.text(request)
+        tokens = self.prompt.tokens(text, special)
         n_prompt, n_ctx = len(tokens), llm.n_ctx()
         if not tokens:
             raise ModelError("empty prompt")
@@ -415,19 +307,19 @@ class LlamaModel(SamplingMixin):
             )
         room = n_ctx - n_prompt
         max_tokens = min(request.max_tokens, room) if request.max_tokens > 0 else room
-        reused = self._prefill(tokens, cancel)
+        reused = self.prompt.prefill(tokens, cancel)
 
         # With extra logits processors (they may ban tokens) the log-probs must see their
         # output, so a recording processor goes last; otherwise the cheap read after sampling.
         recorder = LogprobRecorder() if request.logprobs and self.extra_processors else None
-        reader = self._last_logits if request.logprobs and recorder is None else None
+        reader = self.last_logits if request.logprobs and recorder is None else None
         processors = self.extra_processors + ([recorder] if recorder else [])
         seed = request.seed if request.seed is not None else self.seed
         llm.set_seed(lc.LLAMA_DEFAULT_SEED if seed is None else seed & 0xFFFFFFFF)
         stops = StopFilter(request.stop, on_text, context=request.prime)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         is_eog = getattr(lc, "llama_vocab_is_eog", None) or lc.llama_token_is_eog
-        vocab, piece = self._vocab, self._piece
+        vocab, piece = self.prompt.vocab, self.prompt.piece
         generated: list[int] = []
         logprobs: list[float] = []
         first = 0.0
@@ -437,7 +329,7 @@ class LlamaModel(SamplingMixin):
             temp=request.temperature,
             top_p=request.top_p,
             logits_processor=processors or None,
-            grammar=self._grammar(request.grammar) if request.grammar else None,
+            grammar=self.prompt.grammar(request.grammar) if request.grammar else None,
             **self.sampling,
         )
         try:
@@ -461,7 +353,7 @@ class LlamaModel(SamplingMixin):
                     raise Cancelled("generation cancelled")
         finally:
             gen.close()
-            self._history.extend(generated, [piece(t, special) for t in generated])
+            self.prompt.history.extend(generated, [piece(t, special) for t in generated])
         if not stops.stopped:
             stops.feed(decoder.decode(b"", final=True))
         out = stops.finish()

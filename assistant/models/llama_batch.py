@@ -24,14 +24,24 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.models.base import Cancelled, Completion, GenStats, ModelError, Request
-from assistant.models.llama_logprobs import LogprobRecorder
+from assistant.models.llama_logprobs import LastLogits, LogprobRecorder
 from assistant.models.stop_filter import StopFilter
 
 if TYPE_CHECKING:
-    from assistant.models.llama import LlamaModel
+    from assistant.models.llama_prompt import LlamaPrompt
+
+
+class BatchModel(Protocol):
+    """What the batched decoder uses of the loaded model (``LlamaModel`` is one)."""
+
+    parallel: int  # sequences per batch
+    sampling: dict[str, Any]  # top_k, min_p, repeat_penalty: the sampler chain's settings
+    extra_processors: list[Any]  # logits processors that run before sampling
+    prompt: LlamaPrompt  # the llama.cpp objects, prompt tokens, the cached prefix
+    last_logits: LastLogits  # log-probs read after sampling (no extra processors)
 
 
 def widen_context(llm: Any, n_seq: int) -> None:
@@ -92,7 +102,7 @@ class _Seq:
 
 
 def sample_batched(
-    model: LlamaModel,
+    model: BatchModel,
     request: Request,
     n: int,
     on_text: Callable[[int, str], None] | None,
@@ -118,17 +128,17 @@ def indexed(on_text: Callable[[int, str], None] | None, i: int) -> Callable[[str
     return lambda text: on_text(i, text)
 
 
-def decode_asks(model: LlamaModel, asks: list[Ask]) -> list[Completion | Cancelled] | None:
+def decode_asks(model: BatchModel, asks: list[Ask]) -> list[Completion | Cancelled] | None:
     """Every ask's completion (or ``Cancelled`` where its switch was set), decoded in batches of
     at most ``model.parallel`` sequences; None when they would not fit in the context (the
     caller then generates them one after another). Called with the model's lock held.
     """
-    llm = model._llm
+    llm = model.prompt.llm
     n_ctx = llm.n_ctx()
     prompts: list[list[int]] = [[] for _ in asks]
     for i in reversed(range(len(asks))):  # the first last: the tokenizer's history is its prompt
-        text, special = model._prompt_text(asks[i].request)
-        prompts[i] = model._prompt_tokens(text, special)
+        text, special = model.prompt.text(asks[i].request)
+        prompts[i] = model.prompt.tokens(text, special)
         if not prompts[i]:
             raise ModelError("empty prompt")
     k = min(len(asks), model.parallel)
@@ -176,28 +186,28 @@ def _shared_prefix(prompts: list[list[int]]) -> int:
 
 
 def _decode_group(
-    model: LlamaModel, asks: list[Ask], prompts: list[list[int]], shared: int, budgets: list[int]
+    model: BatchModel, asks: list[Ask], prompts: list[list[int]], shared: int, budgets: list[int]
 ) -> list[Completion | Cancelled]:
     t0 = time.perf_counter()
-    llm, lc = model._llm, model._lc
+    llm, lc = model.prompt.llm, model.prompt.lc
     if all(a.cancel is not None and a.cancel.is_set() for a in asks):
         raise Cancelled("generation cancelled")
     same = all(p == prompts[0] for p in prompts)
     lead = prompts[0]
     # Sequence 0 gets the shared prefix exactly as a single completion would (cache reuse).
-    reused = model._prefill(lead, asks[0].cancel)
+    reused = model.prompt.prefill(lead, asks[0].cancel)
     k = len(asks)
     seqs = [
         _new_seq(model, j, a, p, budgets[j])
         for j, (a, p) in enumerate(zip(asks, prompts, strict=True))
     ]
     reader = (
-        model._last_logits
+        model.last_logits
         if any(a.request.logprobs for a in asks) and not model.extra_processors
         else None
     )
     is_eog = getattr(lc, "llama_vocab_is_eog", None) or lc.llama_token_is_eog
-    ctx, mem, vocab = llm._ctx, llm._ctx.memory, model._vocab
+    ctx, mem, vocab = llm._ctx, llm._ctx.memory, model.prompt.vocab
     width = max(k, llm.n_batch)
     batch = lc.llama_batch_init(width, 0, k)
     evaluated = [0] * k  # prompt tokens each sequence evaluated here
@@ -281,11 +291,11 @@ def _decode_group(
     return out
 
 
-def _new_seq(model: LlamaModel, j: int, ask: Ask, prompt: list[int], budget: int) -> _Seq:
-    llm, request = model._llm, ask.request
+def _new_seq(model: BatchModel, j: int, ask: Ask, prompt: list[int], budget: int) -> _Seq:
+    llm, request = model.prompt.llm, ask.request
     recorder = LogprobRecorder() if request.logprobs and model.extra_processors else None
     processors = model.extra_processors + ([recorder] if recorder else [])
-    grammar = model._grammar(request.grammar) if request.grammar else None
+    grammar = model.prompt.grammar(request.grammar) if request.grammar else None
     llm.set_seed(ask.seed & 0xFFFFFFFF)
     sampler = llm._init_sampler(
         temp=request.temperature,
@@ -298,7 +308,7 @@ def _new_seq(model: LlamaModel, j: int, ask: Ask, prompt: list[int], budget: int
     return _Seq(j, ask, sampler, stops, budget, len(prompt), recorder)
 
 
-def _step(s: _Seq, tok: int, eog: bool, model: LlamaModel, reader: Any, max_tokens: int) -> bool:
+def _step(s: _Seq, tok: int, eog: bool, model: BatchModel, reader: Any, max_tokens: int) -> bool:
     """Take sequence ``s``'s sampled token; True when the sequence is finished."""
     if eog:
         s.finish = "stop"
@@ -308,7 +318,7 @@ def _step(s: _Seq, tok: int, eog: bool, model: LlamaModel, reader: Any, max_toke
         s.logprobs.append(reader(tok, s.row))
     elif s.recorder is not None:
         s.logprobs.append(float(s.recorder.last[tok]))
-    if s.stops.feed(s.decoder.decode(model._piece(tok, False))):
+    if s.stops.feed(s.decoder.decode(model.prompt.piece(tok, False))):
         s.finish = "stop"
         return True
     return len(s.generated) >= max_tokens

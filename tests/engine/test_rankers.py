@@ -25,6 +25,14 @@ def test_mbr_exec_prefers_the_majority_output() -> None:
         get_ranker("nope")
 
 
+def test_mbr_exec_reads_a_given_signature() -> None:
+    """Recorded signatures (the MTPB table's records) stand in for the execution results."""
+    cands = [_cand(0, 1, -0.1), _cand(1, 2, -0.5), _cand(2, 3, -0.9)]
+    recorded = {0: "int:7", 1: "int:5", 2: "int:5"}
+    assert MBRExecRanker(signature=lambda c: recorded[c.index]).rank(cands).order == [1, 2, 0]
+    assert MBRExecRanker().rank(cands).order == [0, 1, 2]  # every output differs: log-prob
+
+
 def test_execution_ranker_order() -> None:
     a = _cand(0, 1, -2.0)
     b = _cand(1, 1, -1.0)

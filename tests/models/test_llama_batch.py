@@ -120,7 +120,7 @@ def test_cache_holds_exactly_the_prompt_afterwards(batched: LlamaModel) -> None:
     req = Request(prompt=PROMPT, max_tokens=12, temperature=1.0, seed=2)
     batched.sample(req, 4)
     llm = batched.llama
-    n_prompt = len(batched._history.tokens)
+    n_prompt = len(batched.prompt.history.tokens)
     assert llm.n_tokens == n_prompt
     mem, lc = llm._ctx.memory, batched._lc
     assert lc.llama_memory_seq_pos_max(mem, 0) == n_prompt - 1

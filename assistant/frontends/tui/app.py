@@ -20,7 +20,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from assistant import paths
 from assistant.config import Settings
 from assistant.engine import events
 from assistant.engine.session import Session, SessionError
@@ -35,8 +34,10 @@ from assistant.frontends.commands import (
 )
 from assistant.frontends.controller import Controller
 from assistant.frontends.demo_problem import TURN_PAUSE_FACTOR, DemoProblem, turn_kwargs
+from assistant.frontends.tui.history import load_history, save_history
 from assistant.frontends.tui.palette import SlashCommands
-from assistant.frontends.tui.screens.edit import EditScreen
+from assistant.frontends.tui.screens import CannotOpen
+from assistant.frontends.tui.screens.edit import edit_screen
 from assistant.frontends.tui.widgets.prompt_input import PromptInput
 from assistant.frontends.tui.widgets.side import SidePanel
 from assistant.frontends.tui.widgets.transcript import Transcript
@@ -45,17 +46,12 @@ if TYPE_CHECKING:
     from assistant.frontends.tui.screens.mtpb import MtpbChoice
     from assistant.models import Model
 
-HISTORY_LIMIT = 500
 NO_MODEL_HINT = (
     "No model configured, so only the MTPB reference solutions are loaded: they answer "
     "benchmark turns, not free-form ones. Type /model PATH.gguf (or openai:URL#MODEL) to "
     "use a model, /mtpb to play a benchmark problem, /help for more. "
     "`assistant demo` shows a guided example."
 )
-
-
-def history_file() -> Path:
-    return paths.data_dir() / "tui_history.txt"
 
 
 class AssistantApp(App[int]):
@@ -107,7 +103,7 @@ class AssistantApp(App[int]):
             with Vertical(id="left"):
                 yield Transcript(id="transcript")
                 yield PromptInput(
-                    history=self.history if self.history is not None else _load_history(),
+                    history=self.history if self.history is not None else load_history(),
                     placeholder="starting the kernel…",
                     id="prompt",
                 )
@@ -236,7 +232,7 @@ class AssistantApp(App[int]):
             self.note("busy: wait for the current step, or Esc to cancel it", "warning")
             return
         self.prompt.remember(line)
-        _save_history(line)
+        save_history(line)
         self.prompt.value = ""
         if cmd is None:
             self._run_turn(turn_text(line))
@@ -284,6 +280,10 @@ class AssistantApp(App[int]):
         finally:
             self._set_busy(False)
 
+    @on(SlashCommands.Chosen)
+    def _palette_chosen(self, event: SlashCommands.Chosen) -> None:
+        self.palette_command(event.spec)
+
     def palette_command(self, spec: CommandSpec) -> None:
         """From the command palette: run it, or prefill the input when it needs an argument."""
         if spec.needs_arg:
@@ -295,24 +295,17 @@ class AssistantApp(App[int]):
 
     # -- /edit and /mtpb ------------------------------------------------------------------
     def _open_editor(self, arg: str) -> None:
-        turns = self.ctl.session.turns
-        if not turns:
-            self.note("nothing to edit yet", "warning")
-            return
         try:
-            index = int(arg) - 1 if arg else len(turns) - 1
-            turn = turns[index]
-        except (ValueError, IndexError):
-            self.note(f"/edit: no turn {arg!r} (1-{len(turns)})", "warning")
+            screen = edit_screen(self.ctl.session.turns, arg)
+        except CannotOpen as exc:
+            self.note(str(exc), "warning")
             return
-        best = turn.attempts[-1].best if turn.attempts else None
-        code = turn.code or (best.code if best is not None else "")
 
         def done(new_code: str | None) -> None:
             if new_code is not None:
-                self._run_edit(turn.index, new_code)
+                self._run_edit(screen.turn_index, new_code)
 
-        self.push_screen(EditScreen(turn.index, turn.text, code), done)
+        self.push_screen(screen, done)
 
     @work(exclusive=True, group="engine", exit_on_error=False)
     async def _run_edit(self, index: int, code: str) -> None:
@@ -325,9 +318,19 @@ class AssistantApp(App[int]):
             self._set_busy(False)
 
     def _open_mtpb(self, arg: str) -> None:
-        from assistant.frontends.tui.screens.mtpb import open_mtpb
+        from assistant.frontends.tui.screens.mtpb import problem_browser
 
-        open_mtpb(self, arg)
+        try:
+            browser = problem_browser(arg)
+        except CannotOpen as exc:
+            self.note(str(exc), "warning")
+            return
+
+        def chosen(choice: MtpbChoice | None) -> None:
+            if choice is not None:
+                self.play_mtpb(choice)
+
+        self.push_screen(browser, chosen)
 
     def play_mtpb(self, choice: MtpbChoice) -> None:
         if self.busy:
@@ -375,21 +378,3 @@ class AssistantApp(App[int]):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.ctl.close(), timeout=5)
         self.exit(0)
-
-
-def _load_history() -> list[str]:
-    try:
-        lines = history_file().read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    return [ln.replace("\\n", "\n") for ln in lines[-HISTORY_LIMIT:]]
-
-
-def _save_history(line: str) -> None:
-    try:
-        path = history_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(line.replace("\n", "\\n") + "\n")
-    except OSError:
-        pass  # history is a convenience; a read-only home must not break the app

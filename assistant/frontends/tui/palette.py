@@ -1,22 +1,30 @@
-"""Command palette entries: one per slash command (Ctrl+P), shared table in commands.py."""
+"""Command palette entries: one per slash command (Ctrl+P), shared table in commands.py.
+
+Picking an entry posts ``SlashCommands.Chosen`` to the app, which runs the command (or
+prefills the input when it needs an argument): the palette knows nothing of the app.
+"""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
 
 from assistant.frontends.commands import COMMANDS, CommandSpec
 
-if TYPE_CHECKING:
-    from assistant.frontends.tui.app import AssistantApp
-
 
 class SlashCommands(Provider):
+    class Chosen(Message):
+        """A slash command picked in the palette."""
+
+        def __init__(self, spec: CommandSpec) -> None:
+            super().__init__()
+            self.spec = spec
+
     def _run(self, spec: CommandSpec) -> None:
-        app: AssistantApp = self.app  # type: ignore[assignment]
-        app.palette_command(spec)
+        self.app.post_message(SlashCommands.Chosen(spec))
 
     async def discover(self) -> Hits:
         for spec in COMMANDS:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, TextArea
+
+from assistant.frontends.tui.screens import CannotOpen
+
+if TYPE_CHECKING:
+    from assistant.engine.session import Turn
 
 
 class EditScreen(ModalScreen["str | None"]):
@@ -44,3 +50,18 @@ class EditScreen(ModalScreen["str | None"]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def edit_screen(turns: Sequence[Turn], arg: str) -> EditScreen:
+    """The editor on turn ``arg`` (1-based; default the last) with its kept code, else the
+    code of its best candidate; ``CannotOpen`` when there is no such turn."""
+    if not turns:
+        raise CannotOpen("nothing to edit yet")
+    try:
+        index = int(arg) - 1 if arg else len(turns) - 1
+        turn = turns[index]
+    except (ValueError, IndexError):
+        raise CannotOpen(f"/edit: no turn {arg!r} (1-{len(turns)})") from None
+    best = turn.attempts[-1].best if turn.attempts else None
+    code = turn.code or (best.code if best is not None else "")
+    return EditScreen(turn.index, turn.text, code)

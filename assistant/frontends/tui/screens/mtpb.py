@@ -17,8 +17,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
+from assistant.frontends.tui.screens import CannotOpen
+
 if TYPE_CHECKING:
-    from assistant.frontends.tui.app import AssistantApp
     from assistant.mtpb.problems import Problem
 
 
@@ -125,20 +126,15 @@ class ProblemBrowser(ModalScreen["MtpbChoice | None"]):
         self.dismiss(None)
 
 
-def open_mtpb(app: AssistantApp, arg: str) -> None:
+def problem_browser(arg: str) -> ProblemBrowser:
+    """The browser over the MTPB problems, on problem ``arg`` when given; ``CannotOpen`` when
+    the data cannot be found or read, or no problem has that id."""
     from assistant.mtpb.problems import DataNotFound, load_problems, resolve_path
 
     try:
         problems = load_problems(resolve_path()).problems
     except (DataNotFound, OSError) as exc:
-        app.note(str(exc), "warning")
-        return
+        raise CannotOpen(str(exc)) from exc
     if arg and arg not in {p.id for p in problems}:
-        app.note(f"/mtpb: no problem {arg!r} (ids 1-{len(problems)})", "warning")
-        return
-
-    def chosen(choice: MtpbChoice | None) -> None:
-        if choice is not None:
-            app.play_mtpb(choice)
-
-    app.push_screen(ProblemBrowser(problems, arg or None), chosen)
+        raise CannotOpen(f"/mtpb: no problem {arg!r} (ids 1-{len(problems)})")
+    return ProblemBrowser(problems, arg or None)

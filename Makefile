@@ -32,7 +32,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy assistant
+	$(VENV)/bin/mypy assistant kernels
 	$(VENV)/bin/lint-imports
 
 format: $(STAMP)

@@ -7,6 +7,10 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

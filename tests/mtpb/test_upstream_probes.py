@@ -125,6 +125,7 @@ async def kernel() -> AsyncIterator[Kernel]:
     await k.shutdown()
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize(
     ("name", "program", "expected", "passes"), PROBES, ids=[p[0] for p in PROBES]
 )
@@ -136,6 +137,7 @@ async def test_probe(kernel: Kernel, name: str, program: str, expected: Any, pas
     assert upstream_verdict(result, expected).passed is passes
 
 
+@pytest.mark.kernel
 @pytest.mark.asyncio(loop_scope="module")
 async def test_result_details(kernel: Kernel) -> None:
     result, res = await run_in_kernel(kernel, P + "print(42)\nwhile True:\n    pass\n", 42, 1.0)
@@ -174,6 +176,7 @@ def _module() -> Any:
     return mod
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("name", "program", "expected", "passes"), PROBES, ids=[p[0] for p in PROBES]
 )
@@ -185,6 +188,7 @@ def test_probe_in_process(name: str, program: str, expected: Any, passes: bool) 
     assert result["passed"] is passes, (name, result)
 
 
+@pytest.mark.unit
 def test_in_process_keeps_the_callers_alarm() -> None:
     import signal
 

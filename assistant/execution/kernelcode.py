@@ -16,7 +16,6 @@ a pids cgroup), and nothing of the app's is in these modules.
 
 from __future__ import annotations
 
-import inspect
 from functools import cache
 from types import ModuleType
 
@@ -58,6 +57,8 @@ def app_module(module: str) -> ModuleType:
 
 @cache
 def _loader_source() -> str:
+    import inspect
+
     return inspect.getsource(kernel_module)
 
 

@@ -162,18 +162,10 @@ async def test_result_details(kernel: Kernel) -> None:
 
 
 def _module() -> Any:
-    """kernels/upstream_exec.py loaded in this process, as a fork server would use it."""
-    import importlib.util
+    """kernels/upstream_exec.py loaded in this process, as a fork server loads it."""
+    from assistant.execution.kernelcode import app_module
 
-    from assistant.resources import kernel_file
-
-    spec = importlib.util.spec_from_file_location(
-        "upstream_exec_t", kernel_file("upstream_exec.py")
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return app_module("upstream_exec")
 
 
 @pytest.mark.unit

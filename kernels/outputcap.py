@@ -152,24 +152,3 @@ class CappedWrite:
 
     def __delete__(self, obj: Any) -> None:
         obj.__dict__.pop("_asst_override", None)
-
-
-def _utf8_safe(text: str) -> str:
-    """Text UTF-8 can carry: a lone surrogate (``print('\\ud800')``) becomes ``\\ud800``.
-
-    ipykernel cannot send such text at all: the output was lost and a traceback per flush
-    went to the kernel's stderr."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _alive_not_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")

@@ -28,7 +28,7 @@
 * output per cell: ``sys.stdout``/``sys.stderr`` writes past ``output_bytes`` are dropped in the
   kernel (a 200 MB print never crosses the wire) and a "truncated N bytes" line ends the cell.
   Threads started by an earlier cell that keep printing are muted (counted, not sent), so they
-  cannot pollute a later cell's output.
+  cannot pollute a later cell's output (outputcap.py).
 * ``exit()``/``quit()`` raise ``SystemExit`` like in a script, instead of asking the kernel to
   shut down after the cell (ipykernel's behaviour); IPython reports ``SystemExit`` as an error
   and the kernel keeps running.

@@ -1,7 +1,7 @@
 """Processes started by a cell: an exact per-kernel limit, and no leftovers after the cell.
 
-Used by limits.py (``apply(max_procs=..., background=...)``) and the fork runtime; standard library only,
-and nothing here may raise into user code except the refusal of a fork.
+Used by limits.py (``apply(max_procs=..., background=...)``) and the fork runtime; standard
+library only, and nothing here may raise into user code except the refusal of a fork.
 
 * The limit holds even as root (where ``RLIMIT_NPROC`` is ignored) and against a fork bomb
   whose copies all fork at once: every guarded fork (``os.fork``, ``posix_spawn``,

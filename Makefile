@@ -2,10 +2,10 @@
 #   make demo   creates .venv, installs everything, plays the built-in teaching demo
 #   make test   creates .venv, installs everything (dev extras too), runs lint, types and tests
 #   make test-fast   only the unit tier (pure logic: no kernel, model or TUI), under 30 s
-# Tests come in cost tiers, pytest markers given in tests/conftest.py: unit, kernel (real Jupyter
-# kernels, the fork server), llama (a GGUF through llama.cpp), tui (Pilot, snapshots, REPL),
-# acceptance (whole-benchmark runs), plus real_model and slow; pick any with
-# `.venv/bin/python -m pytest -m "kernel and not tui"`.
+# Tests come in cost tiers, pytest markers declared by folder (tests/conftest.py) or in each test
+# file: unit, kernel (real Jupyter kernels, the fork server), llama (a GGUF through llama.cpp),
+# tui (Pilot, snapshots, REPL), acceptance (whole-benchmark runs), plus real_model and slow; pick
+# any with `.venv/bin/python -m pytest -m "kernel and not tui"`.
 # llama-cpp-python builds from source on first install (about 5 minutes on 2 cores), once:
 # assistant/models/cpufeatures.py first asks whether this CPU can run AMX code (a VM may list
 # AMX without granting its tile state) and, where not, the build goes without native CPU
@@ -32,7 +32,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy assistant
+	$(VENV)/bin/mypy assistant kernels
 	$(VENV)/bin/lint-imports
 
 format: $(STAMP)

@@ -28,7 +28,7 @@ _MAX_ITEMS = 10_000
 _MAX_REPR = 4_000
 
 
-def _type_name(obj: object) -> str:
+def type_name(obj: object) -> str:
     cls = type(obj)
     mod = cls.__module__
     if mod in ("builtins", "__builtin__"):
@@ -41,7 +41,7 @@ def _type_name(obj: object) -> str:
     return mod + "." + cls.__qualname__
 
 
-def _safe_repr(obj: object) -> str:
+def safe_repr(obj: object) -> str:
     try:
         text = repr(obj)
     except Exception as exc:  # a broken __repr__ must not break capture
@@ -76,7 +76,7 @@ def _jsonable(obj: object, depth: int = 0) -> object:
             raise _NotJsonable
         items = [_jsonable(x, depth + 1) for x in obj]
         try:
-            items.sort()  # type: ignore[call-overload]
+            items.sort()
         except TypeError:
             items.sort(key=repr)
         return items
@@ -101,7 +101,7 @@ def _jsonable(obj: object, depth: int = 0) -> object:
         if hasattr(obj, "to_dict") and hasattr(obj, "columns"):  # DataFrame
             if obj.size > _MAX_ITEMS:  # type: ignore[attr-defined]
                 raise _NotJsonable
-            return _jsonable(obj.to_dict(orient="list"), depth + 1)  # type: ignore[attr-defined]
+            return _jsonable(obj.to_dict(orient="list"), depth + 1)
         if hasattr(obj, "tolist"):  # Series, Index
             if len(obj) > _MAX_ITEMS:  # type: ignore[arg-type]
                 raise _NotJsonable
@@ -109,14 +109,14 @@ def _jsonable(obj: object, depth: int = 0) -> object:
     raise _NotJsonable
 
 
-def describe(obj: object) -> dict:
+def describe(obj: object) -> dict[str, Any]:
     """Type, JSON value (or None) and repr of one printed object."""
     try:
         value = _jsonable(obj)
         exact = True
     except (_NotJsonable, RecursionError, Exception):
         value, exact = None, False
-    return {"type": _type_name(obj), "value": value, "json": exact, "repr": _safe_repr(obj)}
+    return {"type": type_name(obj), "value": value, "json": exact, "repr": safe_repr(obj)}
 
 
 def _snapshot(obj: object) -> object:
@@ -129,13 +129,13 @@ def _snapshot(obj: object) -> object:
     return obj
 
 
-class _Assistant:
+class Assistant:
     """State of the assistant inside the kernel (one instance: ``__assistant__``)."""
 
     def __init__(self) -> None:
         self.final = False
         self.cell_prints = 0
-        self.last_args: tuple | None = None
+        self.last_args: tuple[object, ...] | None = None
         self.total_prints = 0
         self._orig_print = builtins.print
         # Set by kernels/limits.py: counts (instead of writing) a plain print once the cell's
@@ -194,7 +194,7 @@ class _Assistant:
 class PrintLastExpression(ast.NodeTransformer):
     """Wrap a last bare expression in print(), like the CodeGen MTPB harness, on final cells."""
 
-    def __init__(self, state: _Assistant) -> None:
+    def __init__(self, state: Assistant) -> None:
         self.state = state
 
     def visit_Module(self, node: ast.Module) -> ast.Module:
@@ -273,13 +273,13 @@ class ArmInterrupts(ast.NodeTransformer):
         return ast.fix_missing_locations(node)
 
 
-def install() -> _Assistant:
+def install() -> Assistant:
     from IPython import get_ipython
 
     ip = get_ipython()
     if ip is None:
         raise RuntimeError("assistant_kernel.install() must run inside an IPython kernel")
-    state = _Assistant()
+    state = Assistant()
     builtins.print = state._print
     ip.input_transformers_post.append(state.line_transform)
     ip.ast_transformers.append(PrintLastExpression(state))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import importlib
 import io
 import json
 import os
@@ -20,28 +21,20 @@ import signal
 import sys
 import time
 import traceback
-import types
 from typing import Any
+
+from .assistant_kernel import Assistant, PrintLastExpression, safe_repr
+from .contain import hard_limit
+from .limits import fetch_bounded
+from .procs import ProcessGuard
+from .proctree import children
+from .textsafe import escape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _TRUNC = "\n[... truncated {n} bytes of output ...]\n"
 # The child's own references: a program that rebinds json.dumps or os.write (its own copy of
 # those modules) must not break the channel that reports its result.
 _dumps, _loads, _write = json.dumps, json.loads, os.write
-
-
-def _load(name: str, filename: str) -> types.ModuleType:
-    """A module of this folder under a fixed name (what the Jupyter kernel's boot code does)."""
-    path = os.path.join(HERE, filename)
-    mod = types.ModuleType(name)
-    mod.__file__ = path
-    with open(path, encoding="utf-8") as f:
-        exec(compile(f.read(), path, "exec"), mod.__dict__)
-    sys.modules[name] = mod
-    return mod
-
-
-_escape = _load("assistant_textsafe", "textsafe.py").escape
 
 
 class CappedStream(io.TextIOBase):
@@ -85,7 +78,7 @@ class CappedStream(io.TextIOBase):
         c.used += len(text)
         if text:
             # A lone surrogate is written as its escape, as the Jupyter kernel does.
-            data = _escape(text).encode("utf-8", "surrogateescape")
+            data = escape(text).encode("utf-8", "surrogateescape")
             with contextlib.suppress(OSError):
                 while data:
                     data = data[_write(self._fd, data) :]
@@ -95,19 +88,24 @@ class CappedStream(io.TextIOBase):
 class Child:
     """The forked child: reads cells from its control pipe, runs them, answers."""
 
-    def __init__(self, server: Any, sid: str, rfd: int, wfd: int) -> None:
-        # server: the fork_server.Server this process was forked from (its modules, config)
-        self.server = server
-        self.sid = sid
+    def __init__(
+        self, cfg: dict[str, Any], marker: bytes, assistant: Assistant, rfd: int, wfd: int
+    ) -> None:
+        # What it inherits from the server it was forked from: its configuration, the marker
+        # that ends a cell's output in whole-program mode, the print hook (builtins.print).
+        self.cfg = cfg
+        self.marker = marker
+        self.assistant = assistant
         self.rfd, self.wfd = rfd, wfd
-        self.output_bytes = int(server.cfg.get("output_bytes") or 1_000_000)
+        self.output_bytes = int(cfg.get("output_bytes") or 1_000_000)
         self.used = self.dropped = 0
         self.ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
         self.pid = os.getpid()  # the process that speaks for the program (see _copy_exits)
-        self.guard: Any = None  # procs.py's ProcessGuard: the process limit, leftovers
+        self.guard: ProcessGuard | None = None  # the process limit, leftovers
+        self._snap: tuple[int, int] | None = None  # a frozen copy: (pid, its verdict pipe)
 
     def setup(self) -> None:
-        cfg = self.server.cfg
+        cfg = self.cfg
         self.pid = os.getpid()
         os.setsid()  # its own session and group: one killpg ends it, the fork guard counts it
         with contextlib.suppress(OSError):
@@ -115,25 +113,20 @@ class Child:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        limits = self.server.limits_mod
-        if limits is not None:
-            memory = cfg.get("memory_mb")
-            if memory:
-                limits._set_limit(resource.RLIMIT_AS, int(memory) * 1024 * 1024)
-            if cfg.get("max_procs"):
-                nproc = cfg.get("nproc_limit")
-                if nproc:
-                    limits._set_limit(resource.RLIMIT_NPROC, int(nproc))
-        procs = self.server.procs_mod
-        if procs is not None:
-            # As in the Jupyter kernel (limits.py): the exact per-program limit (its own
-            # session, counted under a lock), a cell that had a fork refused or went over it
-            # fails, and what a cell leaves running is stopped when it ends (unless
-            # background), so both runtimes give the same verdicts.
-            max_procs = int(cfg["max_procs"]) if cfg.get("max_procs") else None
-            self.guard = procs.ProcessGuard(max_procs, background=bool(cfg.get("background")))
-            if max_procs:
-                self.guard.install()
+        memory = cfg.get("memory_mb")
+        if memory:
+            hard_limit(resource.RLIMIT_AS, int(memory) * 1024 * 1024)
+        nproc = cfg.get("nproc_limit")
+        if cfg.get("max_procs") and nproc:
+            hard_limit(resource.RLIMIT_NPROC, int(nproc))
+        # As in the Jupyter kernel (limits.py): the exact per-program limit (its own session,
+        # counted under a lock), a cell that had a fork refused or went over it fails, and
+        # what a cell leaves running is stopped when it ends (unless background), so both
+        # runtimes give the same verdicts.
+        max_procs = int(cfg["max_procs"]) if cfg.get("max_procs") else None
+        self.guard = ProcessGuard(max_procs, background=bool(cfg.get("background")))
+        if max_procs:
+            self.guard.install()
         sys.stdout = CappedStream(1, "<stdout>", self)
         sys.stderr = CappedStream(2, "<stderr>", self)
         sys.stdin = open(os.devnull)  # noqa: SIM115 - input() gets EOF, like a closed stdin
@@ -156,7 +149,7 @@ class Child:
                     # the next cell runs at once, the supervisor splits the output there.
                     for fd in (1, 2):
                         with contextlib.suppress(OSError):
-                            _write(fd, self.server.marker)
+                            _write(fd, self.marker)
                     self.send(reply)
                     if reply["status"] != "ok" or i == len(cells) - 1:
                         break
@@ -187,7 +180,7 @@ class Child:
         for name, code in exprs.items():
             try:
                 value = eval(compile(str(code), "<expression>", "eval"), self.ns)
-                text = self.server.ak._safe_repr(value) if not isinstance(value, str) else None
+                text = safe_repr(value) if not isinstance(value, str) else None
                 out[name] = {"status": "ok", "data": {"text/plain": text or repr(value)}}
             except BaseException as exc:
                 out[name] = {"status": "error", **_describe_error(exc)}
@@ -199,7 +192,7 @@ class Child:
         with everything it started (threads, children): the attempt leaves no trace in the
         interpreter. The copy shares this process's pipes, so it answers the supervisor."""
         t0 = time.perf_counter()
-        snap = getattr(self, "_snap", None)
+        snap = self._snap
         if op == "snapshot":
             if snap is not None:
                 self.checkpoint("commit")
@@ -235,7 +228,7 @@ class Child:
                 os.waitpid(pid, 0)
             return {"status": "ok", "pid": os.getpid(), "duration": time.perf_counter() - t0}
         # rollback: this process and what the attempt started go; the copy answers.
-        for kid in _children(os.getpid()):
+        for kid in children(os.getpid()):
             if kid != pid:
                 with contextlib.suppress(OSError):
                     os.kill(kid, signal.SIGKILL)
@@ -249,7 +242,7 @@ class Child:
 
     def _begin(self) -> None:
         self.used = self.dropped = 0
-        self.server.assistant.begin_cell()
+        self.assistant.begin_cell()
         if self.guard is not None:
             with contextlib.suppress(Exception):
                 self.guard.begin_cell()
@@ -268,7 +261,7 @@ class Child:
         return reply
 
     def run_cell(self, code: str, final: bool) -> dict[str, Any]:
-        state = self.server.assistant
+        state = self.assistant
         t0 = time.perf_counter()
         self._begin()
         state.final = final
@@ -277,24 +270,25 @@ class Child:
         try:
             tree = ast.parse(code, "<cell>")
             if final:
-                tree = self.server.final_transform(state).visit(tree)
+                tree = PrintLastExpression(state).visit(tree)
             last = None
-            if not final and tree.body and isinstance(tree.body[-1], ast.Expr):
+            tail = tree.body[-1] if tree.body else None
+            if not final and isinstance(tail, ast.Expr):
                 # IPython shows a non-final cell's last bare expression (display, not print).
-                last = ast.Expression(tree.body.pop().value)
+                tree.body.pop()
+                last = ast.Expression(tail.value)
             exec(compile(tree, "<cell>", "exec"), self.ns)
             if last is not None:
                 value = eval(compile(last, "<cell>", "eval"), self.ns)
                 if value is not None:
-                    display.append(self.server.ak._safe_repr(value))
+                    display.append(safe_repr(value))
         except BaseException as exc:
             error = _describe_error(exc)
         with contextlib.suppress(Exception):
             sys.stdout.flush()
         reply = self._end(t0)
-        limits = self.server.limits_mod
         try:
-            printed = limits.fetch_bounded(state) if limits is not None else state.fetch()
+            printed = fetch_bounded(state)
         except Exception:
             printed = _dumps({"count": state.cell_prints, "last": None})
         reply.update(
@@ -313,15 +307,9 @@ class Child:
         value: Any = None
         try:
             modname, _, fname = str(req["runner"]).partition(":")
-            path = os.path.join(HERE, modname + ".py")
-            if modname in sys.modules:
-                mod = sys.modules[modname]
-            elif os.path.exists(path):
-                mod = _load(modname, modname + ".py")
-            else:
-                import importlib
-
-                mod = importlib.import_module(modname)
+            if os.path.exists(os.path.join(HERE, modname + ".py")):  # a module of this package
+                modname = f"{__package__}.{modname}"
+            mod = importlib.import_module(modname)
             value = getattr(mod, fname)(**dict(req.get("args") or {}))
         except BaseException as exc:
             error = _describe_error(exc)
@@ -332,23 +320,14 @@ class Child:
 
 def _describe_error(exc: BaseException) -> dict[str, Any]:
     try:
-        evalue = _escape(str(exc))
+        evalue = escape(str(exc))
     except Exception:
         evalue = "<unprintable>"
     try:
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
         # Drop this folder's frames (the runner, the fork guard): the program's own are what
         # a reader needs.
-        tb = [_escape(t) for t in tb if not t.startswith(f'  File "{HERE}')]
+        tb = [escape(t) for t in tb if not t.startswith(f'  File "{HERE}')]
     except Exception:
         tb = []
     return {"ename": type(exc).__name__, "evalue": evalue, "traceback": tb}
-
-
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    with contextlib.suppress(OSError):
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids.extend(int(p) for p in f.read().split())
-    return kids

@@ -66,6 +66,7 @@ _KERNEL = (
     "parso",
     "prompt_toolkit",
     "assistant_isolation",
+    "assistant_kernels",  # this package (kernelcode.py), and the short names of two modules
     "assistant_kernel",
     "assistant_limits",
 )

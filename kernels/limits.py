@@ -28,7 +28,7 @@
 * output per cell: ``sys.stdout``/``sys.stderr`` writes past ``output_bytes`` are dropped in the
   kernel (a 200 MB print never crosses the wire) and a "truncated N bytes" line ends the cell.
   Threads started by an earlier cell that keep printing are muted (counted, not sent), so they
-  cannot pollute a later cell's output.
+  cannot pollute a later cell's output (outputcap.py).
 * ``exit()``/``quit()`` raise ``SystemExit`` like in a script, instead of asking the kernel to
   shut down after the cell (ipykernel's behaviour); IPython reports ``SystemExit`` as an error
   and the kernel keeps running.
@@ -48,124 +48,25 @@ import threading
 import warnings
 from typing import Any
 
-_PR_SET_CHILD_SUBREAPER = 36
+from . import assistant_kernel
+from .contain import drop_privileges, hard_limit
+from .outputcap import OutputCap
+from .procs import ProcessGuard
+from .proctree import become_subreaper, children, running, user_tasks
+from .textsafe import safe_packer
+
 _state: _Limits | None = None
 
 
-def _user_tasks(uid: int) -> int:
-    """Threads of all processes of ``uid``: what RLIMIT_NPROC really counts (tasks, not
-    processes), so a desktop with a busy browser already holds thousands."""
-    count = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            if os.stat(f"/proc/{name}").st_uid != uid:
-                continue
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-            count += int(stat[stat.rfind(b")") + 2 :].split()[17])
-    return count
-
-
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    with contextlib.suppress(OSError):
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids.extend(int(p) for p in f.read().split())
-    return kids
-
-
-class _Limits:
+class _Limits(OutputCap):
     def __init__(self, max_procs: int | None, cpu_seconds: float | None, output_bytes: int | None):
+        super().__init__(output_bytes)
         self.max_procs = max_procs
-        self.procs: Any = None  # kernels/procs.py ProcessGuard
+        self.procs: ProcessGuard | None = None
         self.cpu_seconds = cpu_seconds
-        self.output_bytes = output_bytes
         self.sid = os.getsid(0)
         self.pid = os.getpid()
-        self.cell = 0
-        self.used = 0
-        self.dropped = 0
-        self.muted = 0  # bytes from threads of earlier cells
-        # Once a cell's quota is spent, its own writes are only counted (the fast path of
-        # _CappedWrite): a loop printing millions of lines must not pay for the full check.
-        self.full = False
-        self.cell_thread = threading.get_ident()  # the thread running cells
-        # The dropped count, also kept in a file the client reads when the kernel is killed
-        # mid-cell (a hard restart sends no end-of-cell marker): updated at the first drop,
-        # then every 64 KiB, so it costs one comparison per dropped write.
-        self.count_path = os.environ.get("ASSISTANT_DROPPED_FILE")
-        self.next_report = 1 if self.count_path else 1 << 62
-        self.reported = False
-        self.stdout_class: type = type(sys.stdout)
         self.base_threads = {t.ident for t in threading.enumerate()}
-
-    # -- output --------------------------------------------------------------------------
-    def capped_write(self, orig: Any, stream: Any, text: Any) -> int:
-        if isinstance(text, str) and not text.isascii():
-            text = _utf8_safe(text)
-        if not isinstance(text, str) or self.output_bytes is None:
-            return int(orig(stream, text) or 0)
-        n = len(text)
-        cell = getattr(threading.current_thread(), "_asst_cell", None)
-        if cell is not None and cell != self.cell:
-            self.muted += n
-            return n
-        room = self.output_bytes - self.used
-        if n <= room:
-            self.used += n
-            return int(orig(stream, text) or 0)
-        keep = max(room, 0)
-        self.used += keep
-        self.dropped += n - keep
-        self.full = cell is None and threading.get_ident() == self.cell_thread
-        if self.dropped >= self.next_report:
-            self.report_dropped()
-        if keep:
-            orig(stream, text[:keep])
-        return n
-
-    def drop_print(self, args: tuple[Any, ...]) -> bool:
-        """A plain ``print(*args)`` on a full cell: counted, not written (see apply)."""
-        if not self.full or threading.get_ident() != self.cell_thread:
-            return False
-        if type(sys.stdout) is not self.stdout_class:  # redirected: not ours to drop
-            return False
-        self.dropped += len(" ".join(map(str, args))) + 1
-        if self.dropped >= self.next_report:
-            self.report_dropped()
-        return True
-
-    def report_dropped(self) -> None:
-        self.next_report = self.dropped + 65536
-        self.reported = True
-        with contextlib.suppress(OSError, TypeError), open(self.count_path, "w") as f:  # type: ignore[arg-type]
-            f.write(str(self.dropped))
-
-    def wrap_stream_class(self, cls: type) -> None:
-        """Cap ``cls.write`` with a data descriptor.
-
-        IPython 9 tees every cell's output by setting ``stream.write`` on the instance and puts
-        back what it found when the cell ends; for the boot cell that is the unpatched bound
-        method, which would then shadow any class-level patch for good. The descriptor keeps
-        such assignments (the tee works) but never lets the raw method bypass the cap.
-        """
-        if isinstance(cls.__dict__.get("write"), _CappedWrite):
-            return
-        cls.write = _CappedWrite(cls.write, self)  # type: ignore[attr-defined]
-
-    def tag_threads(self) -> None:
-        """Remember which cell started each thread, so its late output can be muted."""
-        original_start = threading.Thread.start
-        limits = self
-
-        def start(thread: threading.Thread) -> None:
-            thread._asst_cell = limits.cell  # type: ignore[attr-defined]
-            original_start(thread)
-
-        threading.Thread.start = start  # type: ignore[method-assign]
 
     # -- cell hooks ----------------------------------------------------------------------
     def pre_run_cell(self, *args: Any) -> None:
@@ -199,13 +100,7 @@ class _Limits:
                 hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
                 resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
         if self.dropped:
-            desc = type(sys.stdout).__dict__.get("write")
-            marker = f"\n[... truncated {self.dropped} bytes of output ...]\n"
-            with contextlib.suppress(Exception):
-                if isinstance(desc, _CappedWrite):
-                    desc.orig(sys.stdout, marker)
-                else:
-                    sys.stdout.write(marker)
+            self.write_marker()
         # IPython 9 keeps every write of a cell in history_manager.outputs (even with history
         # off): a 200 MB print would stay in memory for the kernel's lifetime.
         with contextlib.suppress(Exception):
@@ -229,79 +124,8 @@ class _Limits:
         threads = [
             t for t in threading.enumerate() if t.ident not in self.base_threads and t.is_alive()
         ]
-        kids = [p for p in _children(self.pid) if _alive_not_zombie(p)]
+        kids = [p for p in children(self.pid) if running(p)]
         return len(threads) + len(kids)
-
-
-class _CappedWrite:
-    """``write`` for ipykernel's OutStream: the output cap, plus room for instance overrides."""
-
-    def __init__(self, orig: Any, limits: _Limits) -> None:
-        self.orig = orig
-        self.limits = limits
-
-    def __get__(self, obj: Any, owner: Any = None) -> Any:
-        # Runs for every write: kept to two dict lookups in the common case.
-        if obj is None:
-            return self
-        d = obj.__dict__
-        inner = d.get("_asst_override")
-        if inner is not None:
-            return inner  # IPython's tee, which calls the capped write it saw at cell start
-        capped = d.get("_asst_capped")
-        if capped is None:
-            orig, limits = self.orig, self.limits
-            get_ident = threading.get_ident
-
-            def capped(text: Any) -> int:
-                if limits.full and type(text) is str and get_ident() == limits.cell_thread:
-                    n = len(text)
-                    limits.dropped += n
-                    if limits.dropped >= limits.next_report:
-                        limits.report_dropped()
-                    return n
-                return limits.capped_write(orig, obj, text)
-
-            d["_asst_capped"] = capped
-        return capped
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        # Putting back the raw method (what IPython saw at boot) must not bypass the cap.
-        raw = getattr(value, "__func__", None) is self.orig
-        obj.__dict__["_asst_override"] = None if raw else value
-
-    def __delete__(self, obj: Any) -> None:
-        obj.__dict__.pop("_asst_override", None)
-
-
-def _utf8_safe(text: str) -> str:
-    """Text UTF-8 can carry: a lone surrogate (``print('\\ud800')``) becomes ``\\ud800``.
-
-    ipykernel cannot send such text at all: the output was lost and a traceback per flush
-    went to the kernel's stderr."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _alive_not_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
-
-
-def _set_limit(which: int, value: int) -> None:
-    """Soft and hard limit (code may lower a hard limit, never raise it: contain.py)."""
-    _soft, hard = resource.getrlimit(which)
-    if hard != resource.RLIM_INFINITY:
-        value = min(value, hard)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(which, (value, value))
 
 
 def _install_exit(ip: Any) -> None:
@@ -333,25 +157,20 @@ def apply(
         return _state
     state = _Limits(max_procs, cpu_seconds, output_bytes)
     if memory_mb:
-        _set_limit(resource.RLIMIT_AS, int(memory_mb) * 1024 * 1024)
+        hard_limit(resource.RLIMIT_AS, int(memory_mb) * 1024 * 1024)
     if max_procs:
         with contextlib.suppress(Exception):
             # Threads count too (ipykernel, BLAS pools): room for a few per allowed process;
             # the exact per-kernel process count is the guard's job.
             room = 4 * int(max_procs) + 64
-            _set_limit(resource.RLIMIT_NPROC, _user_tasks(os.getuid()) + room)
+            hard_limit(resource.RLIMIT_NPROC, user_tasks(os.getuid()) + room)
     with contextlib.suppress(Exception):  # no capability to raise them back (root only)
-        _load_sibling("contain.py", "assistant_contain").drop_privileges()
+        drop_privileges()
     with contextlib.suppress(Exception):
-        state.procs = _load_sibling("procs.py", "assistant_procs").ProcessGuard(
-            max_procs, background=bool(background)
-        )
+        state.procs = ProcessGuard(max_procs, background=bool(background))
         if max_procs:
             state.procs.install()
-    with contextlib.suppress(Exception):  # Linux only; orphans then stay in the kernel's tree
-        import ctypes
-
-        ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    become_subreaper()  # Linux only; orphans then stay in the kernel's tree
     if cpu_seconds:
         signal.signal(signal.SIGXCPU, state.on_sigxcpu)
     for stream in (sys.stdout, sys.stderr):
@@ -374,27 +193,13 @@ def apply(
             kernel = getattr(ip, "kernel", None)
             session = getattr(kernel, "session", None)
             if session is not None:  # an error value with a lone surrogate must still be sent
-                textsafe = _load_sibling("textsafe.py", "assistant_textsafe")
-                session.pack = textsafe.safe_packer(session.pack)
+                session.pack = safe_packer(session.pack)
             if hasattr(ip, "_tee"):
                 # IPython 9 copies every write of a cell into history_manager.outputs (even
                 # with history off) and slows each write: a 200 MB print would stay in memory.
                 ip._tee = lambda channel: contextlib.nullcontext()
     _state = state
     return state
-
-
-def _load_sibling(name: str, module: str) -> Any:
-    """Load another file of kernels/ (this file is exec'd by path, not imported)."""
-    import types
-
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
-    mod = types.ModuleType(module)
-    mod.__file__ = path
-    with open(path, encoding="utf-8") as f:
-        exec(compile(f.read(), path, "exec"), mod.__dict__)
-    sys.modules[module] = mod
-    return mod
 
 
 def info() -> str:
@@ -415,10 +220,9 @@ def fetch_bounded(assistant: Any, max_chars: int = 1_000_000) -> str:
         text = str(assistant.fetch())
         if len(text) <= max_chars:
             return text
-    ak = sys.modules.get("assistant_kernel")
     described = []
     for a in args:
-        kind = ak._type_name(a) if ak else type(a).__name__
-        text = ak._safe_repr(a) if ak else repr(a)[:4000]
+        kind = assistant_kernel.type_name(a)
+        text = assistant_kernel.safe_repr(a)
         described.append({"type": kind, "value": None, "json": False, "repr": text})
     return json.dumps({"count": getattr(assistant, "cell_prints", 0), "last": described})

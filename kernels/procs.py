@@ -1,7 +1,7 @@
 """Processes started by a cell: an exact per-kernel limit, and no leftovers after the cell.
 
-Loaded by kernels/limits.py (``apply(max_procs=..., background=...)``); standard library only,
-and nothing here may raise into user code except the refusal of a fork.
+Used by limits.py (``apply(max_procs=..., background=...)``) and the fork runtime; standard
+library only, and nothing here may raise into user code except the refusal of a fork.
 
 * The limit holds even as root (where ``RLIMIT_NPROC`` is ignored) and against a fork bomb
   whose copies all fork at once: every guarded fork (``os.fork``, ``posix_spawn``,
@@ -37,14 +37,7 @@ import threading
 import time
 from typing import Any
 
-
-def _stat_fields(pid: int | str) -> list[bytes] | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return stat[stat.rfind(b")") + 2 :].split()
+from .proctree import children, descendants, running, stat_fields
 
 
 def session_members(sid: int) -> list[int]:
@@ -53,44 +46,20 @@ def session_members(sid: int) -> list[int]:
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        fields = _stat_fields(name)
+        fields = stat_fields(name)
         if fields and len(fields) > 3 and fields[0] not in (b"Z", b"X") and int(fields[3]) == sid:
             found.append(int(name))
     return found
 
 
-def children(pid: int) -> list[int]:
-    kids: list[int] = []
-    with contextlib.suppress(OSError):
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids.extend(int(p) for p in f.read().split())
-    return kids
-
-
-def descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        kids = children(todo.pop())
-        found.extend(kids)
-        todo.extend(kids)
-    return found
-
-
-def _running(pid: int) -> bool:
-    fields = _stat_fields(pid)
-    return bool(fields) and fields[0] not in (b"Z", b"X")  # type: ignore[index]
-
-
 def _reaped_elsewhere(pid: int, ours: set[int]) -> bool:
     """Gone, or a zombie whose parent is none of ``ours`` (a fork server reaps its orphans)."""
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     return not fields or (fields[0] in (b"Z", b"X") and int(fields[1]) not in ours)
 
 
 def _session(pid: int) -> int | None:
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     return int(fields[3]) if fields and len(fields) > 3 else None
 
 
@@ -98,7 +67,7 @@ def _settled(pid: int) -> bool:
     """Stopped, gone, or a zombie: it forks, exits and re-parents nothing any more. A
     process in uninterruptible sleep (a vfork parent waiting on its stopped child) is not
     going anywhere either."""
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     return not fields or fields[0] in (b"T", b"t", b"Z", b"X", b"D")
 
 
@@ -192,9 +161,9 @@ class ProcessGuard:
         if not self._members():
             return
         if self.background:
-            running = self.leftovers()
-            if self.max_procs and len(running) + 1 > self.max_procs:
-                self.over = len(running) + 1
+            left = self.leftovers()
+            if self.max_procs and len(left) + 1 > self.max_procs:
+                self.over = len(left) + 1
             return
         stopped = self.stop_leftovers()
         if self.max_procs and len(stopped) + 1 > self.max_procs:
@@ -204,7 +173,7 @@ class ProcessGuard:
 
     def leftovers(self) -> list[int]:
         """Running (not zombie) processes the kernel started, bar its parents (``_members``)."""
-        return sorted(p for p in self._members() if _running(p))
+        return sorted(p for p in self._members() if running(p))
 
     def _members(self) -> set[int]:
         """The kernel's tree, zombies included, and where the kernel leads its session, the
@@ -239,7 +208,7 @@ class ProcessGuard:
                 break
             if not new:
                 time.sleep(0.001)  # a signalled process stops when it next runs
-        return sorted(p for p in seen if _running(p))
+        return sorted(p for p in seen if running(p))
 
     def kill_leftovers(self, pids: list[int]) -> int:
         """SIGKILL the stopped processes and reap them (zombies would still count)."""

@@ -212,7 +212,9 @@ class _Alarm:
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), interval)
 
 
-def run_upstream(program: str, timeout: float = 20.0, expected: Any = NO_EXPECTED) -> dict:
+def run_upstream(
+    program: str, timeout: float = 20.0, expected: Any = NO_EXPECTED
+) -> dict[str, Any]:
     """Run ``program`` with upstream's semantics; grade it when ``expected`` is given.
 
     Returns a JSON-safe dict: ``status`` ("ok", "error", "timeout" or "exit"), ``error`` (text
@@ -259,7 +261,7 @@ def run_upstream(program: str, timeout: float = 20.0, expected: Any = NO_EXPECTE
     return out
 
 
-def _grade(ns: dict[str, Any], expected: Any) -> dict:
+def _grade(ns: dict[str, Any], expected: Any) -> dict[str, Any]:
     """Upstream: ``print_stack[-1]["args"][0]`` then the equivalence check; any raise fails."""
     try:
         obj = ns["print_stack"][-1]["args"][0]

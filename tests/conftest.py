@@ -2,8 +2,11 @@
 
 Every test run gets its own ASSISTANT_HOME so nothing touches the user's files.
 
-Every test gets at least one cost marker, assigned here from where it lives and the fixtures it
-uses or what its code calls (an explicit marker in the test file wins):
+Every test has at least one cost tier, a pytest marker, declared where a reader sees it: by
+its folder (``FOLDER_TIERS``: every test in ``tests/unit`` is ``unit``, in ``tests/execution``
+``kernel``...), and otherwise in its file, as ``pytestmark = pytest.mark.unit`` for the whole
+file or ``@pytest.mark.kernel`` on a test. A test's tiers are its folder's plus every tier
+marker on it, its class or its file; nothing is inferred from fixtures or code. The tiers:
 
 - ``unit``: pure logic: no kernel, no model, no TUI (``make test-fast``, under 30 s);
 - ``kernel``: starts real Jupyter kernels or the fork server;
@@ -12,13 +15,12 @@ uses or what its code calls (an explicit marker in the test file wins):
 - ``acceptance``: whole-benchmark runs.
 
 A test may carry several (a TUI test that starts a kernel is ``tui`` and ``kernel``). A test
-marked only ``unit`` that starts a kernel or loads a model fails at once (``_unit_guard``), so
-the fast tier stays honest.
+without any is an error at collection. A test marked only ``unit`` that starts a kernel or
+loads a model fails at once (``_unit_guard``), so the fast tier stays honest.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 import tempfile
@@ -38,8 +40,8 @@ TESTS = Path(__file__).resolve().parent
 
 COSTS = ("unit", "kernel", "llama", "tui", "acceptance")
 
-# Folders whose every test has that cost.
-FOLDER_COSTS: dict[str, tuple[str, ...]] = {
+# Folders whose every test has that tier; tests elsewhere declare theirs in their files.
+FOLDER_TIERS: dict[str, tuple[str, ...]] = {
     "unit": ("unit",),
     "execution": ("kernel",),
     "hostile": ("kernel",),
@@ -47,73 +49,31 @@ FOLDER_COSTS: dict[str, tuple[str, ...]] = {
     "real": ("llama",),
     "acp_agent": ("kernel",),  # each test spawns `assistant acp`, whose sessions start kernels
 }
-# Fixtures (or anything they depend on) that give a test its cost.
-FIXTURE_COSTS: dict[str, str] = {
-    "kernel": "kernel",  # the engine, hostile and TUI kernels
-    "pool": "kernel",
-    "make_engine": "kernel",
-    "tiny_gguf": "llama",  # model, server, remote, hub depend on it
-    "llama": "llama",
-    "real_model": "llama",
-    "model_path": "llama",
-    "run_app": "tui",
-    "snap_compare": "tui",
-}
-# What a test's own code does: Pilot runs an app, whose boot starts a kernel; the REPL is a TUI.
-SOURCE_COSTS: dict[str, tuple[str, ...]] = {
-    ".run_test(": ("tui", "kernel"),
-    "Repl(": ("tui",),
-}
-# Files whose tests start kernels or models in their bodies (through the CLI, an engine, a
-# pool), so no fixture tells; single tests are marked in their files instead.
-FILE_COSTS: dict[str, tuple[str, ...]] = {
-    "engine/test_engine_snapshot.py": ("kernel",),
-    "models/test_front_end_loading.py": ("kernel", "llama"),
-    "models/test_quantized_tiny.py": ("llama",),
-    "models/test_lineup_eval.py": ("kernel", "llama"),
-    "mtpb/test_mtpb_runner.py": ("kernel",),
-    "mtpb/test_eval_concurrency.py": ("kernel", "llama"),
-    "mtpb/test_eval_scripted.py": ("kernel",),
-    "mtpb/test_mtpb_acceptance.py": ("acceptance", "kernel"),
-    "mtpb/test_upstream_eval.py": ("kernel",),
-}
 
 
-def _costs(item: pytest.Item) -> set[str]:
-    explicit = {m.name for m in item.iter_markers() if m.name in COSTS}
-    if explicit:
-        return explicit
+def _folder_tiers(item: pytest.Item) -> tuple[str, ...]:
     rel = Path(str(item.fspath)).resolve().relative_to(TESTS)
-    found: set[str] = set()
-    if len(rel.parts) > 1:
-        found.update(FOLDER_COSTS.get(rel.parts[0], ()))
-    found.update(FILE_COSTS.get(rel.as_posix(), ()))
-    found.update(FIXTURE_COSTS[f] for f in getattr(item, "fixturenames", ()) if f in FIXTURE_COSTS)
-    source = _source(item)
-    for needle, costs in SOURCE_COSTS.items():
-        if needle in source:
-            found.update(costs)
-    return found or {"unit"}
-
-
-def _source(item: pytest.Item) -> str:
-    try:
-        return inspect.getsource(item.function)  # type: ignore[attr-defined]
-    except (AttributeError, OSError, TypeError):
-        return ""
+    return FOLDER_TIERS.get(rel.parts[0], ()) if len(rel.parts) > 1 else ()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     unmarked = []
     for item in items:
-        for cost in sorted(_costs(item)):
-            item.add_marker(cost)
-        if not any(m.name in COSTS for m in item.iter_markers()):
+        declared = {m.name for m in item.iter_markers() if m.name in COSTS}
+        for cost in _folder_tiers(item):
+            if cost not in declared:
+                item.add_marker(cost)
+                declared.add(cost)
+        if not declared:
             unmarked.append(item.nodeid)
     if unmarked:
         tiers = ", ".join(COSTS)
         listing = "\n  ".join(unmarked)
-        raise pytest.UsageError(f"tests without a cost marker (one of {tiers}):\n  {listing}")
+        raise pytest.UsageError(
+            f"tests without a cost tier (one of {tiers}): put the file in a folder of "
+            f"FOLDER_TIERS (tests/conftest.py) or mark it (pytestmark = pytest.mark.unit):"
+            f"\n  {listing}"
+        )
 
 
 # -- the unit tier stays honest: no kernel process, no llama.cpp model ----------------------
@@ -140,7 +100,7 @@ def _unit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
 
     def guarded_popen(self: Any, args: Any, *rest: Any, **kwargs: Any) -> None:
         argv = " ".join(map(str, args)) if isinstance(args, list | tuple) else str(args)
-        if "ipykernel_launcher" in argv or "fork_server.py" in argv:
+        if "ipykernel_launcher" in argv or "fork_server" in argv:
             _refuse("started a kernel (mark it kernel)", nodeid)()
         popen(self, args, *rest, **kwargs)
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from assistant import jsontext
 from assistant.mtpb.runner import ResultStore
+
+pytestmark = pytest.mark.unit
 
 
 def test_lone_surrogates_round_trip_and_the_rest_stays_readable() -> None:

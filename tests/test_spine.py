@@ -11,6 +11,8 @@ import pytest
 
 from assistant.config import ConfigError, load
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -73,13 +73,13 @@ class ForkServer:
         return self.proc.pid if self.proc is not None else None
 
     async def start(self) -> ForkServer:
-        from assistant.resources import kernel_file
+        from assistant.execution.kernelcode import boot_source
 
         reaper.reap_stale()
         environment.protect_app()
         t0 = time.perf_counter()
         self._tmp, self.workdir = scratch(self.config, "asst-fork-")
-        argv = [sys.executable, str(kernel_file("fork_server.py"))]
+        argv = [sys.executable, "-c", boot_source("kernel_module(KERNELS, 'fork_server').main()")]
         if self.config.sandboxed:
             from assistant.execution.sandbox import bwrap_argv
 

@@ -59,23 +59,21 @@ def spec_manager(config: KernelConfig, writable: list[Path]) -> KernelSpecManage
 
 
 def boot_code(limits: dict[str, Any]) -> str:
-    from assistant.resources import kernel_file
+    """The kernel's first cell: the print hook and the limits (kernels/), loaded by
+    kernelcode.py. The client's own expressions (cell.py, pool.py) address the two modules
+    under their short names."""
+    from assistant.execution.kernelcode import boot_source
 
-    path = str(kernel_file("assistant_kernel.py"))
-    limits_path = kernel_file("limits.py")
-    lines = [
-        "def __asst_boot(path, name):",
-        "    import sys, types",
-        "    mod = types.ModuleType(name); mod.__file__ = path",
-        "    exec(compile(open(path, encoding='utf-8').read(), path, 'exec'), mod.__dict__)",
-        "    sys.modules[name] = mod",
-        "    return mod",
-        f"__asst_boot({path!r}, 'assistant_kernel').install()",
-    ]
-    if limits_path.exists():
-        lines.append(
-            # A Python literal, not JSON: JSON's true/false/null are not Python names.
-            f"__asst_boot({str(limits_path)!r}, 'assistant_limits').apply(**{limits!r})"
+    return boot_source(
+        "\n".join(
+            [
+                "kernel_module(KERNELS, 'assistant_kernel').install()",
+                # A Python literal, not JSON: JSON's true/false/null are not Python names.
+                f"kernel_module(KERNELS, 'limits').apply(**{limits!r})",
+                "__import__('sys').modules.update(",
+                "    assistant_kernel=kernel_module(KERNELS, 'assistant_kernel'),",
+                "    assistant_limits=kernel_module(KERNELS, 'limits'),",
+                ")",
+            ]
         )
-    lines.append("del __asst_boot")
-    return "\n".join(lines)
+    )

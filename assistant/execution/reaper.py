@@ -27,8 +27,19 @@ import shutil
 import signal
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant import paths
+from assistant.execution import kernelcode
+
+# The /proc helpers the kernels use too (kernels/proctree.py): one copy, loaded as kernel code.
+if TYPE_CHECKING:
+    from kernels.proctree import descendants as descendants
+    from kernels.proctree import running as running
+    from kernels.proctree import stat_fields
+else:
+    _tree = kernelcode.app_module("proctree")
+    descendants, running, stat_fields = _tree.descendants, _tree.running, _tree.stat_fields
 
 TAG_VAR = "ASSISTANT_KERNEL_TAG"
 _mine: dict[int, str] = {}
@@ -49,17 +60,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def running(pid: int) -> bool:
-    """The process exists and is not a zombie (Linux /proc; kernels/limits.py has its own copy
-    because it runs inside kernels without this package)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
 
 
 def kill_group(pid: int) -> None:
@@ -91,22 +91,6 @@ def tagged(tag: str) -> list[int]:
     return found
 
 
-def descendants(pid: int) -> list[int]:
-    """Children, grandchildren... of ``pid`` (the kernel is a child subreaper, so orphaned
-    daemons are re-parented to it and stay in this tree while it lives)."""
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        with contextlib.suppress(OSError):
-            for tid in os.listdir(f"/proc/{parent}/task"):
-                with open(f"/proc/{parent}/task/{tid}/children") as f:
-                    kids = [int(p) for p in f.read().split()]
-                found.extend(kids)
-                todo.extend(kids)
-    return found
-
-
 def kill_tree(pid: int | None, tag: str | None) -> int:
     """Kill a kernel, its process group, its descendants and every process under its tag.
 
@@ -135,13 +119,8 @@ def kill_tree(pid: int | None, tag: str | None) -> int:
 
 def start_time(pid: int) -> str | None:
     """The process's start time (clock ticks after boot): with the pid, names one process."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return fields[19].decode() if len(fields) > 19 else None
+    fields = stat_fields(pid)
+    return fields[19].decode() if fields is not None and len(fields) > 19 else None
 
 
 def owner_stamp() -> str:

@@ -7,6 +7,8 @@ import pytest
 from assistant.engine.checks import values_match
 from assistant.execution.result import Printed
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("expected", "printed", "ok"),

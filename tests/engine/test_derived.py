@@ -9,6 +9,8 @@ from assistant.engine.derived_output import output_shows
 from assistant.engine.derived_probe import feedback, near_names, printed_something
 from assistant.execution.result import ExecResult
 
+pytestmark = pytest.mark.unit
+
 
 def _short(checks: list[DerivedCheck]) -> list[tuple[object, ...]]:
     out: list[tuple[object, ...]] = []

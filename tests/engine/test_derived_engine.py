@@ -8,7 +8,7 @@ from assistant.engine.events import CheckFinished
 from assistant.engine.options import EngineOptions
 from assistant.engine.state import read
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.kernel, pytest.mark.asyncio(loop_scope="module")]
 DERIVED = EngineOptions(derived_checks=True, prefix="")
 
 

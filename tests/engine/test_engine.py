@@ -24,7 +24,7 @@ from assistant.models.base import ModelError, Request
 from assistant.models.stop_filter import FENCE_END
 from assistant.sessions.training import records
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.kernel, pytest.mark.asyncio(loop_scope="module")]
 
 
 async def test_turn_commits_and_history_feeds_the_next_prompt(make_engine) -> None:

@@ -9,7 +9,7 @@ from assistant.engine.approval import REFUSED
 from assistant.engine.events import CheckFinished, ExecutionStarted, TurnCommitted
 from assistant.engine.options import EngineOptions
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.kernel, pytest.mark.asyncio(loop_scope="module")]
 
 
 async def test_refused_runs_are_failed_attempts_never_executed(make_engine, tmp_path) -> None:

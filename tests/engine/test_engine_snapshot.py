@@ -12,6 +12,8 @@ from assistant.execution import KernelConfig
 from assistant.execution.forkserver import ForkServer
 from assistant.models.scripted import ScriptedModel
 
+pytestmark = pytest.mark.kernel
+
 
 @pytest.mark.asyncio
 async def test_failed_attempt_rolls_back_without_replay() -> None:

@@ -14,7 +14,7 @@ from assistant.engine.events import ExecutionFinished, Notice, TurnCommitted
 from assistant.execution import Kernel
 from assistant.frontends.controller import Controller
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.kernel, pytest.mark.asyncio(loop_scope="module")]
 
 
 async def test_a_raising_callback_does_not_break_the_turn(make_engine: Any) -> None:

@@ -20,7 +20,7 @@ from assistant.engine.engine import Engine
 from assistant.engine.events import CodeReady, Event, TokenChunk
 from assistant.models.base import Completion, OnText, Request
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.kernel, pytest.mark.llama, pytest.mark.asyncio(loop_scope="module")]
 
 SCRIPT = {
     (0, 0): "ll = [1, 2, 3]",

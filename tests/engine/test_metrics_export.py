@@ -20,6 +20,8 @@ from assistant.mtpb.refinement_metrics import (
 )
 from assistant.sessions.training import export_jsonl, records
 
+pytestmark = pytest.mark.unit
+
 
 def _ran(code: str, passed: bool, feedback: str = "", lp: float = -0.5, rank=None) -> Candidate:
     res = ExecResult(status="ok" if passed else "error")

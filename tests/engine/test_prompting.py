@@ -11,35 +11,42 @@ PREFIX = "# Import libraries.\n\nimport numpy as np\n\n"
 HIST = [PastTurn("Assign 3 to a.", "a = 3"), PastTurn("Double a.", "b = a * 2\n")]
 
 
+@pytest.mark.unit
 def test_prefix_is_the_mtpb_one() -> None:
     assert prompting.mtpb_prefix() == PREFIX
 
 
+@pytest.mark.unit
 def test_first_turn_prompt() -> None:
     assert prompting.multi_turn_prompt([], "Assign 3 to a.") == PREFIX + "# Assign 3 to a.\n"
 
 
+@pytest.mark.unit
 def test_multi_turn_history_matches_the_mtpb_sampler() -> None:
     got = prompting.multi_turn_prompt(HIST, "Print b.")
     assert got == PREFIX + "# Assign 3 to a.\na = 3\n# Double a.\nb = a * 2\n# Print b.\n"
 
 
+@pytest.mark.unit
 def test_prompts_of_a_session_are_append_only() -> None:
     first = prompting.multi_turn_prompt(HIST[:1], "Double a.")
     second = prompting.multi_turn_prompt(HIST, "Print b.")
     assert second.startswith(first)
 
 
+@pytest.mark.unit
 def test_multiline_request_stays_commented() -> None:
     got = prompting.multi_turn_prompt([], "line one\nline two")
     assert got.endswith("# line one\n# line two\n")
 
 
+@pytest.mark.unit
 def test_single_turn_control_lists_all_turns_first() -> None:
     got = prompting.single_turn_prompt(["A.", "B.", "C."])
     assert got == PREFIX + "# A.\n# B.\n# C.\n"
 
 
+@pytest.mark.unit
 def test_refine_prompt_shares_the_attempt_prefix() -> None:
     first = prompting.multi_turn_prompt(HIST, "Print b.")
     ref = prompting.refine_prompt(
@@ -53,6 +60,7 @@ def test_refine_prompt_shares_the_attempt_prefix() -> None:
     assert all(ln.startswith("#") for ln in tail.splitlines()[1:])
 
 
+@pytest.mark.unit
 def test_chat_messages_are_append_only() -> None:
     m1 = prompting.chat_messages(HIST[:1], "Double a.")
     m2 = prompting.chat_messages(HIST, "Print b.")
@@ -62,6 +70,7 @@ def test_chat_messages_are_append_only() -> None:
     assert m2[-1] == {"role": "user", "content": "Print b."}
 
 
+@pytest.mark.unit
 def test_chat_refinement_extends_the_chat() -> None:
     base = prompting.chat_messages(HIST, "Print b.")
     ref = prompting.refine_messages(HIST, "Print b.", "print(c)", "NameError: c")
@@ -70,16 +79,19 @@ def test_chat_refinement_extends_the_chat() -> None:
     assert "NameError: c" in ref[-1]["content"] and "Print b." in ref[-1]["content"]
 
 
+@pytest.mark.unit
 def test_single_turn_chat() -> None:
     msgs = prompting.single_turn_messages(["A.", "B."])
     assert "1. A.\n2. B." in msgs[-1]["content"]
 
 
+@pytest.mark.unit
 def test_feedback_texts() -> None:
     assert prompting.mismatch_feedback(3, "4") == "Expected output: 3\nActual output: 4"
     assert "nothing was printed" in prompting.mismatch_feedback("x", None)
 
 
+@pytest.mark.unit
 def test_upstream_separator_reproduces_the_upstream_sampler() -> None:
     # upstream: history + truncate(completion) + "\n\n", truncation keeping the "\n" before "#"
     upstream = PREFIX + "# Assign 3 to a.\n" + "a = 3\n" + "\n\n" + "# Print a.\n"
@@ -87,6 +99,7 @@ def test_upstream_separator_reproduces_the_upstream_sampler() -> None:
     assert got == upstream
 
 
+@pytest.mark.unit
 def test_refine_variants() -> None:
     from assistant.engine import prompting as p
 
@@ -112,6 +125,7 @@ def test_refine_variants() -> None:
     )
 
 
+@pytest.mark.kernel
 @pytest.mark.asyncio(loop_scope="module")
 async def test_chat_refinement_is_primed_with_a_fence(make_engine) -> None:
     from assistant.config import Settings

@@ -8,6 +8,8 @@ from assistant.engine.ranking import ExecutionRanker, MBRExecRanker, get_ranker
 from assistant.engine.session import Candidate
 from assistant.execution.result import ExecResult, Printed
 
+pytestmark = pytest.mark.unit
+
 
 def _cand(i: int, value: object, lp: float, ok: bool = True) -> Candidate:
     res = ExecResult(status="ok" if ok else "error")

@@ -11,7 +11,7 @@ from assistant.engine.events import CandidatesRanked, ExecutionStarted, StateRes
 from assistant.engine.ranking import Ranker, Ranking
 from assistant.engine.session import Candidate
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.kernel, pytest.mark.asyncio(loop_scope="module")]
 
 # Each candidate appends to a list made by turn 0 and prints its length: 1 for every candidate
 # proves they all started from the committed state (restored between candidates).

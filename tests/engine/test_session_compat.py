@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from assistant.engine.session import Session
+
+pytestmark = pytest.mark.unit
 
 
 def test_old_final_key_loads_as_print_last(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ pytest.importorskip("codebleu")
 
 from assistant.mtpb.similarity import code_similarity, corpus_similarity
 
+pytestmark = pytest.mark.unit
+
 
 def test_renamed_variables_match_fully() -> None:
     s = code_similarity("a = 1\nb = a + 2\nprint(b)", "x = 1\ny = x + 2\nprint(y)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.config import Settings
 from assistant.engine.options import EngineOptions
 from assistant.engine.request import TurnContext, build_request
@@ -15,6 +17,8 @@ from assistant.engine.state import (
     parse,
     with_state,
 )
+
+pytestmark = pytest.mark.unit
 
 VARS = (Variable("nums", "list", "[5, 3, 8, 1]"), Variable("fib", "function", ""))
 

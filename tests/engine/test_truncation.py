@@ -6,6 +6,8 @@ import pytest
 
 from assistant.engine.truncation import strip_fence, truncate, truncate_mtpb
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("raw", "want"),

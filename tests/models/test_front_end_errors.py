@@ -40,6 +40,7 @@ def _run(*argv: str, code: str | None = None, home: Path) -> subprocess.Complete
     )
 
 
+@pytest.mark.unit
 def test_repl_with_a_bad_model_spec_shows_the_message(tmp_path: Path) -> None:
     r = _run("repl", "--model", "nonsense:spec", home=tmp_path)
     assert r.returncode == 1, r.stderr
@@ -47,6 +48,7 @@ def test_repl_with_a_bad_model_spec_shows_the_message(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.unit
 def test_an_unexpected_bug_still_shows_its_traceback(tmp_path: Path) -> None:
     code = (
         "import sys; from assistant import cli\n"
@@ -59,6 +61,7 @@ def test_an_unexpected_bug_still_shows_its_traceback(tmp_path: Path) -> None:
     assert "Traceback" in r.stderr and "KeyError: 'a bug'" in r.stderr
 
 
+@pytest.mark.unit
 def test_cli_main_catches_assistant_errors_only(monkeypatch: pytest.MonkeyPatch) -> None:
     def raises(exc: BaseException) -> Any:
         def handler(args: Any, settings: Any) -> int:
@@ -73,6 +76,7 @@ def test_cli_main_catches_assistant_errors_only(monkeypatch: pytest.MonkeyPatch)
         cli.main(["sessions"])
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("command", ["eval", "replay"])
 def test_eval_and_replay_with_a_bad_model_exit_2(
     command: str, mtpb_path: Path, capsys: pytest.CaptureFixture[str]
@@ -99,6 +103,7 @@ def bug_log() -> Iterator[list[logging.LogRecord]]:
     logger.removeHandler(handler)
 
 
+@pytest.mark.tui
 async def test_repl_commands_report_errors_and_bugs(bug_log: list[logging.LogRecord]) -> None:
     from assistant.frontends.commands import Command
     from assistant.frontends.repl import Repl
@@ -119,6 +124,8 @@ async def test_repl_commands_report_errors_and_bugs(bug_log: list[logging.LogRec
     assert len(bug_log) == 1 and bug_log[0].exc_info is not None
 
 
+@pytest.mark.kernel
+@pytest.mark.tui
 async def test_tui_reports_errors_and_bugs_and_keeps_going(
     bug_log: list[logging.LogRecord],
 ) -> None:

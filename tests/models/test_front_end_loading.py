@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from assistant.config import Settings
 from assistant.frontends.controller import Controller
+
+pytestmark = [pytest.mark.kernel, pytest.mark.llama]
 
 
 def settings(**kw: object) -> Settings:

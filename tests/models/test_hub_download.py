@@ -69,6 +69,7 @@ def hub(tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str,
     srv.server_close()
 
 
+@pytest.mark.llama
 def test_downloads_into_the_cache_then_works_offline(
     hub: tuple[str, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -87,6 +88,7 @@ def test_downloads_into_the_cache_then_works_offline(
     assert again == path and requests == []
 
 
+@pytest.mark.llama
 def test_missing_file_on_the_hub(hub: tuple[str, list[str]], tmp_path: Path) -> None:
     endpoint, _ = hub
     with pytest.raises(ModelError, match=r"has no file 'other\.gguf'") as err:
@@ -94,6 +96,7 @@ def test_missing_file_on_the_hub(hub: tuple[str, list[str]], tmp_path: Path) -> 
     assert f"{endpoint}/{REPO}/resolve/main/other.gguf" in str(err.value)
 
 
+@pytest.mark.unit
 def test_offline_and_not_cached_says_what_to_download(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,6 +111,7 @@ def test_offline_and_not_cached_says_what_to_download(
     assert "--model /path/to/tiny.gguf" in msg and str(tmp_path) in msg  # where it can go
 
 
+@pytest.mark.unit
 def test_no_connection(tmp_path: Path, unused_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
     from huggingface_hub import constants
 
@@ -119,11 +123,13 @@ def test_no_connection(tmp_path: Path, unused_port: int, monkeypatch: pytest.Mon
         )
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("spec", ["tiny.gguf", "org/tiny.gguf", "org/repo/model.bin"])
 def test_bad_specs(spec: str) -> None:
     with pytest.raises(ModelError, match=r"OWNER/REPO/FILE\.gguf"):
         parse_hub_spec(spec)
 
 
+@pytest.mark.unit
 def test_spec_with_subfolder() -> None:
     assert parse_hub_spec("org/repo/q4/m.gguf") == ("org/repo", "q4/m.gguf")

@@ -7,11 +7,15 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from assistant.config import load
 from assistant.models.llama import LlamaModel
 from assistant.models.tiny_gguf import ban_tokens, byte_token_ids
 from assistant.mtpb.problems import load_problems
 from assistant.mtpb.runner import EvalOptions, Job, ResultStore, run_eval
+
+pytestmark = [pytest.mark.kernel, pytest.mark.llama]
 
 
 class Counting(LlamaModel):

@@ -25,6 +25,7 @@ SYSTEM_PROMPT = "# Import libraries.\n\nimport numpy as np\n\n" + "".join(
 )
 
 
+@pytest.mark.llama
 def test_loads_and_describes_itself(model: Any, tiny_gguf: Path) -> None:
     info = model.describe()
     assert info["backend"] == "llama"
@@ -36,6 +37,7 @@ def test_loads_and_describes_itself(model: Any, tiny_gguf: Path) -> None:
     assert info["chat"] is True  # the GGUF has a chat template (its name says nothing)
 
 
+@pytest.mark.llama
 def test_streams_chunks_that_join_to_the_text(model: Any) -> None:
     chunks: list[str] = []
     c = model.generate(Request(prompt="def f(x):\n", max_tokens=24, seed=1), on_text=chunks.append)
@@ -46,12 +48,14 @@ def test_streams_chunks_that_join_to_the_text(model: Any) -> None:
     assert 0 < c.stats.time_to_first_token <= c.stats.total_time
 
 
+@pytest.mark.llama
 def test_grammar_forces_exact_output(model: Any) -> None:
     c = model.generate(Request(prompt="x = ", max_tokens=40, grammar=exact_grammar("print(42)")))
     assert c.text == "print(42)"
     assert c.finish_reason == "stop"  # the grammar ends, only end-of-text can follow
 
 
+@pytest.mark.llama
 def test_stop_sequence_split_over_tokens_is_never_streamed(model: Any) -> None:
     chunks: list[str] = []
     req = Request(
@@ -66,12 +70,14 @@ def test_stop_sequence_split_over_tokens_is_never_streamed(model: Any) -> None:
     assert done.stop is None
 
 
+@pytest.mark.llama
 def test_max_tokens_ends_with_length(model: Any) -> None:
     c = model.generate(Request(prompt="x", max_tokens=5, grammar=exact_grammar("a" * 50)))
     assert c.stats.completion_tokens == 5
     assert c.finish_reason == "length"
 
 
+@pytest.mark.llama
 def test_cancel_between_tokens_then_generate_again(model: Any) -> None:
     cancel = threading.Event()
     seen: list[str] = []
@@ -88,6 +94,7 @@ def test_cancel_between_tokens_then_generate_again(model: Any) -> None:
     assert c.text == "ok"
 
 
+@pytest.mark.llama
 def test_cancel_before_start(model: Any) -> None:
     cancel = threading.Event()
     cancel.set()
@@ -95,6 +102,7 @@ def test_cancel_before_start(model: Any) -> None:
         model.generate(Request(prompt="x"), cancel=cancel)
 
 
+@pytest.mark.llama
 def test_same_seed_same_text_and_n_candidates_differ(model: Any) -> None:
     req = Request(prompt=SYSTEM_PROMPT, max_tokens=16, temperature=1.0, seed=7)
     a = model.generate(req).text
@@ -110,6 +118,7 @@ def test_same_seed_same_text_and_n_candidates_differ(model: Any) -> None:
         assert c.stats.prompt_reused == c.stats.prompt_tokens
 
 
+@pytest.mark.llama
 def test_logprobs_of_sampled_tokens(model: Any) -> None:
     c = model.generate(Request(prompt="x = ", max_tokens=12, temperature=1.0, seed=3))
     assert len(c.token_logprobs) == c.stats.completion_tokens > 0
@@ -119,6 +128,7 @@ def test_logprobs_of_sampled_tokens(model: Any) -> None:
     assert off.token_logprobs == []
 
 
+@pytest.mark.llama
 def test_greedy_logprob_is_the_top_choice(model: Any) -> None:
     """Greedy takes the most likely token: its probability is at least 1/vocab."""
     c = model.generate(Request(prompt="x = ", max_tokens=6, temperature=0.0))
@@ -126,6 +136,7 @@ def test_greedy_logprob_is_the_top_choice(model: Any) -> None:
     assert all(lp >= -math.log(vocab) for lp in c.token_logprobs)
 
 
+@pytest.mark.llama
 def test_append_only_turns_reuse_the_kv_cache(model: Any) -> None:
     model.reset_cache()
     prompt = SYSTEM_PROMPT
@@ -144,6 +155,7 @@ def test_append_only_turns_reuse_the_kv_cache(model: Any) -> None:
         prev = c
 
 
+@pytest.mark.llama
 def test_a_truncated_answer_still_reuses_the_prompt(model: Any) -> None:
     model.reset_cache()
     first = model.generate(Request(prompt=SYSTEM_PROMPT, max_tokens=20, temperature=1.0, seed=2))
@@ -153,6 +165,7 @@ def test_a_truncated_answer_still_reuses_the_prompt(model: Any) -> None:
     assert c.stats.prompt_evaluated < 15
 
 
+@pytest.mark.llama
 def test_reset_cache_evaluates_everything_again(model: Any) -> None:
     req = Request(prompt=SYSTEM_PROMPT, max_tokens=4)
     model.generate(req)
@@ -161,6 +174,7 @@ def test_reset_cache_evaluates_everything_again(model: Any) -> None:
     assert c.stats.prompt_reused == 0
 
 
+@pytest.mark.llama
 def test_chat_template_formats_messages(tiny_gguf: Path) -> None:
     m = LlamaModel(tiny_gguf, chat=True, n_ctx=512, n_threads=1)
     msgs = [{"role": "user", "content": "hi"}]
@@ -176,6 +190,7 @@ def test_chat_template_formats_messages(tiny_gguf: Path) -> None:
     m.close()
 
 
+@pytest.mark.llama
 def test_prompt_longer_than_context(tiny_gguf: Path) -> None:
     m = LlamaModel(tiny_gguf, n_ctx=64)
     with pytest.raises(ModelError, match="n_ctx"):
@@ -183,16 +198,19 @@ def test_prompt_longer_than_context(tiny_gguf: Path) -> None:
     m.close()
 
 
+@pytest.mark.llama
 def test_invalid_grammar_is_a_model_error(model: Any) -> None:
     with pytest.raises(ModelError, match="grammar"):
         model.generate(Request(prompt="x", grammar="root ::= ("))
 
 
+@pytest.mark.unit
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"not found: .*nope\.gguf"):
         LlamaModel(tmp_path / "nope.gguf")
 
 
+@pytest.mark.unit
 def test_not_a_gguf_file(tmp_path: Path) -> None:
     bad = tmp_path / "model.gguf"
     bad.write_bytes(b"<!DOCTYPE html><html>rate limited</html>")
@@ -201,6 +219,7 @@ def test_not_a_gguf_file(tmp_path: Path) -> None:
     assert str(bad) in str(err.value)
 
 
+@pytest.mark.llama
 def test_truncated_gguf_says_corrupt(tmp_path: Path, tiny_gguf: Path) -> None:
     bad = tmp_path / "cut.gguf"
     bad.write_bytes(tiny_gguf.read_bytes()[:300_000])
@@ -209,6 +228,7 @@ def test_truncated_gguf_says_corrupt(tmp_path: Path, tiny_gguf: Path) -> None:
     assert "file bounds" in str(err.value)  # llama.cpp's own reason is passed on
 
 
+@pytest.mark.llama
 def test_missing_llama_cpp_names_the_install(
     tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -217,6 +237,7 @@ def test_missing_llama_cpp_names_the_install(
         LlamaModel(tiny_gguf)
 
 
+@pytest.mark.llama
 def test_gpu_asked_on_a_cpu_build_warns(tiny_gguf: Path) -> None:
     m = LlamaModel(tiny_gguf, n_gpu_layers=99, n_ctx=256)
     info = m.describe()
@@ -228,17 +249,20 @@ def test_gpu_asked_on_a_cpu_build_warns(tiny_gguf: Path) -> None:
     m.close()
 
 
+@pytest.mark.llama
 def test_unknown_option_is_named(tiny_gguf: Path) -> None:
     with pytest.raises(ModelError, match=r"unknown option.*temprature"):
         LlamaModel(tiny_gguf, temprature=0.1)
 
 
+@pytest.mark.llama
 def test_llama_options_pass_through(tiny_gguf: Path) -> None:
     m = LlamaModel(tiny_gguf, n_ctx=256, n_ubatch=64, threads=1)
     assert m.describe()["threads"] == 1 and m.describe()["n_ctx"] == 256
     m.close()
 
 
+@pytest.mark.llama
 def test_load_model_specs(tiny_gguf: Path) -> None:
     for spec in (str(tiny_gguf), f"llama:{tiny_gguf}"):
         m = load_model(spec, n_ctx=256)

@@ -21,6 +21,8 @@ from assistant.models.llama import LlamaModel
 from assistant.models.llama_batch import Ask
 from assistant.models.tiny_gguf import ban_tokens, byte_token_ids, exact_grammar
 
+pytestmark = pytest.mark.llama
+
 PROMPT = "# Import libraries.\n\nimport numpy as np\n\n" + "".join(
     f"# Write a function that returns the sum of values {i}\n" for i in range(6)
 )

@@ -74,6 +74,7 @@ def remote(server: str) -> Iterator[OpenAIModel]:
     m.close()
 
 
+@pytest.mark.llama
 def test_streams_a_completion(remote: OpenAIModel) -> None:
     chunks: list[str] = []
     c = remote.generate(
@@ -87,6 +88,7 @@ def test_streams_a_completion(remote: OpenAIModel) -> None:
     assert all(lp <= 0 for lp in c.token_logprobs)
 
 
+@pytest.mark.llama
 def test_grammar_reaches_the_server_and_stops_are_applied_here(remote: OpenAIModel) -> None:
     req = Request(prompt="x", max_tokens=30, grammar=exact_grammar("ab STOP cd"), stop=["STOP"])
     c = remote.generate(req)
@@ -94,6 +96,7 @@ def test_grammar_reaches_the_server_and_stops_are_applied_here(remote: OpenAIMod
     assert c.finish_reason == "stop" and c.stop == "STOP"  # known: the client applied it
 
 
+@pytest.mark.llama
 def test_chat_messages_use_the_chat_endpoint(remote: OpenAIModel) -> None:
     msgs = [{"role": "user", "content": "hi"}]
     c = remote.generate(Request(messages=msgs, max_tokens=20, grammar=exact_grammar("x = 1")))
@@ -101,6 +104,7 @@ def test_chat_messages_use_the_chat_endpoint(remote: OpenAIModel) -> None:
     assert c.token_logprobs and all(lp <= 0 for lp in c.token_logprobs)
 
 
+@pytest.mark.llama
 def test_n_candidates_with_different_seeds(remote: OpenAIModel) -> None:
     streamed: dict[int, list[str]] = {}
     req = Request(prompt="def f():\n", max_tokens=10, temperature=1.0, seed=11)
@@ -112,6 +116,7 @@ def test_n_candidates_with_different_seeds(remote: OpenAIModel) -> None:
     assert remote.generate(req).text == cands[0].text
 
 
+@pytest.mark.llama
 def test_cancel_drops_the_stream(remote: OpenAIModel) -> None:
     cancel = threading.Event()
     seen: list[str] = []
@@ -128,12 +133,14 @@ def test_cancel_drops_the_stream(remote: OpenAIModel) -> None:
     assert again.finish_reason in ("length", "stop") and again.stats.completion_tokens > 0
 
 
+@pytest.mark.llama
 def test_model_name_is_taken_from_the_server(remote: OpenAIModel, tiny_gguf: Path) -> None:
     remote.generate(Request(prompt="x", max_tokens=1))
     assert remote.model == str(tiny_gguf)
     assert remote.describe()["backend"] == "openai"
 
 
+@pytest.mark.unit
 def test_server_down_says_so(unused_port: int) -> None:
     url = f"http://127.0.0.1:{unused_port}/v1"
     m = load_model(f"openai:{url}#tiny", retries=1, backoff=0.01, n_ctx=4096)
@@ -188,6 +195,7 @@ def flaky() -> Iterator[str]:
     srv.server_close()
 
 
+@pytest.mark.unit
 def test_503_is_retried_with_backoff(flaky: str) -> None:
     m = OpenAIModel(flaky, model="m", retries=2, backoff=0.05)
     t0 = time.monotonic()
@@ -196,6 +204,7 @@ def test_503_is_retried_with_backoff(flaky: str) -> None:
     assert time.monotonic() - t0 >= 0.05 + 0.1  # two waits: 0.05 s then 0.1 s
 
 
+@pytest.mark.unit
 def test_retries_are_bounded(flaky: str) -> None:
     m = OpenAIModel(flaky, model="m", retries=1, backoff=0.01)
     with pytest.raises(ModelError, match="HTTP 503: loading model"):
@@ -203,6 +212,7 @@ def test_retries_are_bounded(flaky: str) -> None:
     assert _Flaky.calls == 2
 
 
+@pytest.mark.unit
 def test_401_names_the_api_key(flaky: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     m = OpenAIModel(flaky, model="m", retries=3, backoff=0.01)
@@ -211,6 +221,7 @@ def test_401_names_the_api_key(flaky: str, monkeypatch: pytest.MonkeyPatch) -> N
         m.generate(Request(messages=[{"role": "user", "content": "hi"}]))
 
 
+@pytest.mark.unit
 def test_server_without_logprobs_is_asked_again_without(flaky: str) -> None:
     m = OpenAIModel(flaky, model="m")
     c = m.generate(Request(prompt="no-logprobs"))
@@ -218,6 +229,7 @@ def test_server_without_logprobs_is_asked_again_without(flaky: str) -> None:
     assert m.generate(Request(prompt="no-logprobs")).text == "ok"  # remembered: no 500 now
 
 
+@pytest.mark.llama
 def test_concurrent_requests_never_return_a_cut_stream(server: str) -> None:
     """llama-cpp-python's server (default settings) cuts a running request when another
     arrives and still ends its stream with ``[DONE]``. Four requests at once: each gives the

@@ -17,6 +17,8 @@ import pytest
 from assistant.models.base import Request, ServerError
 from assistant.models.openai_compat import OpenAIModel
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 ANSWER = "x = 1\nprint(x)\n# the end\nmore = 2\n"
 

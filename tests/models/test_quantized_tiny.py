@@ -14,6 +14,8 @@ from assistant.models.base import Request
 from assistant.models.llama import LlamaModel
 from assistant.models.tiny_gguf import exact_grammar, write_tiny_gguf
 
+pytestmark = pytest.mark.llama
+
 
 @pytest.mark.parametrize("quant", ["Q8_0", "Q4_0"])
 def test_quantized_tiny_model_runs_a_multi_token_prompt(tmp_path: Path, quant: str) -> None:

@@ -13,6 +13,8 @@ from assistant.config import Settings
 from assistant.models import BackendOptions, ModelError, backend_options, engine_style, registry
 from assistant.models.scripted import ScriptedModel
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("spec", "backend", "target"),

@@ -12,6 +12,8 @@ from assistant.models import load_model
 from assistant.models.base import Cancelled, Model, ModelError, Request
 from assistant.models.scripted import ScriptedModel
 
+pytestmark = pytest.mark.unit
+
 SCRIPT = {
     "turns": [
         ["first try", "second try"],

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bench import mtpb_figures as bench
+
+pytestmark = pytest.mark.unit
 
 
 def _rec(problem: str, case: int, kind: str, outcomes: list, **eng: Any) -> dict:

@@ -22,6 +22,8 @@ import pytest
 from assistant.cli import main
 from assistant.mtpb.engine_run import _SerialModel
 
+pytestmark = [pytest.mark.kernel, pytest.mark.llama]
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

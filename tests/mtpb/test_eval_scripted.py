@@ -11,6 +11,8 @@ import pytest
 from assistant.cli import main
 from assistant.mtpb.solutions import all_solutions
 
+pytestmark = pytest.mark.kernel
+
 
 def _script(tmp_path: Path) -> Path:
     sols = all_solutions()

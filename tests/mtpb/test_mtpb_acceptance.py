@@ -17,6 +17,8 @@ import pytest
 from assistant.cli import main
 from assistant.mtpb.data_errors import KNOWN
 
+pytestmark = [pytest.mark.kernel, pytest.mark.acceptance]
+
 
 @pytest.mark.slow
 def test_reference_passes_all_of_mtpb(

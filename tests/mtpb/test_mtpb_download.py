@@ -17,6 +17,8 @@ from assistant.cli import main
 from assistant.mtpb import download as D
 from assistant.mtpb.download import DownloadError, download
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def server(tmp_path: Path, mtpb_path: Path) -> Iterator[str]:

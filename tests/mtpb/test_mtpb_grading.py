@@ -33,6 +33,7 @@ def eq(actual: object, expected: object) -> bool:
 
 
 # -- rebuilding printed objects ---------------------------------------------------------------
+@pytest.mark.unit
 def test_rebuild_keeps_tuples_sets_and_special_values() -> None:
     assert rebuild(pr("list", [1, [2, 3]], "[1, (2, 3)]")) == [1, (2, 3)]
     assert rebuild(pr("tuple", [1, 2], "(1, 2)")) == (1, 2)
@@ -46,6 +47,7 @@ def test_rebuild_keeps_tuples_sets_and_special_values() -> None:
     assert rebuild(pr("list", [1.5], "[np.float64(1.5)]")) == [1.5]
 
 
+@pytest.mark.unit
 def test_rebuild_numpy_pandas_and_opaque() -> None:
     assert rebuild(pr("numpy.int64", 3, "np.int64(3)")) == 3
     assert rebuild(pr("numpy.bool", True, "np.True_")) is True
@@ -56,12 +58,14 @@ def test_rebuild_numpy_pandas_and_opaque() -> None:
 
 
 # -- the equivalence rules -------------------------------------------------------------------
+@pytest.mark.unit
 def test_same_type_equality() -> None:
     assert eq("abc", "abc") and not eq("abc", "abd")
     assert eq(3, 3) and not eq(3, 4)
     assert eq([1, "a"], [1, "a"]) and not eq([1, 2], [2, 1])
 
 
+@pytest.mark.unit
 def test_float_tolerance_top_level_only() -> None:
     assert eq(0.1 + 0.2, 0.3)
     assert eq(1.0000005, 1.0) and not eq(1.00001, 1.0)
@@ -71,6 +75,7 @@ def test_float_tolerance_top_level_only() -> None:
     assert eq([float("inf")], [float("inf")])
 
 
+@pytest.mark.unit
 def test_cast_to_expected_type() -> None:
     assert eq("5", 5)  # int("5")
     assert eq(5.9, 5)  # int(5.9) == 5: upstream truncates
@@ -85,6 +90,7 @@ def test_cast_to_expected_type() -> None:
     assert "cannot compare" in equivalent("x", 5)[1]
 
 
+@pytest.mark.unit
 def test_bool_compared_as_text() -> None:
     assert eq(True, True) and not eq(False, True)
     assert eq("True", True) and not eq("False", True)  # bool("False") would be True
@@ -92,12 +98,14 @@ def test_bool_compared_as_text() -> None:
     assert eq(rebuild(pr("numpy.bool_", False, "False")), False)
 
 
+@pytest.mark.unit
 def test_list_of_tuples_becomes_list_of_lists() -> None:
     assert eq([(1, 2), (3, 4)], [[1, 2], [3, 4]])
     # Upstream converts only when the first item is a tuple; here tuples always read as lists.
     assert eq([1, (2, 3)], [1, [2, 3]])
 
 
+@pytest.mark.unit
 def test_numpy_and_pandas() -> None:
     arr = rebuild(pr("numpy.ndarray", [1, 2, 3], "array([1, 2, 3])"))
     assert eq(arr, [1, 2, 3])
@@ -109,6 +117,7 @@ def test_numpy_and_pandas() -> None:
     assert not eq(SeriesValue(["a"]), ["a"])  # allclose on strings fails, as upstream
 
 
+@pytest.mark.unit
 def test_dict_and_none_graded_here() -> None:
     exp = {"1": ["a", "b"], "3": [[1, 2, 3]]}
     assert eq({"1": ["a", "b"], "3": [[1, 2, 3]]}, exp)
@@ -117,6 +126,7 @@ def test_dict_and_none_graded_here() -> None:
     assert eq(None, None) and eq("None", None) and not eq(0, None)
 
 
+@pytest.mark.unit
 def test_opaque_objects_cast() -> None:
     df = Opaque("pandas.DataFrame", "   a\n0  1", {"a": [1]})
     assert eq(df, "   a\n0  1")  # str(df) is its repr
@@ -125,6 +135,7 @@ def test_opaque_objects_cast() -> None:
 
 
 # -- program verdicts ------------------------------------------------------------------------
+@pytest.mark.unit
 def test_last_print_of_the_whole_program_is_graded() -> None:
     results = [ok(pr("int", 1)), ExecResult(status="ok"), ok(pr("int", 2), pr("str", "x"))]
     v = grade_program(results, 2)
@@ -132,6 +143,7 @@ def test_last_print_of_the_whole_program_is_graded() -> None:
     assert grade_program(results, 1).kind == "wrong"
 
 
+@pytest.mark.unit
 def test_wrong_output_shows_expected_and_actual() -> None:
     v = grade_program([ok(pr("list", [2, 1]))], [1, 2])
     assert v.kind == "wrong" and v.label == "wrong output"
@@ -139,12 +151,14 @@ def test_wrong_output_shows_expected_and_actual() -> None:
     assert Verdict.from_dict(v.to_dict()) == v
 
 
+@pytest.mark.unit
 def test_no_output() -> None:
     assert grade_program([ExecResult(status="ok")], 1).kind == "no_output"
     v = grade_program([ExecResult(status="ok", printed=[])], 1)
     assert v.kind == "no_output" and "without arguments" in v.detail
 
 
+@pytest.mark.unit
 def test_error_timeout_died() -> None:
     err = ExecResult(status="error", error=ExecError("ZeroDivisionError", "division by zero"))
     v = grade_program([ok(pr("int", 1)), err], 1)
@@ -155,6 +169,7 @@ def test_error_timeout_died() -> None:
     assert grade_program([d], 1).describe() == "died: the kernel died"
 
 
+@pytest.mark.unit
 def test_needs_dataset_up_front_and_from_error() -> None:
     v = grade_program([], 5, missing_datasets=["./datasets/melb_data.csv"])
     assert v.kind == "needs_dataset" and v.describe() == "needs dataset: ./datasets/melb_data.csv"
@@ -169,6 +184,7 @@ def test_needs_dataset_up_front_and_from_error() -> None:
     assert not v.passed
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("missing", "named", "kind"),
     [
@@ -221,6 +237,7 @@ async def test_real_kernel_values_grade_like_upstream() -> None:
             assert v.passed, (code, v.describe())
 
 
+@pytest.mark.unit
 def test_printed_matches_for_the_engine() -> None:
     from assistant.mtpb.grading import printed_matches
 

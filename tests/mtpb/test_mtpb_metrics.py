@@ -8,6 +8,8 @@ import pytest
 
 from assistant.mtpb.metrics import mean_pass_at, pass_at_k, score, table
 
+pytestmark = pytest.mark.unit
+
 
 def test_known_values() -> None:
     assert pass_at_k(10, 3, 1) == pytest.approx(0.3)

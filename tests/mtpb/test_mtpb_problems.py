@@ -36,6 +36,7 @@ def _line(**over: object) -> str:
 _DROP = object()
 
 
+@pytest.mark.unit
 def test_real_data_loads(mtpb_path: Path) -> None:
     res = load_problems(mtpb_path)
     assert res.errors == []
@@ -54,6 +55,7 @@ def test_real_data_loads(mtpb_path: Path) -> None:
     assert types == {"int", "list", "str", "float", "bool", "dict", "NoneType"}
 
 
+@pytest.mark.unit
 def test_malformed_lines_report_file_and_line_and_rest_loads(tmp_path: Path) -> None:
     lines = [
         _line(id="1"),
@@ -85,6 +87,7 @@ def test_malformed_lines_report_file_and_line_and_rest_loads(tmp_path: Path) -> 
     assert res.problems[0].line == 1 and res.problems[1].line == 11
 
 
+@pytest.mark.unit
 def test_unused_input_is_a_warning_and_bad_template_an_error(tmp_path: Path) -> None:
     f = tmp_path / "m.jsonl"
     f.write_text(
@@ -96,6 +99,7 @@ def test_unused_input_is_a_warning_and_bad_template_an_error(tmp_path: Path) -> 
     assert any(f"{f}:2: prompts[0] is not a valid template" in e for e in res.errors)
 
 
+@pytest.mark.unit
 def test_fill_prompt_is_upstream_str_format() -> None:
     inputs = {"A": [1, 2], "s": "abc", "x": 1.5, "d": {"k": (1, 2)}, "n": None}
     assert fill_prompt("v = {A}", inputs) == "v = [1, 2]"
@@ -105,6 +109,7 @@ def test_fill_prompt_is_upstream_str_format() -> None:
     assert placeholders("a {A} b {{not}} {s}") == {"A", "s"}
 
 
+@pytest.mark.unit
 def test_filled_prompts_of_real_problem(mtpb_path: Path) -> None:
     by = load_problems(mtpb_path).by_id()
     first = by["1"].filled_prompts(1)[0]
@@ -112,6 +117,7 @@ def test_filled_prompts_of_real_problem(mtpb_path: Path) -> None:
     assert '"{:.1f} {:.1f}"' in by["46"].filled_prompts(0)[-1]
 
 
+@pytest.mark.unit
 def test_resolve_path_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     own = tmp_path / "own.jsonl"
     own.write_text(_line() + "\n")
@@ -132,10 +138,12 @@ def test_resolve_path_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert resolve_path(None) == cache
 
 
+@pytest.mark.unit
 def test_default_shared_copy_is_beside_the_repo(mtpb_path: Path) -> None:
     assert P.shared_copy() == mtpb_path
 
 
+@pytest.mark.unit
 def test_parse_ids() -> None:
     known = [str(i) for i in range(1, 116)]
     assert parse_ids(None, known) == known
@@ -146,6 +154,7 @@ def test_parse_ids() -> None:
         parse_ids("a-b", known)
 
 
+@pytest.mark.unit
 def test_truncated_line_is_reported_where_it_ends_and_rejected_lines_get_no_warnings(
     tmp_path: Path,
 ) -> None:

@@ -26,6 +26,7 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
 
+@pytest.mark.kernel
 def test_eval_cli_resumes(
     tmp_path: Path, mtpb_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -57,6 +58,7 @@ def test_eval_cli_resumes(
     assert "0 program(s) run" in capsys.readouterr().out
 
 
+@pytest.mark.kernel
 def test_results_of_another_model_are_refused(
     tmp_path: Path, mtpb_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -85,6 +87,7 @@ class HostileModel(ReferenceModel):
         return super().cells(problem_id, case, inputs)
 
 
+@pytest.mark.kernel
 def test_bad_programs_are_contained(probs: dict[str, Problem], tmp_path: Path) -> None:
     chosen = [
         replace(probs[i], inputs=probs[i].inputs[:1], outputs=probs[i].outputs[:1]) for i in "12345"
@@ -98,6 +101,7 @@ def test_bad_programs_are_contained(probs: dict[str, Problem], tmp_path: Path) -
     assert kinds == {"1": "died", "2": "timeout", "3": "error", "4": "no_output", "5": "pass"}
 
 
+@pytest.mark.kernel
 def test_needs_dataset_is_reported_without_running(
     probs: dict[str, Problem], tmp_path: Path
 ) -> None:
@@ -110,6 +114,7 @@ def test_needs_dataset_is_reported_without_running(
     assert recs[0]["verdict"]["detail"] == "./datasets/mlbootcamp5_train.csv"
 
 
+@pytest.mark.kernel
 def test_single_and_multi_modes_compared(
     tmp_path: Path, mtpb_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -134,6 +139,7 @@ def test_reference_model_answers_by_meta(probs: dict[str, Problem]) -> None:
     assert whole.count("\n") >= 5 and "print" in whole
 
 
+@pytest.mark.kernel
 @pytest.mark.asyncio
 async def test_reference_model_through_the_engine(probs: dict[str, Problem]) -> None:
     from assistant.engine.engine import Engine
@@ -153,6 +159,7 @@ async def test_reference_model_through_the_engine(probs: dict[str, Problem]) -> 
     assert grade_program(results, prob.outputs[2]).passed
 
 
+@pytest.mark.kernel
 def test_replay_prints_turns_and_verdict(
     mtpb_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -164,6 +171,7 @@ def test_replay_prints_turns_and_verdict(
     assert "needs dataset: ./datasets/melb_data.csv" in capsys.readouterr().out
 
 
+@pytest.mark.kernel
 def test_mtpb_check_and_list(
     tmp_path: Path, mtpb_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -178,6 +186,7 @@ def test_mtpb_check_and_list(
     assert "Sandwich string" in listing and listing.count("[needs dataset]") == 2
 
 
+@pytest.mark.kernel
 @pytest.mark.asyncio
 async def test_eval_pool_cleans_namespace_but_keeps_capture() -> None:
     from assistant.mtpb.runner import make_pool
@@ -197,6 +206,7 @@ async def test_eval_pool_cleans_namespace_but_keeps_capture() -> None:
         await pool.close()
 
 
+@pytest.mark.kernel
 def test_model_runs_go_through_the_engine(probs: dict[str, Problem], tmp_path: Path) -> None:
     """A non-reference model: one Session per job, run_turn per turn, refinement on errors."""
     from assistant.models.scripted import ScriptedModel

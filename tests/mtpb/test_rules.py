@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+import pytest
+
 from assistant.execution.result import ExecError, ExecResult, Printed
 from assistant.execution.runtime import ProgramPool
 from assistant.mtpb.jobs import Job
 from assistant.mtpb.problems import Problem
 from assistant.mtpb.rules import ProjectRules, Ran, UpstreamRules, grade, make_record, rules_for
+
+pytestmark = pytest.mark.unit
 
 PROB = Problem("9", "p", "d", "c", ["Set x.", "Print x."], [{}], [3])
 JOB = Job(PROB, 0, 0, "multi")

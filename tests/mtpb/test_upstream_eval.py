@@ -14,6 +14,8 @@ from assistant.models.scripted import ScriptedModel
 from assistant.mtpb.problems import Problem, load_problems
 from assistant.mtpb.runner import EvalOptions, ResultStore, make_jobs, run_sync
 
+pytestmark = pytest.mark.kernel
+
 PREFIX = "# Import libraries.\n\nimport numpy as np\n\n"
 
 # Problem 1 (5 turns) answered by a base model that splits a def across turns, starts a turn

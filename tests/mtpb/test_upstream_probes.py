@@ -126,6 +126,7 @@ async def kernel() -> AsyncIterator[Kernel]:
     await k.shutdown()
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize(
     ("name", "program", "expected", "passes"), PROBES, ids=[p[0] for p in PROBES]
 )
@@ -137,6 +138,7 @@ async def test_probe(kernel: Kernel, name: str, program: str, expected: Any, pas
     assert upstream_verdict(result, expected).passed is passes
 
 
+@pytest.mark.kernel
 @pytest.mark.asyncio(loop_scope="module")
 async def test_result_details(kernel: Kernel) -> None:
     result, res = await run_in_kernel(kernel, P + "print(42)\nwhile True:\n    pass\n", 42, 1.0)
@@ -161,20 +163,13 @@ async def test_result_details(kernel: Kernel) -> None:
 
 
 def _module() -> Any:
-    """kernels/upstream_exec.py loaded in this process, as a fork server would use it."""
-    import importlib.util
+    """kernels/upstream_exec.py loaded in this process, as a fork server loads it."""
+    from assistant.execution.kernelcode import app_module
 
-    from assistant.resources import kernel_file
-
-    spec = importlib.util.spec_from_file_location(
-        "upstream_exec_t", kernel_file("upstream_exec.py")
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return app_module("upstream_exec")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("name", "program", "expected", "passes"), PROBES, ids=[p[0] for p in PROBES]
 )
@@ -186,6 +181,7 @@ def test_probe_in_process(name: str, program: str, expected: Any, passes: bool) 
     assert result["passed"] is passes, (name, result)
 
 
+@pytest.mark.unit
 def test_in_process_keeps_the_callers_alarm() -> None:
     import signal
 

@@ -23,6 +23,8 @@ from assistant.models.stop_filter import StopFilter
 from assistant.mtpb.problems import load_problems
 from assistant.mtpb.upstream import sample_upstream, upstream_program
 
+pytestmark = pytest.mark.unit
+
 PREFIX = "# Import libraries.\n\nimport numpy as np\n\n"
 
 # A fixed set of completions, one per turn (the last repeats), covering every cut rule.

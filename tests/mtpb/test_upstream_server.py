@@ -11,11 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from assistant.config import Settings
 from assistant.engine import prompting
 from assistant.engine.truncation import upstream_truncate
 from assistant.models.openai_compat import OpenAIModel
 from assistant.mtpb.upstream import sample_upstream, upstream_program
+
+pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = {

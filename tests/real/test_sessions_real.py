@@ -27,6 +27,8 @@ def variables(app: Any) -> dict[str, tuple[str, str]]:
     return {str(r[0]): (str(r[1]), str(r[2])) for r in rows}
 
 
+@pytest.mark.kernel
+@pytest.mark.tui
 async def test_three_turns_in_the_tui_then_esc_cancels(real_model: Any) -> None:
     real_model.reset_cache()
     chat = real_model.name == "smollm2-135m"

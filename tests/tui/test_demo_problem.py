@@ -39,6 +39,7 @@ def test_demo_unknown_problem_is_a_clear_error(mtpb_path: Path) -> None:
     assert "no MTPB problem 999" in out.stderr
 
 
+@pytest.mark.kernel
 @pytest.mark.asyncio
 async def test_demo_problem_autoplays_in_the_tui(mtpb_path: Path) -> None:
     problem = load_problems(mtpb_path).by_id()["3"]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from assistant.execution import sandbox
 from assistant.models.scripted import ScriptedModel
 
@@ -20,6 +22,7 @@ async def test_repl_says_which_sandbox_is_in_force() -> None:
     assert "sandbox: none (sandbox = 'none'): generated code runs with your user's rights" in text
 
 
+@pytest.mark.kernel
 async def test_tui_notes_what_auto_picked() -> None:
     from assistant.frontends.tui.widgets.transcript import Transcript
 

@@ -23,6 +23,3 @@ def bundled_dir(name: str) -> Path:
 def prompt_path(name: str) -> Path:
     return bundled_dir("prompts") / name
 
-
-def kernel_file(name: str) -> Path:
-    return bundled_dir("kernels") / name

@@ -3,7 +3,8 @@
 The Jupyter side of ``ProgramPool.call`` (``runtime.py``); a fork server's child does the same
 in ``kernels/fork_child.py``, and both answer alike: ``status`` "ok" with ``value`` (what the
 function returned, through JSON), "error" with ``error``, or "timeout"/"died" with ``cause``.
-The module is loaded once per kernel process, under its own name, as the fork child loads it.
+The module comes from the ``kernels`` package every kernel's boot code registered
+(``kernelcode.py``), as in the fork child: loaded once per kernel process, never by path.
 """
 
 from __future__ import annotations
@@ -18,16 +19,11 @@ from assistant.execution.runtime import Runtime
 # The function's answer is left in the namespace as JSON text, read back with ``evaluate``:
 # a cell's own output is the program's, never the runner's.
 _CELL = """\
-def __asst_call(path, name, function, args):
-    import json, sys, types
-    mod = sys.modules.get(name)
-    if mod is None:
-        mod = types.ModuleType(name)
-        mod.__file__ = path
-        exec(compile(open(path, encoding="utf-8").read(), path, "exec"), mod.__dict__)
-        sys.modules[name] = mod
+def __asst_call(name, function, args):
+    import importlib, json
+    mod = importlib.import_module("assistant_kernels." + name)
     return json.dumps(getattr(mod, function)(**json.loads(args)))
-__asst_call_result = __asst_call({path!r}, {name!r}, {function!r}, {args!r})
+__asst_call_result = __asst_call({name!r}, {function!r}, {args!r})
 del __asst_call
 """
 
@@ -36,11 +32,8 @@ async def call_in_kernel(
     kernel: Runtime, runner: str, args: dict[str, Any], timeout: float
 ) -> tuple[dict[str, Any], ExecResult]:
     """(the runner's reply, the cell's ExecResult) for ``runner`` called with ``args``."""
-    from assistant.resources import kernel_file
-
     module, _, function = runner.partition(":")
     cell = _CELL.format(
-        path=str(kernel_file(module + ".py")),
         name=module,
         function=function,
         args=json.dumps(args),

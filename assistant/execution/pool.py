@@ -54,24 +54,22 @@ PRELOAD = ("numpy", "pandas")
 
 
 def _isolation_code() -> str:
-    from assistant.resources import kernel_file
+    from assistant.execution.kernelcode import boot_source
 
-    path = str(kernel_file("isolation.py"))
-    return "\n".join(
-        [
-            "def __asst_iso(path, preload):",
-            "    import sys, types",
-            "    for name in preload:",
-            "        try:",
-            "            __import__(name)",
-            "        except Exception:",
-            "            pass",
-            "    mod = types.ModuleType('assistant_isolation'); mod.__file__ = path",
-            "    exec(compile(open(path, encoding='utf-8').read(), path, 'exec'), mod.__dict__)",
-            "    sys.modules['assistant_isolation'] = mod",
-            f"__asst_iso({path!r}, {list(PRELOAD)!r})",
-            "del __asst_iso",
-        ]
+    return boot_source(
+        "\n".join(
+            [
+                "def __asst_iso(preload):",
+                "    for name in preload:",
+                "        try:",
+                "            __import__(name)",
+                "        except Exception:",
+                "            pass",
+                f"__asst_iso({list(PRELOAD)!r})",
+                "del __asst_iso",
+                "__import__('sys').modules['assistant_isolation'] = kernel_module(KERNELS, 'isolation')",
+            ]
+        )
     )
 
 

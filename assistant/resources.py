@@ -22,4 +22,3 @@ def bundled_dir(name: str) -> Path:
 
 def prompt_path(name: str) -> Path:
     return bundled_dir("prompts") / name
-

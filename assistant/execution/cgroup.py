@@ -146,6 +146,20 @@ def remove(folder: Path | None) -> None:
             time.sleep(0.005)
 
 
+_swept = False
+
+
+def reap_stale() -> int:
+    """What a runtime does before it starts: the reaper's sweep of kernels and folders whose app
+    is gone, then their cgroups (once per process). Returns how many processes were killed."""
+    global _swept
+    killed = reaper.reap_stale()
+    if not _swept:
+        _swept = True
+        remove_stale()
+    return killed
+
+
 def remove_stale() -> int:
     """Remove the cgroups of owners that are gone (after ``kill -9``); how many."""
     root = base()

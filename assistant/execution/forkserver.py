@@ -75,7 +75,7 @@ class ForkServer:
     async def start(self) -> ForkServer:
         from assistant.execution.kernelcode import boot_source
 
-        reaper.reap_stale()
+        cgroup.reap_stale()
         environment.protect_app()
         t0 = time.perf_counter()
         self._tmp, self.workdir = scratch(self.config, "asst-fork-")

@@ -73,7 +73,7 @@ class Kernel:
     async def start(self) -> Kernel:
         from jupyter_client.manager import AsyncKernelManager
 
-        reaper.reap_stale()
+        cgroup.reap_stale()
         environment.protect_app()
         t0 = time.perf_counter()
         self._tmp, self.workdir = scratch(self.config, "asst-")

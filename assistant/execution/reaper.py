@@ -192,9 +192,6 @@ def reap_stale() -> int:
     if d.is_dir():
         killed = _reap_records(d)
     remove_stale_folders()  # after their kernels are dead: nothing writes there any more
-    from assistant.execution import cgroup
-
-    cgroup.remove_stale()
     return killed
 
 

@@ -66,7 +66,7 @@ def test_kill_9_client_then_reap_stale_in_a_new_process(assistant_home: Path) ->
         [
             sys.executable,
             "-c",
-            "from assistant.execution import reaper; print(reaper.reap_stale())",
+            "from assistant.execution import cgroup; print(cgroup.reap_stale())",
         ],
         capture_output=True,
         text=True,

@@ -66,7 +66,9 @@ class _Limits(OutputCap):
         self.cpu_seconds = cpu_seconds
         self.sid = os.getsid(0)
         self.pid = os.getpid()
-        self.base_threads = {t.ident for t in threading.enumerate()}
+        # The kernel's own threads, as objects: an ident is reused by the next thread once its
+        # owner ends, so a program's thread could pass for a kernel thread that is gone.
+        self.base_threads = set(threading.enumerate())
 
     # -- cell hooks ----------------------------------------------------------------------
     def pre_run_cell(self, *args: Any) -> None:
@@ -122,7 +124,7 @@ class _Limits(OutputCap):
     def leftovers(self) -> int:
         """Threads and child processes still running after a program (the pool replaces)."""
         threads = [
-            t for t in threading.enumerate() if t.ident not in self.base_threads and t.is_alive()
+            t for t in threading.enumerate() if t not in self.base_threads and t.is_alive()
         ]
         kids = [p for p in children(self.pid) if running(p)]
         return len(threads) + len(kids)

@@ -107,8 +107,15 @@ async def agent(
 ) -> AsyncIterator[tuple[Any, Any]]:
     """(connection, process) of a running ``assistant acp``, initialized."""
     command = [sys.executable, "-m", "assistant.cli", "acp", "--model", model, *args]
+    # The SDK waits 2 s for the agent to exit after stdin closes, then sends SIGTERM: on a busy
+    # machine shutting the kernels down takes longer, and the exit status then tells nothing.
     async with spawn_agent_process(
-        client, command[0], *command[1:], env=agent_env(**env), cwd=str(REPO)
+        client,
+        command[0],
+        *command[1:],
+        env=agent_env(**env),
+        cwd=str(REPO),
+        transport_kwargs={"shutdown_timeout": 60.0},
     ) as (conn, proc):
         init = await asyncio.wait_for(conn.initialize(protocol_version=PROTOCOL_VERSION), 60)
         assert init.protocol_version == PROTOCOL_VERSION

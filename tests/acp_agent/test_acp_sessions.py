@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,32 @@ async def test_client_going_away_leaves_nothing_running(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert [pid for pid in left if reaper.running(pid)] == []
     with contextlib.suppress(ConnectionError):
+        await turn
+
+
+async def test_sigterm_mid_turn_cleans_up_and_exits_0(tmp_path: Path) -> None:
+    """An editor stopping its agent with SIGTERM while code waits at input(): every kernel and
+    the child the code started are gone, and the exit is a clean one."""
+    asked = asyncio.Event()
+
+    class Waiting(RecordingClient):
+        async def request_permission(self, session_id, tool_call, options, **kwargs):
+            if "input" not in (tool_call.title or ""):
+                return await super().request_permission(session_id, tool_call, options)
+            asked.set()
+            await asyncio.Event().wait()
+
+    code = "import subprocess\nsubprocess.Popen(['sleep', '300'])\ninput('wait? ')"
+    async with agent(Waiting("allow_once"), script(tmp_path, [code])) as (conn, proc):
+        sid = await new_session(conn, tmp_path)
+        turn = asyncio.ensure_future(prompt(conn, sid, "start a child and wait"))
+        await asyncio.wait_for(asked.wait(), 60)
+        left = reaper.descendants(proc.pid)
+        assert len(left) >= 2  # the kernel and the sleep the code started
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 60) == 0
+    assert [pid for pid in left if reaper.running(pid)] == []
+    with contextlib.suppress(ConnectionError, RequestError):
         await turn
 
 

@@ -52,9 +52,14 @@ async def serve(settings: Settings, out: IO[bytes]) -> None:
     agent = AssistantAgent(settings)
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
+    closing: list[asyncio.Future[None]] = []
+
+    def on_sigterm() -> None:  # stop serving; once the clean-up runs, let it finish
+        if task is not None and not closing:
+            task.cancel()
+
     with contextlib.suppress(NotImplementedError, RuntimeError):
-        if task is not None:
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     reader, writer = await _streams(out)
     try:
         # The SDK routes by method name and answers "method not found" for the optional
@@ -65,10 +70,15 @@ async def serve(settings: Settings, out: IO[bytes]) -> None:
     except (ConnectionError, OSError) as exc:  # the client went away mid-write: a normal end
         log.info("the client went away (%s); closing the sessions", exc)
     finally:
-        try:
-            await asyncio.shield(agent.close())
-        except Exception:  # a kernel that would not shut down cleanly: the reaper has it
-            log.exception("closing the sessions failed")
+        closing.append(asyncio.ensure_future(agent.close()))
+        while not closing[0].done():
+            # A SIGTERM that came while the client's stdin closed (the SDK sends one after
+            # its grace period) cancels nothing now: the kernels are shut down all the same.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(closing[0])
+        if not closing[0].cancelled() and closing[0].exception() is not None:
+            # a kernel that would not shut down cleanly: the reaper has it
+            log.error("closing the sessions failed: %r", closing[0].exception())
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:

@@ -123,9 +123,7 @@ class _Limits(OutputCap):
 
     def leftovers(self) -> int:
         """Threads and child processes still running after a program (the pool replaces)."""
-        threads = [
-            t for t in threading.enumerate() if t not in self.base_threads and t.is_alive()
-        ]
+        threads = [t for t in threading.enumerate() if t not in self.base_threads and t.is_alive()]
         kids = [p for p in children(self.pid) if running(p)]
         return len(threads) + len(kids)
 

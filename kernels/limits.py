@@ -121,11 +121,14 @@ class _Limits(OutputCap):
         procs = self.procs.report() if self.procs is not None else None
         return json.dumps({"dropped": self.dropped, "muted": self.muted, "procs": procs})
 
+    def left_threads(self) -> list[threading.Thread]:
+        """Threads a program started that still run."""
+        return [t for t in threading.enumerate() if t not in self.base_threads and t.is_alive()]
+
     def leftovers(self) -> int:
         """Threads and child processes still running after a program (the pool replaces)."""
-        threads = [t for t in threading.enumerate() if t not in self.base_threads and t.is_alive()]
         kids = [p for p in children(self.pid) if running(p)]
-        return len(threads) + len(kids)
+        return len(self.left_threads()) + len(kids)
 
 
 def _install_exit(ip: Any) -> None:

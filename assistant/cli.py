@@ -80,7 +80,8 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
         dest="derived_checks",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="check what each turn's words ask for (names, functions, printing; default on)",
+        help="check what each turn's words ask for (names, kinds of value, functions, spelled-out "
+        "values, printing and printed values; default on)",
     )
     g.add_argument(
         "--prompt-state",

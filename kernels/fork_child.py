@@ -306,16 +306,23 @@ class Child:
         error = None
         value: Any = None
         try:
-            modname, _, fname = str(req["runner"]).partition(":")
-            if os.path.exists(os.path.join(HERE, modname + ".py")):  # a module of this package
-                modname = f"{__package__}.{modname}"
-            mod = importlib.import_module(modname)
+            runner = str(req["runner"])
+            mod = importlib.import_module(runner_module(runner))
+            fname = runner.partition(":")[2]
             value = getattr(mod, fname)(**dict(req.get("args") or {}))
         except BaseException as exc:
             error = _describe_error(exc)
         reply = self._end(t0)
         reply.update(status="ok" if error is None else "error", error=error, value=value)
         return reply
+
+
+def runner_module(runner: str) -> str:
+    """The module of a runner ``module:function``: a module of this package, or any other."""
+    modname = runner.partition(":")[0]
+    if os.path.exists(os.path.join(HERE, modname + ".py")):
+        return f"{__package__}.{modname}"
+    return modname
 
 
 def _describe_error(exc: BaseException) -> dict[str, Any]:

@@ -10,6 +10,10 @@ The folders live in the runtime's private scratch folder, which the sandbox alre
 writable, so they exist at the same path inside bubblewrap. When the user picked a working
 folder (``--workdir``, where ``datasets/`` would be), each program's folder starts as a copy
 of it: the program may change its copy, never the original nor another program's.
+
+Removal runs on a thread of its own (``remove`` returns at once; ``remove_all`` waits for every
+removal): on the event loop's thread the syscalls of ``rm -rf`` held up every other program's
+answer (~0.6 ms each, 1,130 folders in an ``eval --upstream`` of the reference programs).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import itertools
 import os
 import shutil
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -30,10 +35,14 @@ class ProgramFolders:
         self.seed = Path(seed) if seed is not None else None
         self._numbers = itertools.count(1)
         self.live: set[Path] = set()
+        self._made_base = False
+        self._remover: ThreadPoolExecutor | None = None
 
     def new(self) -> Path:
         """An empty folder (or a copy of ``seed``) that no other program has used."""
-        self.base.mkdir(mode=0o700, exist_ok=True)
+        if not self._made_base:
+            self.base.mkdir(mode=0o700, exist_ok=True)
+            self._made_base = True
         path = self.base / f"p{next(self._numbers)}"
         if self.seed is not None and self.seed.is_dir():
             shutil.copytree(self.seed, path, symlinks=True)
@@ -47,11 +56,17 @@ class ProgramFolders:
         if path is None:
             return
         self.live.discard(path)
-        remove_tree(path)
+        if self._remover is None:
+            self._remover = ThreadPoolExecutor(1, thread_name_prefix="remove-folders")
+        self._remover.submit(remove_tree, path)
 
     def remove_all(self) -> None:
+        """Every folder removed, those still being removed included, when it returns."""
         for path in list(self.live):
             self.remove(path)
+        remover, self._remover = self._remover, None
+        if remover is not None:
+            remover.shutdown(wait=True)
 
 
 def remove_tree(path: Path) -> None:

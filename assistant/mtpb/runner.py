@@ -155,6 +155,7 @@ async def run_eval(
         else:
             await asyncio.gather(*(worker() for _ in range(workers)))
     finally:
+        store.sync()
         if bar is not None:
             bar.close()
         await pool.close()

@@ -160,6 +160,20 @@ async def test_pluggable_program_runner(pool: ForkPool) -> None:
     assert hung["status"] == "timeout"
 
 
+async def test_a_runners_module_is_imported_once_in_the_server() -> None:
+    """Not in every child (it cost ~2-3 ms a program in ``eval --upstream``): children forked
+    after the first call start with it loaded."""
+    look = "import sys\nprint('assistant_kernels.upstream_exec' in sys.modules)"
+    async with ForkPool(size=1, config=config(timeout=5), preload=[]) as p:
+        before = await p.run_cells([look])
+        args = {"program": "x = 2\nx", "timeout": 5.0, "expected": 2}
+        reply = await p.call("upstream_exec:run_upstream", args)
+        after = await p.run_cells([look])
+    assert before[0].stdout == "False\n"
+    assert reply["status"] == "ok" and reply["value"]["passed"] is True
+    assert after[0].stdout == "True\n"
+
+
 async def test_nothing_left_running_after_close() -> None:
     p = ForkPool(size=2, config=config(timeout=1))
     await p.start()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from assistant.mtpb.results import ResultStore
 
+
 def _rec(i: int) -> dict[str, object]:
     return {"problem": str(i), "case": 0, "sample": 0, "mode": "multi", "verdict": {"kind": "pass"}}
 

@@ -15,7 +15,8 @@ command (interpreter start, imports and all), one after the other in this run:
 It prints both times and their ratio: what isolation costs. ``--runtime jupyter`` times the
 pooled Jupyter kernels instead of the fork server; ``--upstream`` grades each program twice
 (this project's verdict and upstream's run); several ``--jobs`` values (``--jobs 1 2``) are run
-interleaved, ``--repeat`` times, so their ratio is measured under the same load.
+interleaved with the floor, ``--repeat`` times, so their ratios are measured under the same
+load; it prints medians and each run's ratio to the floor run just before it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import builtins
 import contextlib
 import io
+import statistics
 import subprocess
 import sys
 import time
@@ -95,18 +97,21 @@ def main() -> int:
         return 0
 
     py = sys.executable
-    floor, out = timed([py, __file__, "--floor-only", *mtpb])
-    floor_passed = int(out.strip().splitlines()[-1])
     n = 565
     print(f"programs: {n} (113 runnable problems x 5 test cases)")
-    print(
-        f"in-process exec loop (same imports):  {floor:6.2f} s "
-        f"({1000 * floor / n:5.1f} ms/program, {floor_passed} passed)"
-    )
     up = ["--upstream"] if args.upstream else []
+    floors: list[float] = []
     walls: dict[int, list[float]] = {j: [] for j in args.jobs}
     for _ in range(max(1, args.repeat)):
-        for jobs in args.jobs:  # interleaved: each value sees the same load
+        # Interleaved, the floor too: each command sees the same state of the machine.
+        floor, out = timed([py, __file__, "--floor-only", *mtpb])
+        floors.append(floor)
+        floor_passed = int(out.strip().splitlines()[-1])
+        print(
+            f"in-process exec loop (same imports):  {floor:6.2f} s "
+            f"({1000 * floor / n:5.1f} ms/program, {floor_passed} passed)"
+        )
+        for jobs in args.jobs:
             argv = [py, "-m", "assistant.cli", "eval", "--model", "reference"]
             argv += ["--jobs", str(jobs), "--runtime", args.runtime, *up, *mtpb]
             wall, out = timed(argv)
@@ -117,12 +122,20 @@ def main() -> int:
                 f"{wall:6.2f} s ({1000 * wall / n:5.1f} ms/program, {' '.join(tail)}); "
                 f"{wall / floor:5.2f}x the exec loop"
             )
+    med = statistics.median
+    for j, w in walls.items():
+        ratios = sorted(x / f for x, f in zip(w, floors, strict=True))
+        print(
+            f"--jobs {j}: median {med(w):.2f} s vs the exec loop's {med(floors):.2f} s: "
+            f"{med(w) / med(floors):.2f}x (each run against its own floor: "
+            f"{', '.join(f'{r:.2f}' for r in ratios)})"
+        )
     if len(args.jobs) > 1:
-        best = {j: min(w) for j, w in walls.items()}
         first = args.jobs[0]
         for j in args.jobs[1:]:
             print(
-                f"--jobs {j} / --jobs {first} (best of {args.repeat}): {best[j] / best[first]:.2f}"
+                f"--jobs {j} / --jobs {first} (medians of {args.repeat}): "
+                f"{med(walls[j]) / med(walls[first]):.2f}"
             )
     return 0
 

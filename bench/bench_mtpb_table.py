@@ -190,14 +190,20 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 bar.set_description(f"{spec} {name}")
 
-                def done(rec: dict[str, Any]) -> None:
+                key = f"{spec}.{name}"
+                before, t0 = walls.get(key, 0.0), time.perf_counter()
+
+                def done(
+                    rec: dict[str, Any], key: str = key, before: float = before, t0: float = t0
+                ) -> None:
                     bar.update(1)
                     bar.set_postfix_str(f"p{rec['problem']} {rec['verdict']['kind']}")
+                    # Kept with every program: a run stopped midway still counts its time.
+                    walls[key] = before + time.perf_counter() - t0
+                    walls_path.write_text(json.dumps(walls, indent=1))
 
-                t0 = time.perf_counter()
                 asyncio.run(run_eval(left, store, opts, settings, model, on_done=done))
-                key = f"{spec}.{name}"
-                walls[key] = walls.get(key, 0.0) + time.perf_counter() - t0
+                walls[key] = before + time.perf_counter() - t0
                 walls_path.write_text(json.dumps(walls, indent=1))
             recs = [store.records[j.key] for j in jobs if store.done(j.key)]
             rows.setdefault(spec, {})[name] = figures(recs, shape)

@@ -59,8 +59,11 @@ def _reaped_elsewhere(pid: int, ours: set[int]) -> bool:
 
 
 def _session(pid: int) -> int | None:
-    fields = stat_fields(pid)
-    return int(fields[3]) if fields and len(fields) > 3 else None
+    """The session of ``pid`` (a zombie's too): one syscall, not a /proc read."""
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
 
 
 def _settled(pid: int) -> bool:

@@ -2,10 +2,10 @@
 
 Every finished job is appended as one JSON line and flushed at once, so an interrupted run (a
 kill, a crash) loses at most the jobs in flight: rerunning with the same ``--out`` skips what
-is done. The file is fsynced at most once a second and when the run ends (a sync per line cost
-~2 ms each, a fifth of grading 565 reference programs), so a power cut loses at most the last
-second. A torn last line (a crash mid-write) is dropped on the next run. Jobs the model server failed
-(``ServerError``) are kept apart, never stored: a rerun does them.
+is done. The file is fsynced at most once a second and when the run ends (a sync per line took
+~2 ms, 1.1 s of an 8 s ``eval --upstream`` of the reference programs), so a power cut loses at
+most the last second. A torn last line (a crash mid-write) is dropped on the next run. Jobs the
+model server failed (``ServerError``) are kept apart, never stored: a rerun does them.
 """
 
 from __future__ import annotations

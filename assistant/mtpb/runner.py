@@ -102,7 +102,8 @@ async def run_eval(
         preload = ["numpy"] if opts.upstream else []
         todo.sort(key=lambda j: _weight(_imports(model, j)))
         needs = {
-            j.key: [m for m in _weight(_imports(model, j))[1] if m not in preload] for j in todo
+            j.key: [m for m in _weight(_imports(model, j))[1] if m.split(".")[0] not in preload]
+            for j in todo
         }
         heavy_jobs = [j for j in todo if needs[j.key]]
         todo = [j for j in todo if not needs[j.key]]
